@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Provides the base images that paas's templates name, on the local Docker Engine.
+# For each name: present -> skip; else `docker pull`; else (no registry, e.g. air-gapped)
+# build it locally from Debian packages under the same name. Idempotent: a second run
+# takes seconds.
+#
+#   scripts/base-images.sh              # every image the templates name
+#   scripts/base-images.sh NAME ...     # just these (e.g. node:22-bookworm-slim)
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+log() { printf '[base-images] %s\n' "$*" >&2; }
+
+# Keep in step with src/detect (base images per stack); test/detect checks this list.
+default_images=(
+  debian:bookworm-slim
+  node:20-bookworm-slim
+  python:3.11-slim-bookworm
+  golang:1.19-bookworm
+  ruby:3.1-slim-bookworm
+  nginx:1.22
+)
+images=("$@")
+[ ${#images[@]} -gt 0 ] || images=("${default_images[@]}")
+
+have() { docker image inspect "$1" >/dev/null 2>&1; }
+try_pull() { timeout 60 docker pull -q "$1" >/dev/null 2>&1; }
+
+# The machine's trust store goes into locally built images, so builds behind a TLS-intercepting
+# proxy reach package registries the way the machine itself does.
+host_ca=/etc/ssl/certs/ca-certificates.crt
+
+arch() {
+  case "$(uname -m)" in
+    x86_64) echo x64 ;;
+    aarch64|arm64) echo arm64 ;;
+    *) log "unsupported architecture $(uname -m)"; exit 1 ;;
+  esac
+}
+
+build_debian() {
+  local name=$1 suite=${1#debian:}; suite=${suite%-slim}
+  command -v debootstrap >/dev/null 2>&1 || {
+    log "installing debootstrap"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+  }
+  local dir; dir=$(mktemp -d /tmp/paas-rootfs.XXXXXX)
+  log "debootstrap $suite (minbase) into $dir"
+  debootstrap --variant=minbase "$suite" "$dir" http://deb.debian.org/debian >/dev/null
+  if [ -f "$host_ca" ]; then
+    mkdir -p "$dir/etc/ssl/certs" "$dir/usr/local/share/ca-certificates"
+    cp "$host_ca" "$dir/etc/ssl/certs/ca-certificates.crt"
+    cp "$host_ca" "$dir/usr/local/share/ca-certificates/paas-host-bundle.crt"
+  fi
+  rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
+  tar -C "$dir" -c . | docker import \
+    -c 'CMD ["bash"]' -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    - "$name" >/dev/null
+  rm -rf "$dir"
+}
+
+build_from_dockerfile() {
+  local name=$1 dockerfile=$2 context=$3; shift 3
+  log "building $name from $dockerfile"
+  docker build -q -t "$name" -f "$dockerfile" "$@" "$context" >/dev/null
+}
+
+build_node() {
+  local name=$1 major=${1#node:}; major=${major%%-*}
+  local ctx; ctx=$(mktemp -d /tmp/paas-node.XXXXXX)
+  log "fetching node-linux-$(arch)@$major and npm from the npm registry"
+  (cd "$ctx" && npm pack -q "node-linux-$(arch)@$major" >/dev/null && mv node-linux-*.tgz node.tgz \
+    && npm pack -q "npm@10" >/dev/null && mv npm-*.tgz npm.tgz \
+    && npm pack -q "corepack@0" >/dev/null && mv corepack-*.tgz corepack.tgz)
+  cp "$here/base-images/node.Dockerfile" "$ctx/Dockerfile"
+  build_from_dockerfile "$name" "$ctx/Dockerfile" "$ctx"
+  rm -rf "$ctx"
+}
+
+build_local() {
+  local name=$1
+  case "$name" in
+    debian:*) build_debian "$name" ;;
+    node:*-bookworm-slim) build_node "$name" ;;
+    python:3.11-slim-bookworm) build_from_dockerfile "$name" "$here/base-images/python.Dockerfile" "$here/base-images" ;;
+    golang:1.19-bookworm) build_from_dockerfile "$name" "$here/base-images/golang.Dockerfile" "$here/base-images" ;;
+    ruby:3.1-slim-bookworm) build_from_dockerfile "$name" "$here/base-images/ruby.Dockerfile" "$here/base-images" ;;
+    nginx:1.22) build_from_dockerfile "$name" "$here/base-images/nginx.Dockerfile" "$here/base-images" ;;
+    *) log "no local recipe for $name: make it available to the Docker Engine (docker pull / docker load) and run again"; return 1 ;;
+  esac
+}
+
+ensure() {
+  local name=$1
+  if have "$name"; then log "$name: present"; return 0; fi
+  # Everything else is built FROM debian:bookworm-slim.
+  case "$name" in debian:*) ;; *) ensure debian:bookworm-slim ;; esac
+  if try_pull "$name"; then log "$name: pulled"; return 0; fi
+  local t0=$SECONDS
+  build_local "$name"
+  log "$name: built locally in $((SECONDS - t0)) s"
+}
+
+docker info >/dev/null 2>&1 || { log "Docker Engine is not running: run scripts/engine.sh first"; exit 1; }
+for image in "${images[@]}"; do ensure "$image"; done

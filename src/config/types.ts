@@ -1,0 +1,43 @@
+import type { Stack } from '../detect/types.js';
+
+export const BALANCE_STRATEGIES = ['round_robin', 'least_conn', 'ip_hash', 'weighted'] as const;
+export type BalanceStrategy = (typeof BALANCE_STRATEGIES)[number];
+
+export interface ProcessConfig {
+  /** Replicas to run; 0 allowed. */
+  replicas: number;
+  /** Overrides the detected/Procfile command when set. */
+  command?: string;
+  /** Docker memory limit in bytes. */
+  memoryBytes?: number;
+  /** CPUs (fractional allowed). */
+  cpus?: number;
+}
+
+export interface HealthcheckConfig {
+  path?: string;
+  status?: number;
+  timeoutMs?: number;
+  intervalMs?: number;
+  successes?: number;
+}
+
+/** The validated contents of paas.yml. Every field optional: detection fills the gaps. */
+export interface AppConfig {
+  /** Absolute path of the file it came from, when there was one. */
+  file?: string;
+  app?: string;
+  hosts?: string[];
+  build?: {
+    dockerfile?: string;
+    stack?: Stack;
+    args?: Record<string, string>;
+  };
+  port?: number;
+  processes?: Record<string, ProcessConfig>;
+  healthcheck?: HealthcheckConfig;
+  domains?: string[];
+  balance?: BalanceStrategy;
+  env?: Record<string, string>;
+  keepReleases?: number;
+}

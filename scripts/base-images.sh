@@ -64,7 +64,11 @@ build_debian() {
 build_from_dockerfile() {
   local name=$1 dockerfile=$2 context=$3; shift 3
   log "building $name from $dockerfile"
-  docker build -q -t "$name" -f "$dockerfile" "$@" "$context" >/dev/null
+  local out; out=$(mktemp)
+  if ! docker build -t "$name" -f "$dockerfile" "$@" "$context" >"$out" 2>&1; then
+    tail -n 30 "$out" >&2; rm -f "$out"; return 1
+  fi
+  rm -f "$out"
 }
 
 build_node() {
@@ -73,7 +77,7 @@ build_node() {
   log "fetching node-linux-$(arch)@$major and npm from the npm registry"
   (cd "$ctx" && npm pack -q "node-linux-$(arch)@$major" >/dev/null && mv node-linux-*.tgz node.tgz \
     && npm pack -q "npm@10" >/dev/null && mv npm-*.tgz npm.tgz \
-    && npm pack -q "corepack@0" >/dev/null && mv corepack-*.tgz corepack.tgz)
+    && npm pack -q "corepack@0" >/dev/null && mv corepack-*.tgz corepack.tgz) 2> >(grep -v 'Unknown user config' >&2)
   cp "$here/base-images/node.Dockerfile" "$ctx/Dockerfile"
   build_from_dockerfile "$name" "$ctx/Dockerfile" "$ctx"
   rm -rf "$ctx"

@@ -13,6 +13,7 @@ RUN set -eu; \
     ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx; \
     ln -s ../lib/node_modules/corepack/dist/corepack.js /usr/local/bin/corepack; \
     rm -rf /tmp/node /tmp/npm /tmp/corepack; \
+    groupadd --gid 1000 node && useradd --uid 1000 --gid node --shell /bin/bash --create-home node; \
     node --version; npm --version
 ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
 CMD ["node"]

@@ -1,0 +1,13 @@
+const express = require('express');
+
+const NAME = 'node';
+const VERSION = 1;
+
+const app = express();
+app.get('/up', (_req, res) => res.send('ok\n'));
+app.get('/', (_req, res) => res.send(`Hello from the ${NAME} example, version ${VERSION}\n`));
+
+const port = Number(process.env.PORT || 8080);
+const server = app.listen(port, () => console.log(`${NAME} example v${VERSION} listening on ${port}`));
+// Finish in-flight requests on SIGTERM, then exit: what a zero-downtime rollout expects.
+process.on('SIGTERM', () => server.close(() => process.exit(0)));

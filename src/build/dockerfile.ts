@@ -1,0 +1,84 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { BuildPlan } from '../detect/types.js';
+import { templatesDir } from '../util/paths.js';
+
+/** Fills `{{name}}` placeholders; a line holding only a placeholder that renders empty is dropped. */
+export function renderTemplate(template: string, values: Record<string, string>): string {
+  const fill = (text: string) =>
+    text.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
+      const value = values[name];
+      if (value === undefined) throw new Error(`template placeholder {{${name}}} has no value`);
+      return value;
+    });
+  return template
+    .split('\n')
+    .flatMap((line) => {
+      const only = /^\s*\{\{(\w+)\}\}\s*$/.exec(line);
+      if (only && values[only[1]!] === '') return [];
+      return [fill(line)];
+    })
+    .join('\n');
+}
+
+/** A token that needs no shell to mean what it says. */
+const PLAIN_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
+
+/**
+ * The CMD instruction for a process command written in Procfile (shell) syntax. Plain words go
+ * in exec form so the app is PID 1 and gets SIGTERM itself; anything using shell syntax
+ * ($PORT, &&, quotes) runs under `sh -c`, whose last simple command dash execs in place.
+ */
+export function renderCmd(command: string): string {
+  const words = command.trim().split(/\s+/);
+  const argv = words.every((word) => PLAIN_WORD.test(word)) ? words : ['/bin/sh', '-c', command.trim()];
+  return JSON.stringify(argv).replace(/","/g, '", "');
+}
+
+function renderRun(commands: string[]): string {
+  return commands.length === 0 ? '' : `RUN ${commands.join(' \\\n    && ')}`;
+}
+
+function renderCopy(sources: string[], destination: string): string {
+  return `COPY ${JSON.stringify([...sources, destination]).replace(/","/g, '", "')}`;
+}
+
+function dependencyLayer(plan: BuildPlan): string {
+  if (plan.manifests.length === 0) return renderRun(plan.install);
+  return [renderCopy(plan.manifests, './'), renderRun(plan.install)].filter(Boolean).join('\n');
+}
+
+export function webCommand(plan: BuildPlan): string {
+  const web = plan.processes.web ?? Object.values(plan.processes).find((c) => c);
+  if (!web) throw new Error(`the ${plan.stack} plan has no command to run`);
+  return web;
+}
+
+export function readTemplate(name: string): string {
+  return readFileSync(path.join(templatesDir, name), 'utf8');
+}
+
+/** The Dockerfile paas generates for a plan, as exact text. Not for the dockerfile stack. */
+export function renderDockerfile(plan: BuildPlan): string {
+  if (plan.stack === 'dockerfile') throw new Error('the dockerfile stack builds the app\'s own Dockerfile');
+  const staticRoot = plan.staticRoot && plan.staticRoot !== '.' ? `${plan.staticRoot}/` : './';
+  return renderTemplate(readTemplate(`${plan.stack}/Dockerfile`), {
+    baseImage: plan.baseImage,
+    runtimeImage: plan.runtimeImage ?? plan.baseImage,
+    packageManager: plan.packageManager ?? plan.stack,
+    port: String(plan.port),
+    dependencies: dependencyLayer(plan),
+    build: renderRun(plan.build),
+    staticRoot: JSON.stringify(staticRoot),
+    cmd: renderCmd(webCommand(plan)),
+  });
+}
+
+/** The .dockerignore used when the app has none. */
+export function defaultDockerignore(plan: BuildPlan): string {
+  try {
+    return readTemplate(`${plan.stack}/dockerignore`);
+  } catch {
+    return readTemplate('dockerignore');
+  }
+}

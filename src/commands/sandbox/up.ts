@@ -1,0 +1,36 @@
+import { Args } from '@oclif/core';
+import { PaasCommand } from '../../ui/command.js';
+import { runSteps } from '../../ui/progress.js';
+import { connectEngine } from '../../docker/engine.js';
+import { sandboxUp, type SandboxInfo } from '../../sandbox/index.js';
+
+export default class SandboxUp extends PaasCommand {
+  static override summary = 'Start a throwaway server on the local Docker Engine';
+  static override description = 'A container with its own Docker Engine, sshd and nginx, reachable only on 127.0.0.1: SSH with a fresh ed25519 key, HTTP and HTTPS ports published. Use it to try paas with no server; tests use one per host. Running it again for the same NAME returns the running sandbox.';
+  static override examples = [
+    '<%= config.bin %> sandbox:up demo',
+    '<%= config.bin %> sandbox:up demo --json | jq -r .url',
+    'ssh -i ~/.paas/sandboxes/demo/id_ed25519 -o UserKnownHostsFile=~/.paas/sandboxes/demo/known_hosts -p PORT root@127.0.0.1',
+  ];
+  static override args = { name: Args.string({ description: 'sandbox name (lowercase letters, digits, dashes)', required: true }) };
+
+  async run(): Promise<SandboxInfo> {
+    const { args } = await this.parse(SandboxUp);
+    const ctx = await runSteps<{ info?: SandboxInfo }>([
+      { title: `Start sandbox ${args.name}`, run: async (c, report) => {
+        c.info = await sandboxUp(await connectEngine(), args.name, report);
+      } },
+    ], {}, { json: this.jsonEnabled() });
+    const info = ctx.info!;
+    if (!this.jsonEnabled()) {
+      this.log([
+        `sandbox ${info.name} is up`,
+        `  ssh:   ${info.url}  (key ${info.keyPath})`,
+        `  http:  http://127.0.0.1:${info.httpPort}`,
+        `  https: https://127.0.0.1:${info.httpsPort}`,
+        `  try:   ssh -i ${info.keyPath} -o UserKnownHostsFile=${info.knownHostsPath} -p ${info.sshPort} root@127.0.0.1 docker version`,
+      ].join('\n'));
+    }
+    return info;
+  }
+}

@@ -1,0 +1,185 @@
+import path from 'node:path';
+import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import { STACKS } from '../detect/types.js';
+import { PaasError } from '../errors.js';
+import {
+  checkedString,
+  describeValue,
+  entries,
+  fields,
+  oneOf,
+  Reader,
+  scalarText,
+  uniqueList,
+  wholeNumber,
+  type Decoder,
+  type FieldTable,
+  type Problem,
+} from './reader.js';
+import { BALANCE_STRATEGIES, type AppConfig, type HealthcheckConfig, type ProcessConfig } from './types.js';
+import {
+  checkAppName,
+  checkHostname,
+  checkProcessType,
+  checkVariableName,
+  parseDuration,
+  parseHostUrl,
+  parseMemory,
+  quote,
+} from './validators.js';
+
+const DOCKER_MIN_MEMORY_BYTES = 6 * 1024 ** 2;
+
+/** A duration or memory size, written with a unit (or as a bare number); `min` is the smallest accepted. */
+function quantity(
+  kind: string,
+  examples: string,
+  parse: (value: string | number) => number | undefined,
+  min: { value: number; problem: string },
+): Decoder<number> {
+  return (node, path, reader) => {
+    const raw = isScalar(node) ? node.value : undefined;
+    if (typeof raw !== 'string' && typeof raw !== 'number') {
+      return reader.report(node, `${path}: expected a ${kind} (examples: ${examples}), got ${describeValue(node)}`);
+    }
+    const parsed = parse(raw);
+    if (parsed === undefined) return reader.report(node, `${path}: ${describeValue(node)} is not a ${kind} (examples: ${examples})`);
+    if (parsed < min.value) return reader.report(node, `${path}: ${describeValue(node)} ${min.problem}`);
+    return parsed;
+  };
+}
+
+const positiveDuration = quantity('duration', '5s, 500ms, 2m', parseDuration, { value: 1, problem: 'must be more than 0' });
+const memorySize = quantity('memory size', '512m, 1g', parseMemory, {
+  value: DOCKER_MIN_MEMORY_BYTES,
+  problem: "is less than 6m, Docker's minimum",
+});
+
+const cpuCount: Decoder<number> = (node, path, reader) => {
+  if (isScalar(node) && typeof node.value === 'number' && node.value > 0) return node.value;
+  return reader.report(node, `${path}: expected a number of CPUs greater than 0 (such as 0.5 or 2), got ${describeValue(node)}`);
+};
+
+const sshHost = checkedString((value) =>
+  parseHostUrl(value) ? undefined : `${quote(value)} is not an SSH host (expected ssh://user@host:port, user@host or host)`,
+);
+
+const nonEmptyString = checkedString((value) => (value.trim() === '' ? 'must not be empty' : undefined));
+
+function checkDockerfilePath(value: string): string | undefined {
+  if (value.trim() === '') return 'must not be empty';
+  if (/[\u0000-\u001f\u007f]/.test(value)) return `${quote(value)} contains control characters`;
+  if (path.posix.isAbsolute(value) || path.win32.isAbsolute(value)) {
+    return `${quote(value)} must be a path relative to the app directory`;
+  }
+  const normalized = path.posix.normalize(value.replaceAll('\\', '/'));
+  if (normalized === '..' || normalized.startsWith('../')) return `${quote(value)} points outside the app directory`;
+  if (normalized === '.' || normalized.endsWith('/')) return `${quote(value)} is a directory, expected the path of a file`;
+  return undefined;
+}
+
+function checkUrlPath(value: string): string | undefined {
+  if (!value.startsWith('/')) return `${quote(value)} must start with "/"`;
+  if (/[\s\u0000-\u001f\u007f]/.test(value)) return `${quote(value)} must not contain spaces or control characters`;
+  return undefined;
+}
+
+const BUILD: FieldTable<NonNullable<AppConfig['build']>> = {
+  dockerfile: ['dockerfile', checkedString(checkDockerfilePath)],
+  stack: ['stack', oneOf(STACKS)],
+  args: ['args', entries(checkVariableName, scalarText)],
+};
+
+const PROCESS: FieldTable<ProcessConfig> = {
+  replicas: ['replicas', wholeNumber(0)],
+  command: ['command', nonEmptyString],
+  memory: ['memoryBytes', memorySize],
+  cpus: ['cpus', cpuCount],
+};
+
+const readProcessFields = fields(PROCESS);
+
+/** `web: 2` (replicas) or `worker: { replicas: 1, command: ..., memory: ..., cpus: ... }` (replicas default to 1). */
+const processConfig: Decoder<ProcessConfig> = (node, path, reader) => {
+  if (isMap(node)) {
+    const process = readProcessFields(node, path, reader);
+    return process && { replicas: 1, ...process };
+  }
+  if (isScalar(node) && typeof node.value === 'number' && Number.isInteger(node.value) && node.value >= 0) {
+    return { replicas: node.value };
+  }
+  return reader.report(node, `${path}: expected a whole number >= 0 or a map, got ${describeValue(node)}`);
+};
+
+const HEALTHCHECK: FieldTable<HealthcheckConfig> = {
+  path: ['path', checkedString(checkUrlPath)],
+  status: ['status', wholeNumber(100, 599)],
+  timeout: ['timeoutMs', positiveDuration],
+  interval: ['intervalMs', positiveDuration],
+  successes: ['successes', wholeNumber(1)],
+};
+
+const TOP_LEVEL: FieldTable<AppConfig> = {
+  app: ['app', checkedString(checkAppName)],
+  hosts: ['hosts', uniqueList('SSH hosts', sshHost)],
+  build: ['build', fields(BUILD)],
+  port: ['port', wholeNumber(1, 65535)],
+  processes: ['processes', entries(checkProcessType, processConfig)],
+  healthcheck: ['healthcheck', fields(HEALTHCHECK)],
+  domains: ['domains', uniqueList('domains', checkedString(checkHostname))],
+  balance: ['balance', oneOf(BALANCE_STRATEGIES)],
+  env: ['env', entries(checkVariableName, scalarText)],
+  keep_releases: ['keepReleases', wholeNumber(1, 100)],
+};
+
+const readTopLevelFields = fields(TOP_LEVEL);
+
+/**
+ * Parses and validates the text of a paas.yml. `file` is the path shown in messages. Throws one
+ * PaasError listing every problem found, each as `<file>:<line>:<col> <message>`.
+ */
+export function parseConfig(text: string, file: string): AppConfig {
+  const lineCounter = new LineCounter();
+  // Without the byte order mark, so that columns on the first line count from the first visible character.
+  const doc = parseDocument(text.replace(/^\uFEFF/, ''), { lineCounter, prettyErrors: false });
+  const { config, problems } = readDocument(doc);
+  if (problems.length > 0) throw configError(file, problems, lineCounter);
+  return config;
+}
+
+function readDocument(doc: Document.Parsed): { config: AppConfig; problems: Problem[] } {
+  const yamlProblems = doc.errors.map((error) => ({ offset: error.pos[0], message: firstLine(error.message) }));
+  // After a syntax error the tree is yaml's best guess at what was meant: checking it against the
+  // schema would add confusing follow-on problems. Duplicate keys leave a sound tree.
+  if (doc.errors.some((error) => error.code !== 'DUPLICATE_KEY')) return { config: {}, problems: yamlProblems };
+  const reader = new Reader(doc);
+  const config = readTopLevel(doc, reader);
+  return { config, problems: [...yamlProblems, ...reader.problems] };
+}
+
+function readTopLevel(doc: Document.Parsed, reader: Reader): AppConfig {
+  const node = reader.resolve(doc.contents);
+  // An empty file, or one with only comments.
+  if (!node || (isScalar(node) && node.value === null)) return {};
+  if (!isMap(node)) {
+    reader.report(node, `expected a map of settings (such as "app: shop") at the top level, got ${describeValue(node)}`);
+    return {};
+  }
+  return readTopLevelFields(node, '', reader) ?? {};
+}
+
+function configError(file: string, problems: Problem[], lineCounter: LineCounter): PaasError {
+  const name = path.basename(file);
+  const details = [...problems]
+    .sort((a, b) => a.offset - b.offset)
+    .map(({ offset, message }) => {
+      const { line, col } = lineCounter.linePos(offset);
+      return `${name}:${line}:${col} ${message}`;
+    });
+  const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
+  return new PaasError('config', `${name} has ${count}`, { where: file, details, hint: 'see docs/paas-yml.md for every key' });
+}
+
+function firstLine(message: string): string {
+  return message.split('\n', 1)[0] ?? message;
+}

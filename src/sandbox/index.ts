@@ -1,0 +1,250 @@
+import { createHash } from 'node:crypto';
+import { promises as fs, readFileSync, readdirSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import type Docker from 'dockerode';
+import ssh2 from 'ssh2';
+import tarStream from 'tar-stream';
+import { PaasError } from '../errors.js';
+import { ensureImage, followProgress, imageExists } from '../docker/engine.js';
+import { paasHome } from '../util/home.js';
+import { templatesDir } from '../util/paths.js';
+import { createBuildContext } from '../build/context.js';
+
+export const SANDBOX_LABEL = 'paas.sandbox';
+const NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,30}$/;
+
+export interface SandboxInfo {
+  name: string;
+  container: string;
+  state: string;
+  /** ssh://root@127.0.0.1:PORT */
+  url: string;
+  sshPort: number;
+  httpPort: number;
+  httpsPort: number;
+  /** Private key that logs in as root. */
+  keyPath: string;
+  /** known_hosts file holding the sandbox's host key. */
+  knownHostsPath: string;
+  hostKey: string;
+}
+
+export function checkSandboxName(name: string): void {
+  if (!NAME_PATTERN.test(name)) {
+    throw new PaasError('usage', `invalid sandbox name ${JSON.stringify(name)}`, {
+      hint: 'use lowercase letters, digits and dashes, starting with a letter or digit, at most 31 characters',
+    });
+  }
+}
+
+export const containerName = (name: string) => `paas-sandbox-${name}`;
+export const volumeName = (name: string) => `paas-sandbox-${name}-docker`;
+export const sandboxDir = (name: string) => path.join(paasHome(), 'sandboxes', name);
+
+/** The sandbox image's tag changes whenever its template does, so an edit rebuilds it. */
+export function sandboxImage(): string {
+  const dir = path.join(templatesDir, 'sandbox');
+  const hash = createHash('sha256');
+  for (const file of readdirSync(dir).sort()) hash.update(file).update(readFileSync(path.join(dir, file)));
+  return `paas-sandbox:${hash.digest('hex').slice(0, 12)}`;
+}
+
+/** The docker create options for a sandbox: the Docker-in-Docker flags that work, ports on loopback only. */
+export function sandboxContainerSpec(name: string, image: string): Docker.ContainerCreateOptions {
+  const loopback = [{ HostIp: '127.0.0.1', HostPort: '' }];
+  return {
+    name: containerName(name),
+    Image: image,
+    Hostname: name,
+    Labels: { [SANDBOX_LABEL]: name },
+    ExposedPorts: { '22/tcp': {}, '80/tcp': {}, '443/tcp': {} },
+    HostConfig: {
+      CapAdd: ['ALL'],
+      CapDrop: ['SYS_RESOURCE'],
+      SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined'],
+      Tmpfs: { '/run': 'rw,exec', '/tmp': 'rw,exec' },
+      Binds: ['/sys/fs/cgroup:/sys/fs/cgroup'],
+      Mounts: [{ Type: 'volume', Source: volumeName(name), Target: '/var/lib/docker' }],
+      PortBindings: { '22/tcp': loopback, '80/tcp': loopback, '443/tcp': loopback },
+    },
+  };
+}
+
+async function ensureSandboxImage(docker: Docker, report: (line: string) => void): Promise<string> {
+  const image = sandboxImage();
+  if (await imageExists(docker, image)) return image;
+  await ensureImage(docker, 'debian:bookworm-slim', 'the sandbox image');
+  report(`building ${image} (once; Debian packages docker.io, openssh-server, nginx)`);
+  const context = createBuildContext(path.join(templatesDir, 'sandbox'), { dockerignore: '' });
+  const stream = await docker.buildImage(context, { t: image, rm: true, forcerm: true });
+  const tail: string[] = [];
+  const events = await followProgress(docker, stream, (e) => {
+    const line = e.stream?.trim();
+    if (line) { tail.push(line); if (tail.length > 20) tail.shift(); report(line); }
+  });
+  const failure = events.find((e) => e.error);
+  if (failure) throw new PaasError('sandbox', `building the sandbox image failed: ${failure.error}`, { details: tail, hint: 'check that Debian\'s package mirror is reachable from containers' });
+  return image;
+}
+
+async function writeKeys(name: string): Promise<{ keyPath: string; hostKey: { private: string; public: string } }> {
+  const dir = sandboxDir(name);
+  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  const client = ssh2.utils.generateKeyPairSync('ed25519', { comment: `paas-sandbox-${name}` });
+  const hostKey = ssh2.utils.generateKeyPairSync('ed25519', { comment: `paas-sandbox-${name}-host` });
+  const keyPath = path.join(dir, 'id_ed25519');
+  await fs.writeFile(keyPath, client.private, { mode: 0o600 });
+  await fs.writeFile(`${keyPath}.pub`, `${client.public}\n`, { mode: 0o644 });
+  return { keyPath, hostKey };
+}
+
+function filesArchive(files: { name: string; content: string; mode: number }[]): Promise<Buffer> {
+  const pack = tarStream.pack();
+  for (const file of files) pack.entry({ name: file.name, mode: file.mode, uid: 0, gid: 0 }, file.content);
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  return new Promise((resolve, reject) => {
+    pack.on('data', (chunk: unknown) => { chunks.push(chunk as Buffer); });
+    pack.on('end', () => resolve(Buffer.concat(chunks)));
+    pack.on('error', reject);
+  });
+}
+
+function publishedPort(inspect: Docker.ContainerInspectInfo, port: string): number {
+  const binding = inspect.NetworkSettings.Ports?.[port]?.[0];
+  return binding ? Number(binding.HostPort) : 0;
+}
+
+async function describe(docker: Docker, name: string): Promise<SandboxInfo | undefined> {
+  let inspect: Docker.ContainerInspectInfo;
+  try {
+    inspect = await docker.getContainer(containerName(name)).inspect();
+  } catch {
+    return undefined;
+  }
+  const dir = sandboxDir(name);
+  const sshPort = publishedPort(inspect, '22/tcp');
+  const knownHostsPath = path.join(dir, 'known_hosts');
+  const hostKey = await fs.readFile(path.join(dir, 'host_key.pub'), 'utf8').catch(() => '');
+  return {
+    name,
+    container: inspect.Id,
+    state: inspect.State.Status,
+    url: `ssh://root@127.0.0.1:${sshPort}`,
+    sshPort,
+    httpPort: publishedPort(inspect, '80/tcp'),
+    httpsPort: publishedPort(inspect, '443/tcp'),
+    keyPath: path.join(dir, 'id_ed25519'),
+    knownHostsPath,
+    hostKey: hostKey.trim(),
+  };
+}
+
+/** The published SSH port can change when the sandbox restarts: known_hosts follows it. */
+async function writeKnownHosts(info: SandboxInfo): Promise<void> {
+  const [type, blob] = info.hostKey.split(' ');
+  await fs.writeFile(info.knownHostsPath, `[127.0.0.1]:${info.sshPort} ${type} ${blob}\n`);
+}
+
+function tcpAccepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.setTimeout(1000);
+    // sshd speaks first: a banner means it is really up, not just the port proxy.
+    socket.once('data', (data) => { socket.destroy(); resolve(data.toString().startsWith('SSH-')); });
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => { socket.destroy(); resolve(false); });
+  });
+}
+
+async function innerDockerAnswers(docker: Docker, container: string): Promise<boolean> {
+  const exec = await docker.getContainer(container).exec({ Cmd: ['docker', 'version', '--format', '{{.Server.Version}}'], AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({});
+  await new Promise((resolve) => { stream.on('end', resolve); stream.on('error', resolve); stream.resume(); });
+  return (await exec.inspect()).ExitCode === 0;
+}
+
+async function waitReady(docker: Docker, info: SandboxInfo, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const state = (await docker.getContainer(info.container).inspect()).State;
+    if (!state.Running) break;
+    if ((await tcpAccepts(info.sshPort)) && (await innerDockerAnswers(docker, info.container))) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  const logs = (await docker.getContainer(info.container).logs({ stdout: true, stderr: true, tail: 20 })).toString('utf8');
+  throw new PaasError('sandbox', `sandbox ${info.name} did not become ready (sshd and its Docker Engine) within ${timeoutMs / 1000} s`, {
+    details: logs.split('\n').filter(Boolean).slice(-20),
+    hint: `look inside with \`docker exec -it ${containerName(info.name)} cat /var/log/dockerd.log\`, then \`paas sandbox:down ${info.name}\``,
+  });
+}
+
+/** Creates (or starts again) the sandbox NAME and waits until SSH and its inner engine answer. */
+export async function sandboxUp(docker: Docker, name: string, report: (line: string) => void = () => {}): Promise<SandboxInfo> {
+  checkSandboxName(name);
+  const existing = await describe(docker, name);
+  if (existing) {
+    if (existing.state !== 'running') {
+      report(`starting the existing sandbox ${name}`);
+      await docker.getContainer(existing.container).start();
+    }
+    const info = (await describe(docker, name))!;
+    await writeKnownHosts(info);
+    await waitReady(docker, info);
+    return info;
+  }
+  const image = await ensureSandboxImage(docker, report);
+  const { keyPath, hostKey } = await writeKeys(name);
+  const publicKey = await fs.readFile(`${keyPath}.pub`, 'utf8');
+  report(`creating container ${containerName(name)}`);
+  const container = await docker.createContainer(sandboxContainerSpec(name, image));
+  try {
+    await container.putArchive(await filesArchive([
+      { name: 'etc/ssh/ssh_host_ed25519_key', content: hostKey.private, mode: 0o600 },
+      { name: 'etc/ssh/ssh_host_ed25519_key.pub', content: `${hostKey.public}\n`, mode: 0o644 },
+      { name: 'root/.ssh/authorized_keys', content: publicKey, mode: 0o600 },
+    ]), { path: '/' });
+    await container.start();
+    await fs.writeFile(path.join(sandboxDir(name), 'host_key.pub'), `${hostKey.public}\n`);
+    const info = (await describe(docker, name))!;
+    await writeKnownHosts(info);
+    report(`waiting for sshd and the inner Docker Engine on 127.0.0.1:${info.sshPort}`);
+    await waitReady(docker, info);
+    return info;
+  } catch (error) {
+    await sandboxDown(docker, name).catch(() => {});
+    throw error;
+  }
+}
+
+/** Removes the sandbox's container, its Docker volume and its keys. Quiet when there is nothing. */
+export async function sandboxDown(docker: Docker, name: string): Promise<{ removed: string[] }> {
+  checkSandboxName(name);
+  const removed: string[] = [];
+  try {
+    await docker.getContainer(containerName(name)).remove({ force: true, v: true });
+    removed.push(`container ${containerName(name)}`);
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+  }
+  try {
+    await docker.getVolume(volumeName(name)).remove();
+    removed.push(`volume ${volumeName(name)}`);
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+  }
+  const dir = sandboxDir(name);
+  if (await fs.stat(dir).then(() => true, () => false)) {
+    await fs.rm(dir, { recursive: true, force: true });
+    removed.push(`keys ${dir}`);
+  }
+  return { removed };
+}
+
+export async function sandboxList(docker: Docker): Promise<SandboxInfo[]> {
+  const containers = await docker.listContainers({ all: true, filters: { label: [SANDBOX_LABEL] } });
+  const names = containers.map((c) => c.Labels[SANDBOX_LABEL]!).filter(Boolean).sort();
+  const infos = await Promise.all(names.map((name) => describe(docker, name)));
+  return infos.filter((i): i is SandboxInfo => Boolean(i));
+}

@@ -1,0 +1,92 @@
+import { existsSync, readFileSync } from 'node:fs';
+import Docker from 'dockerode';
+import ssh2 from 'ssh2';
+import { afterAll, describe, expect, it } from 'vitest';
+import { SshConnection } from '../../src/ssh/client.js';
+import { PaasError } from '../../src/errors.js';
+import { paas, paasJson, runId, scratchDir } from './helpers.js';
+
+interface SandboxJson {
+  name: string;
+  container: string;
+  url: string;
+  sshPort: number;
+  httpPort: number;
+  keyPath: string;
+  knownHostsPath: string;
+  hostKey: string;
+}
+
+const docker = new Docker();
+const home = scratchDir('paas-home-');
+const env = { PAAS_HOME: home.dir };
+const name = `t-${runId}`;
+
+afterAll(async () => {
+  await paas(['sandbox:down', name], { env });
+  home.cleanup();
+});
+
+function target(sandbox: SandboxJson, hostKeys: string[]) {
+  return { host: '127.0.0.1', port: sandbox.sshPort, username: 'root', privateKey: readFileSync(sandbox.keyPath), hostKeys };
+}
+
+describe('sandbox servers', () => {
+  it('comes up, accepts SSH with its key, runs docker inside, and goes down leaving nothing', async () => {
+    const sandbox = await paasJson<SandboxJson>(['sandbox:up', name], { env });
+    expect(sandbox.url).toBe(`ssh://root@127.0.0.1:${sandbox.sshPort}`);
+    expect(sandbox.httpPort).toBeGreaterThan(0);
+
+    // Ports are published on loopback only.
+    const inspect = await docker.getContainer(sandbox.container).inspect();
+    for (const bindings of Object.values(inspect.NetworkSettings.Ports)) {
+      for (const binding of bindings ?? []) expect(binding.HostIp).toBe('127.0.0.1');
+    }
+
+    // Its host key is the one recorded in its known_hosts file.
+    const knownHosts = readFileSync(sandbox.knownHostsPath, 'utf8').trim();
+    expect(knownHosts).toBe(`[127.0.0.1]:${sandbox.sshPort} ${sandbox.hostKey.split(' ').slice(0, 2).join(' ')}`);
+    const ssh = await SshConnection.connect(target(sandbox, [knownHosts.split(' ').slice(1).join(' ')]));
+    try {
+      const version = await ssh.exec(['docker', 'version', '--format', '{{.Server.Version}}']);
+      expect(version.code, version.stderr).toBe(0);
+      expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+      // Its engine is its own: none of the laptop's images are there.
+      const images = await ssh.exec(['docker', 'images', '-q']);
+      expect(images.stdout.trim()).toBe('');
+      // Arguments arrive byte-exact through the one quoting function.
+      const hostile = ["it's", '$(touch /tmp/pwned)', 'a b;c', '`id`', '"q"', '\\', '\n', ''];
+      const echoed = await ssh.exec(['printf', '%s\\0', ...hostile]);
+      expect(echoed.stdout.split('\0').slice(0, -1)).toEqual(hostile);
+      expect((await ssh.exec(['test', '-e', '/tmp/pwned'])).code).toBe(1);
+    } finally {
+      ssh.close();
+    }
+
+    // A host key other than the recorded one is refused.
+    const stranger = ssh2.utils.generateKeyPairSync('ed25519').public.split(' ').slice(0, 2).join(' ');
+    const refused = await SshConnection.connect(target(sandbox, [stranger])).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(PaasError);
+    expect((refused as PaasError).kind).toBe('hostKey');
+
+    // Idempotent: up again returns the same running sandbox; list shows it.
+    const again = await paasJson<SandboxJson>(['sandbox:up', name], { env });
+    expect(again.container).toBe(sandbox.container);
+    const listed = await paasJson<SandboxJson[]>(['sandbox:list'], { env });
+    expect(listed.map((s) => s.name)).toContain(name);
+
+    const down = await paasJson<{ removed: string[] }>(['sandbox:down', name], { env });
+    expect(down.removed).toHaveLength(3);
+    await expect(docker.getContainer(sandbox.container).inspect()).rejects.toMatchObject({ statusCode: 404 });
+    await expect(docker.getVolume(`paas-sandbox-${name}-docker`).inspect()).rejects.toMatchObject({ statusCode: 404 });
+    expect(existsSync(sandbox.keyPath)).toBe(false);
+    const listedAfter = await paasJson<SandboxJson[]>(['sandbox:list'], { env });
+    expect(listedAfter.map((s) => s.name)).not.toContain(name);
+  });
+
+  it('rejects a name that is not a plain label', async () => {
+    const result = await paas(['sandbox:up', 'Bad;Name'], { env });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain('invalid sandbox name');
+  });
+});

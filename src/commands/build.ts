@@ -36,12 +36,12 @@ export default class Build extends PaasCommand {
   static override flags = {
     tag: Flags.string({ char: 't', description: 'image reference to tag the build with (default paas/<app>:<git sha or build time>)' }),
     'no-cache': Flags.boolean({ description: 'build every layer again' }),
-    'build-arg': Flags.string({ description: 'build argument NAME=value (repeatable)', multiple: true, default: [] }),
+    'build-arg': Flags.string({ description: 'build argument NAME=value (repeatable)', multiple: true }),
   };
 
   async run(): Promise<Omit<BuildResult, 'layers'> & { layers: number; layerIds: string[]; cachedSteps: number }> {
     const { args, flags } = await this.parse(Build);
-    const buildArgs = parseBuildArgs(flags['build-arg']);
+    const buildArgs = parseBuildArgs(flags['build-arg'] ?? []);
     const ctx = await runSteps<BuildContext>([
       { title: 'Detect the app', run: async (c, report) => {
         c.resolved = await resolveApp(args.dir);

@@ -154,6 +154,8 @@ function tcpAccepts(port: number): Promise<boolean> {
     // sshd speaks first: a banner means it is really up, not just the port proxy.
     socket.once('data', (data) => { socket.destroy(); resolve(data.toString().startsWith('SSH-')); });
     socket.once('error', () => resolve(false));
+    // docker-proxy accepts and then hangs up while nothing listens inside yet.
+    socket.once('close', () => resolve(false));
     socket.once('timeout', () => { socket.destroy(); resolve(false); });
   });
 }

@@ -1,6 +1,6 @@
 import ssh2, { type ConnectConfig } from 'ssh2';
 import { PaasError } from '../errors.js';
-import { shellCommand } from './quote.js';
+import { shellCommand } from '../util/shell.js';
 
 export interface SshTarget {
   host: string;

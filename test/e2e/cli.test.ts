@@ -1,7 +1,7 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { paas, scratchDir, examplesDir } from './helpers.js';
+import { paas, scratchDir, examplesDir, repoRoot } from './helpers.js';
 
 const scratch = scratchDir('paas-cli-');
 afterAll(() => scratch.cleanup());
@@ -34,6 +34,12 @@ describe('the CLI', () => {
       expect(help.stdout, command).toContain('EXAMPLES');
       expect(help.stdout, command).toContain(`$ paas ${command}`);
     }
+  });
+
+  it('docs/commands.md covers every command (npm run docs regenerates it)', () => {
+    const manifest = JSON.parse(readFileSync(path.join(repoRoot, 'oclif.manifest.json'), 'utf8')) as { commands: Record<string, unknown> };
+    const docs = readFileSync(path.join(repoRoot, 'docs', 'commands.md'), 'utf8');
+    for (const id of Object.keys(manifest.commands)) expect(docs, id).toContain(`## \`paas ${id}`);
   });
 
   it('detect --json prints the plan of an example', async () => {
@@ -76,7 +82,7 @@ describe('bad input: clear message, non-zero exit, no stack trace', () => {
   it('a package.json that cannot be read as a file', async () => {
     const dir = app('dir-json', {});
     mkdirSync(path.join(dir, 'package.json'));
-    expectCleanFailure(await paas(['detect', dir]), 4, /package\.json/);
+    expectCleanFailure(await paas(['detect', dir]), 3, /package\.json is a directory/);
   });
 
   it('malformed Procfile names the line', async () => {

@@ -1,6 +1,6 @@
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { quoteArg, shellCommand } from '../../src/ssh/quote.js';
+import { quoteArg, shellCommand } from '../../src/util/shell.js';
 
 const hostile = [
   '', ' ', "'", "''", '"', '$HOME', '${IFS}', '$(id)', '`id`', 'a;b', 'a&&b', 'a|b', 'a > /tmp/x', '\\', '\\\'',

@@ -1,0 +1,112 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { detect, parseProcfile } from '../../src/detect/index.js';
+import { PaasError } from '../../src/errors.js';
+import { json, makeTree, paasError, removeTrees } from './tree.js';
+
+afterAll(removeTrees);
+
+function parseError(text: string): PaasError {
+  try {
+    parseProcfile(text, '/app/Procfile');
+  } catch (error) {
+    if (error instanceof PaasError) return error;
+    throw error;
+  }
+  throw new Error('expected parseProcfile to throw');
+}
+
+describe('parseProcfile', () => {
+  it('reads type: command lines, splitting at the first colon and keeping shell syntax', () => {
+    const text = [
+      '# processes',
+      'web: gunicorn app:app --bind 0.0.0.0:$PORT',
+      '',
+      'worker:   celery -A tasks worker && echo "done: ok"  ',
+      'release: ./migrate.sh',
+      'clock_2-b:python clock.py',
+    ].join('\n');
+    expect(parseProcfile(text)).toEqual({
+      web: 'gunicorn app:app --bind 0.0.0.0:$PORT',
+      worker: 'celery -A tasks worker && echo "done: ok"',
+      release: './migrate.sh',
+      'clock_2-b': 'python clock.py',
+    });
+  });
+
+  it('accepts CRLF line endings and a byte order mark', () => {
+    expect(parseProcfile('\uFEFFweb: node server.js\r\nworker: node worker.js\r\n')).toEqual({
+      web: 'node server.js',
+      worker: 'node worker.js',
+    });
+  });
+
+  it('keeps process types in file order', () => {
+    expect(Object.keys(parseProcfile('worker: a\nweb: b\nrelease: c\n'))).toEqual(['worker', 'web', 'release']);
+  });
+
+  it('keeps a type named __proto__ as data', () => {
+    const procfile = parseProcfile('__proto__: node evil.js\n');
+    expect(Object.hasOwn(procfile, '__proto__')).toBe(true);
+    expect(Object.getPrototypeOf(procfile)).toBe(Object.prototype);
+  });
+
+  it('rejects a line without a colon, naming the file and line', () => {
+    const error = parseError('web: node server.js\n\nnode worker.js\n');
+    expect(error.kind).toBe('config');
+    expect(error.where).toBe('/app/Procfile:3');
+    expect(error.message).toBe('malformed Procfile line: "node worker.js"');
+    expect(error.hint).toContain('"type: command"');
+  });
+
+  it('rejects a type with characters other than letters, digits, _ and -', () => {
+    expect(parseError('web: a\nmy worker: b\n').where).toBe('/app/Procfile:2');
+    expect(parseError('web.1: a\n').where).toBe('/app/Procfile:1');
+  });
+
+  it('rejects an empty command', () => {
+    const error = parseError('web:   \n');
+    expect(error.where).toBe('/app/Procfile:1');
+    expect(error.message).toBe('process type "web" has an empty command');
+  });
+
+  it('rejects a duplicate process type, pointing at the second one', () => {
+    const error = parseError('web: a\nworker: b\nweb: c\n');
+    expect(error.where).toBe('/app/Procfile:3');
+    expect(error.message).toBe('duplicate process type "web" (first defined on line 1)');
+  });
+
+  it('names the Procfile relatively by default', () => {
+    expect(() => parseProcfile('oops')).toThrow(expect.objectContaining({ where: 'Procfile:1' }));
+  });
+});
+
+describe('Procfile in detect', () => {
+  it('reports a malformed line as Procfile:<line> of the app', async () => {
+    const dir = await makeTree({
+      'package.json': json({ scripts: { start: 'node server.js' } }),
+      Procfile: 'web: node server.js\n# worker\nworker node worker.js\n',
+    });
+    const error = await paasError(detect(dir));
+    expect(error.kind).toBe('config');
+    expect(error.where).toBe(`${dir}/Procfile:3`);
+    expect(error.format()).toContain('Procfile:3');
+  });
+
+  it('keeps the stack web command when the Procfile only adds other types', async () => {
+    const dir = await makeTree({
+      'package.json': json({ scripts: { start: 'node server.js' } }),
+      Procfile: 'worker: node worker.js\nrelease: node migrate.js\n',
+    });
+    const plan = await detect(dir);
+    expect(plan.processes).toEqual({ web: 'node server.js', worker: 'node worker.js', release: 'node migrate.js' });
+    expect(plan.processSource).toBe('Procfile, web from package.json scripts.start');
+    expect(plan.reasons).toContain('Procfile: process types worker, release');
+  });
+
+  it('ignores a Procfile with no process types, with a warning', async () => {
+    const dir = await makeTree({ 'index.html': '<h1>hi</h1>', Procfile: '# nothing yet\n' });
+    const plan = await detect(dir);
+    expect(plan.processes).toEqual({ web: "nginx -g 'daemon off;'" });
+    expect(plan.warnings).toEqual(['Procfile defines no process types: ignored']);
+  });
+});

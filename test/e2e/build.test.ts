@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Docker from 'dockerode';
+import { simpleGit } from 'simple-git';
 import { afterAll, describe, expect, it } from 'vitest';
 import { copyExample, examplesDir, paasJson, runId, waitForHttp } from './helpers.js';
 
@@ -75,6 +76,34 @@ describe('every example builds, runs and answers with its name', () => {
       expect(answer.body).toContain(`Hello from the ${example} example, version 1`);
     });
   }
+});
+
+describe('git', () => {
+  it('a build in a clean repository is tagged and labelled with its commit', async () => {
+    const app = copyExample('static');
+    try {
+      const git = simpleGit(app.dir);
+      await git.init();
+      await git.addConfig('user.email', 'test@example.com').addConfig('user.name', 'paas test');
+      await git.add('.').commit('v1');
+      const commit = (await git.revparse(['HEAD'])).trim();
+      const result = await paasJson<BuildJson>(['build', app.dir]);
+      images.push(...result.tags);
+      expect(result.image).toBe(`paas/static:${commit.slice(0, 12)}`);
+      expect(result.tags).toEqual([result.image, 'paas/static:latest']);
+      const labels = (await docker.getImage(result.image).inspect()).Config.Labels;
+      expect(labels['paas.commit']).toBe(commit);
+      expect(labels['org.opencontainers.image.revision']).toBe(commit);
+
+      // Uncommitted changes: the tag no longer claims to be that commit.
+      writeFileSync(path.join(app.dir, 'index.html'), 'changed\n');
+      const dirty = await paasJson<BuildJson>(['build', app.dir]);
+      images.push(...dirty.tags);
+      expect(dirty.image).toMatch(/^paas\/static:build-\d{8}-\d{6}$/);
+    } finally {
+      app.cleanup();
+    }
+  });
 });
 
 describe('layer reuse', () => {

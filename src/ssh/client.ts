@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import ssh2, { type ConnectConfig } from 'ssh2';
 import { PaasError } from '../errors.js';
 import { shellCommand } from '../util/shell.js';
@@ -6,9 +7,15 @@ export interface SshTarget {
   host: string;
   port: number;
   username: string;
-  privateKey: string | Buffer;
-  /** Host public keys accepted for this host, as "type base64" (known_hosts key fields). */
-  hostKeys: string[];
+  /** A private key; when absent, `agent` must be set. */
+  privateKey?: string | Buffer;
+  /** Path of an ssh-agent socket (SSH_AUTH_SOCK). */
+  agent?: string;
+  /**
+   * Decides whether the offered host key (raw SSH wire-format blob) is trusted. Returning a
+   * PaasError refuses the connection with that error (unknown or changed key).
+   */
+  verifyHostKey: (key: Buffer) => PaasError | undefined;
 }
 
 export interface ExecResult {
@@ -17,25 +24,40 @@ export interface ExecResult {
   stderr: string;
 }
 
-/** One SSH connection, reused for every command run on the host. */
+export interface ExecStreamOptions {
+  /** Streamed into the command's stdin, then EOF. Without it, stdin is closed at once. */
+  stdin?: Readable | string | Buffer;
+  onStdout?: (chunk: Buffer) => void;
+  onStderr?: (chunk: Buffer) => void;
+}
+
+/** One SSH connection, reused for every command run on the host during a paas command. */
 export class SshConnection {
-  private constructor(private readonly client: ssh2.Client, readonly target: SshTarget) {}
+  private closed = false;
+
+  private constructor(private readonly client: ssh2.Client, readonly target: SshTarget) {
+    client.on('close', () => { this.closed = true; });
+  }
+
+  get where(): string {
+    return `${this.target.username}@${this.target.host}:${this.target.port}`;
+  }
 
   static connect(target: SshTarget, timeoutMs = 15_000): Promise<SshConnection> {
     const client = new ssh2.Client();
-    const accepted = new Set(target.hostKeys.map((k) => k.trim().split(/\s+/)[1]));
-    let offered: string | undefined;
+    let refusal: PaasError | undefined;
     const config: ConnectConfig = {
       host: target.host,
       port: target.port,
       username: target.username,
-      privateKey: target.privateKey,
+      ...(target.privateKey ? { privateKey: target.privateKey } : {}),
+      ...(target.agent ? { agent: target.agent } : {}),
       readyTimeout: timeoutMs,
-      keepaliveInterval: 10_000,
+      keepaliveInterval: 5_000,
       keepaliveCountMax: 3,
       hostVerifier: (key: Buffer) => {
-        offered = key.toString('base64');
-        return accepted.has(offered);
+        refusal = target.verifyHostKey(key);
+        return refusal === undefined;
       },
     };
     const where = `${target.username}@${target.host}:${target.port}`;
@@ -43,30 +65,54 @@ export class SshConnection {
       client.once('ready', () => resolve(new SshConnection(client, target)));
       client.once('error', (error: Error & { level?: string }) => {
         client.end();
-        if (offered !== undefined && !accepted.has(offered)) {
-          reject(new PaasError('hostKey', `the host key of ${where} is not one this machine trusts`, { where, hint: 'check the host\'s key out of band, then add it to known_hosts', cause: error }));
-        } else {
-          reject(new PaasError('ssh', `cannot connect over SSH: ${error.message}`, { where, hint: 'check the host, port, user and key', cause: error }));
-        }
+        if (refusal) return reject(refusal);
+        const auth = error.level === 'client-authentication';
+        reject(new PaasError('ssh', auth ? `the host refused every key offered for ${target.username}` : `cannot connect over SSH: ${error.message}`, {
+          where,
+          hint: auth
+            ? `add your public key to ~${target.username}/.ssh/authorized_keys on the host, or pass the right key with --identity`
+            : 'check the host name, port and that sshd is running there',
+          cause: error,
+        }));
       });
       client.connect(config);
     });
   }
 
-  /** Runs argv on the host (quoted by shellCommand, never concatenated), collecting its output. */
-  exec(argv: readonly string[], input?: string | Buffer): Promise<ExecResult> {
+  /** Runs argv on the host, streaming stdin and output; resolves with the exit code. */
+  execStream(argv: readonly string[], options: ExecStreamOptions = {}): Promise<number> {
     return new Promise((resolve, reject) => {
+      if (this.closed) return reject(this.lostError());
       this.client.exec(shellCommand(argv), (error, channel) => {
-        if (error) return reject(error);
-        const stdout: Buffer[] = [];
-        const stderr: Buffer[] = [];
-        let code = -1;
-        channel.on('data', (d: Buffer) => stdout.push(d));
-        channel.stderr.on('data', (d: Buffer) => stderr.push(d));
-        channel.on('exit', (exitCode: number | null) => { code = exitCode ?? -1; });
-        channel.on('close', () => resolve({ code, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') }));
-        channel.end(input);
+        if (error) return reject(new PaasError('ssh', `cannot run a command over SSH: ${error.message}`, { where: this.where, cause: error }));
+        let code: number | undefined;
+        channel.on('data', (d: Buffer) => options.onStdout?.(d));
+        channel.stderr.on('data', (d: Buffer) => options.onStderr?.(d));
+        channel.on('exit', (exitCode: number | null) => { code = exitCode ?? undefined; });
+        channel.on('close', () => (code === undefined ? reject(this.lostError()) : resolve(code)));
+        const { stdin } = options;
+        if (stdin === undefined || typeof stdin === 'string' || Buffer.isBuffer(stdin)) {
+          channel.end(stdin);
+        } else {
+          stdin.on('error', () => channel.close());
+          stdin.pipe(channel);
+        }
       });
+    });
+  }
+
+  /** Runs argv on the host (quoted by shellCommand, never concatenated), collecting its output. */
+  async exec(argv: readonly string[], stdin?: string | Buffer): Promise<ExecResult> {
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    const code = await this.execStream(argv, { ...(stdin !== undefined ? { stdin } : {}), onStdout: (d) => stdout.push(d), onStderr: (d) => stderr.push(d) });
+    return { code, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') };
+  }
+
+  private lostError(): PaasError {
+    return new PaasError('ssh', 'the SSH connection was lost before the command finished', {
+      where: this.where,
+      hint: 'check the network and run the command again; nothing half-done is kept on the host',
     });
   }
 

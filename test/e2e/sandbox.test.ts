@@ -27,8 +27,13 @@ afterAll(async () => {
   home.cleanup();
 });
 
+/** Accepts only the given "type base64" host keys; anything else is refused as a host-key error. */
 function target(sandbox: SandboxJson, hostKeys: string[]) {
-  return { host: '127.0.0.1', port: sandbox.sshPort, username: 'root', privateKey: readFileSync(sandbox.keyPath), hostKeys };
+  const accepted = new Set(hostKeys.map((k) => k.split(' ')[1]));
+  return {
+    host: '127.0.0.1', port: sandbox.sshPort, username: 'root', privateKey: readFileSync(sandbox.keyPath),
+    verifyHostKey: (key: Buffer) => (accepted.has(key.toString('base64')) ? undefined : new PaasError('hostKey', 'not trusted')),
+  };
 }
 
 describe('sandbox servers', () => {

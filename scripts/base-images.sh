@@ -24,7 +24,16 @@ default_images=(
 images=("$@")
 [ ${#images[@]} -gt 0 ] || images=("${default_images[@]}")
 
-have() { docker image inspect "$1" >/dev/null 2>&1; }
+# Bump when a local recipe changes: images built by an older recipe are built again.
+# Images that were pulled (they have a registry digest) are kept as they are.
+RECIPE=2
+have() {
+  local digests recipe
+  digests=$(docker image inspect --format '{{len .RepoDigests}}' "$1" 2>/dev/null) || return 1
+  [ "$digests" != 0 ] && return 0
+  recipe=$(docker image inspect --format '{{index .Config.Labels "paas.base-recipe"}}' "$1" 2>/dev/null)
+  [ "$recipe" = "$RECIPE" ]
+}
 try_pull() { timeout 60 docker pull -q "$1" >/dev/null 2>&1; }
 
 # The machine's trust store goes into locally built images, so builds behind a TLS-intercepting
@@ -49,6 +58,18 @@ build_debian() {
   local dir; dir=$(mktemp -d /tmp/paas-rootfs.XXXXXX)
   log "debootstrap $suite (minbase) into $dir"
   debootstrap --variant=minbase "$suite" "$dir" http://deb.debian.org/debian >/dev/null
+  # Trimmed like the official slim images: no docs, man pages or locales, now or after apt installs.
+  rm -rf "$dir"/usr/share/doc/* "$dir"/usr/share/man/* "$dir"/usr/share/info/* "$dir"/usr/share/locale/* \
+    "$dir"/var/cache/apt/* "$dir"/var/log/*.log "$dir"/var/cache/debconf/*-old
+  cat > "$dir/etc/dpkg/dpkg.cfg.d/paas-slim" <<'CFG'
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/groff/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/locale/*
+path-exclude /usr/share/lintian/*
+CFG
   if [ -f "$host_ca" ]; then
     mkdir -p "$dir/etc/ssl/certs" "$dir/usr/local/share/ca-certificates"
     cp "$host_ca" "$dir/etc/ssl/certs/ca-certificates.crt"
@@ -57,6 +78,7 @@ build_debian() {
   rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
   tar -C "$dir" -c . | docker import \
     -c 'CMD ["bash"]' -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    -c "LABEL paas.base-recipe=$RECIPE" \
     - "$name" >/dev/null
   rm -rf "$dir"
 }
@@ -65,7 +87,7 @@ build_from_dockerfile() {
   local name=$1 dockerfile=$2 context=$3; shift 3
   log "building $name from $dockerfile"
   local out; out=$(mktemp)
-  if ! docker build -t "$name" -f "$dockerfile" "$@" "$context" >"$out" 2>&1; then
+  if ! docker build -t "$name" --label "paas.base-recipe=$RECIPE" -f "$dockerfile" "$@" "$context" >"$out" 2>&1; then
     tail -n 30 "$out" >&2; rm -f "$out"; return 1
   fi
   rm -f "$out"
@@ -78,6 +100,16 @@ build_node() {
   (cd "$ctx" && npm pack -q "node-linux-$(arch)@$major" >/dev/null && mv node-linux-*.tgz node.tgz \
     && npm pack -q "npm@10" >/dev/null && mv npm-*.tgz npm.tgz \
     && npm pack -q "corepack@0" >/dev/null && mv corepack-*.tgz corepack.tgz) 2> >(grep -v 'Unknown user config' >&2)
+  # Laid out here so that the image gets it in one COPY layer (ADD + move would store it twice).
+  local rootfs="$ctx/rootfs" modules="$ctx/rootfs/usr/local/lib/node_modules"
+  mkdir -p "$rootfs/usr/local/bin" "$modules/npm" "$modules/corepack"
+  tar -xzf "$ctx/node.tgz" -C "$ctx" package/bin/node && mv "$ctx/package/bin/node" "$rootfs/usr/local/bin/node" && rm -rf "$ctx/package"
+  tar -xzf "$ctx/npm.tgz" -C "$modules/npm" --strip-components=1
+  tar -xzf "$ctx/corepack.tgz" -C "$modules/corepack" --strip-components=1
+  ln -s ../lib/node_modules/npm/bin/npm-cli.js "$rootfs/usr/local/bin/npm"
+  ln -s ../lib/node_modules/npm/bin/npx-cli.js "$rootfs/usr/local/bin/npx"
+  ln -s ../lib/node_modules/corepack/dist/corepack.js "$rootfs/usr/local/bin/corepack"
+  rm -f "$ctx"/*.tgz
   cp "$here/base-images/node.Dockerfile" "$ctx/Dockerfile"
   build_from_dockerfile "$name" "$ctx/Dockerfile" "$ctx"
   rm -rf "$ctx"

@@ -12,6 +12,9 @@ export const ExitCode = {
   sandbox: 7,
   ssh: 8,
   hostKey: 9,
+  lock: 10,
+  healthcheck: 11,
+  host: 12,
 } as const;
 export type ExitCodeName = keyof typeof ExitCode;
 

@@ -2,6 +2,7 @@
 import os
 import signal
 import sys
+import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 NAME = "python"
@@ -26,9 +27,11 @@ class Handler(BaseHTTPRequestHandler):
 def main():
     port = int(os.environ.get("PORT", "8080"))
     server = ThreadingHTTPServer(("0.0.0.0", port), Handler)
-    signal.signal(signal.SIGTERM, lambda *_: server.shutdown() or sys.exit(0))
+    # shutdown() waits for serve_forever() to return, so it must run on another thread.
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     print(f"{NAME} example v{VERSION} listening on {port}", flush=True)
     server.serve_forever()
+    server.server_close()
 
 
 if __name__ == "__main__":

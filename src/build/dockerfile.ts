@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { BuildPlan } from '../detect/types.js';
 import { templatesDir } from '../util/paths.js';
+import { processArgv } from '../release/command.js';
 
 /** Fills `{{name}}` placeholders; a line holding only a placeholder that renders empty is dropped. */
 export function renderTemplate(template: string, values: Record<string, string>): string {
@@ -21,18 +22,9 @@ export function renderTemplate(template: string, values: Record<string, string>)
     .join('\n');
 }
 
-/** A token that needs no shell to mean what it says. */
-const PLAIN_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
-
-/**
- * The CMD instruction for a process command written in Procfile (shell) syntax. Plain words go
- * in exec form so the app is PID 1 and gets SIGTERM itself; anything using shell syntax
- * ($PORT, &&, quotes) runs under `sh -c`, whose last simple command dash execs in place.
- */
+/** The CMD instruction (exec form) for a process command; see processArgv for the rules. */
 export function renderCmd(command: string): string {
-  const words = command.trim().split(/\s+/);
-  const argv = words.every((word) => PLAIN_WORD.test(word)) ? words : ['/bin/sh', '-c', command.trim()];
-  return JSON.stringify(argv).replace(/","/g, '", "');
+  return JSON.stringify(processArgv(command)).replace(/","/g, '", "');
 }
 
 function renderRun(commands: string[]): string {

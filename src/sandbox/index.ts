@@ -10,6 +10,7 @@ import { ensureImage, followProgress, imageExists } from '../docker/engine.js';
 import { paasHome } from '../util/home.js';
 import { templatesDir } from '../util/paths.js';
 import { createBuildContext } from '../build/context.js';
+import { addKnownHost, knownHostLine, removeKnownHost } from '../ssh/known-hosts.js';
 
 export const SANDBOX_LABEL = 'paas.sandbox';
 const NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,30}$/;
@@ -141,10 +142,20 @@ async function describe(docker: Docker, name: string): Promise<SandboxInfo | und
   };
 }
 
-/** The published SSH port can change when the sandbox restarts: known_hosts follows it. */
+/** paas's own known_hosts, consulted beside ~/.ssh/known_hosts: sandboxes are trusted through it. */
+export const paasKnownHostsFile = () => path.join(paasHome(), 'known_hosts');
+
+/**
+ * Records the sandbox's host key for its current SSH port, in its own known_hosts file (for
+ * `ssh -o UserKnownHostsFile=`) and in paas's. The port can change on restart and a new sandbox
+ * can get a port an old one had, so any earlier entry for the port is replaced.
+ */
 async function writeKnownHosts(info: SandboxInfo): Promise<void> {
-  const [type, blob] = info.hostKey.split(' ');
-  await fs.writeFile(info.knownHostsPath, `[127.0.0.1]:${info.sshPort} ${type} ${blob}\n`);
+  const [, blob] = info.hostKey.split(' ');
+  const key = Buffer.from(blob!, 'base64');
+  await fs.writeFile(info.knownHostsPath, `${knownHostLine('127.0.0.1', info.sshPort, key)}\n`);
+  await removeKnownHost(paasKnownHostsFile(), '127.0.0.1', info.sshPort);
+  await addKnownHost(paasKnownHostsFile(), '127.0.0.1', info.sshPort, key);
 }
 
 function tcpAccepts(port: number): Promise<boolean> {
@@ -224,6 +235,8 @@ export async function sandboxUp(docker: Docker, name: string, report: (line: str
 export async function sandboxDown(docker: Docker, name: string): Promise<{ removed: string[] }> {
   checkSandboxName(name);
   const removed: string[] = [];
+  const info = await describe(docker, name);
+  if (info?.sshPort) await removeKnownHost(paasKnownHostsFile(), '127.0.0.1', info.sshPort);
   try {
     await docker.getContainer(containerName(name)).remove({ force: true, v: true });
     removed.push(`container ${containerName(name)}`);

@@ -1,0 +1,84 @@
+import http from 'node:http';
+import net from 'node:net';
+import { PaasError } from '../errors.js';
+import type { Healthcheck } from '../detect/types.js';
+import { docker, sleep } from './exec.js';
+
+export interface Probe {
+  ok: boolean;
+  detail: string;
+}
+
+function httpProbe(port: number, check: Healthcheck): Promise<Probe> {
+  return new Promise((resolve) => {
+    const request = http.get({ host: '127.0.0.1', port, path: check.path, timeout: check.timeoutMs, agent: false }, (response) => {
+      response.resume();
+      const status = response.statusCode ?? 0;
+      const ok = check.status !== undefined ? status === check.status : status >= 200 && status < 400;
+      resolve({ ok, detail: `GET ${check.path} answered ${status}${ok ? '' : check.status !== undefined ? ` (expected ${check.status})` : ' (expected 2xx or 3xx)'}` });
+    });
+    request.on('timeout', () => { request.destroy(); resolve({ ok: false, detail: `GET ${check.path} got no answer within ${check.timeoutMs} ms` }); });
+    request.on('error', (error) => resolve({ ok: false, detail: `GET ${check.path} failed: ${(error as NodeJS.ErrnoException).code ?? error.message}` }));
+  });
+}
+
+function tcpProbe(port: number, timeoutMs: number): Promise<Probe> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.setTimeout(timeoutMs);
+    socket.once('connect', () => { socket.destroy(); resolve({ ok: true, detail: 'the port accepts connections' }); });
+    socket.once('timeout', () => { socket.destroy(); resolve({ ok: false, detail: 'connecting to the port timed out' }); });
+    socket.once('error', (error) => resolve({ ok: false, detail: `the port does not accept connections (${(error as NodeJS.ErrnoException).code ?? error.message})` }));
+  });
+}
+
+export async function containerState(name: string): Promise<{ running: boolean; exitCode: number; restarts: number }> {
+  const { stdout } = await docker(['inspect', '--format', '{{.State.Running}} {{.State.ExitCode}} {{.RestartCount}}', name]);
+  const [running, exitCode, restarts] = stdout.trim().split(' ');
+  return { running: running === 'true', exitCode: Number(exitCode), restarts: Number(restarts) };
+}
+
+export async function containerLogTail(name: string, lines = 30): Promise<string[]> {
+  const { stdout, stderr } = await docker(['logs', '--tail', String(lines), name], { check: false });
+  return `${stdout}${stderr}`.split('\n').filter((l) => l.trim()).slice(-lines);
+}
+
+/** Without a configured check: the port accepts connections and the process stays up. */
+const PORT_CHECK = { intervalMs: 250, successes: 2, timeoutMs: 2000 };
+
+/**
+ * Waits until the container passes its health check `successes` times in a row. Fails at once
+ * if the process exits or restarts, or when the deadline passes.
+ */
+export async function waitHealthy(name: string, port: number | undefined, check: Healthcheck | undefined, deadlineMs: number): Promise<void> {
+  const started = Date.now();
+  const successesNeeded = check?.successes ?? PORT_CHECK.successes;
+  const intervalMs = check?.intervalMs ?? PORT_CHECK.intervalMs;
+  let streak = 0;
+  let last: Probe = { ok: false, detail: 'not checked yet' };
+  for (;;) {
+    const state = await containerState(name);
+    if (!state.running || state.restarts > 0) {
+      throw new PaasError('healthcheck', `${name} ${state.running ? 'restarted' : `exited with code ${state.exitCode}`} before it became healthy`, {
+        where: name,
+        details: await containerLogTail(name),
+        hint: 'the lines above are the end of its log; fix the app so it starts and stays up',
+      });
+    }
+    if (port === undefined) {
+      last = { ok: true, detail: 'running' };
+    } else {
+      last = check ? await httpProbe(port, check) : await tcpProbe(port, PORT_CHECK.timeoutMs);
+    }
+    streak = last.ok ? streak + 1 : 0;
+    if (streak >= successesNeeded) return;
+    if (Date.now() - started > deadlineMs) {
+      throw new PaasError('healthcheck', `${name} did not pass its health check within ${Math.round(deadlineMs / 1000)} s: ${last.detail}`, {
+        where: name,
+        details: await containerLogTail(name),
+        hint: check ? `make ${check.path} answer ${check.status ?? '2xx'} (paas.yml healthcheck), or fix the app` : 'the app must listen on the port in $PORT',
+      });
+    }
+    await sleep(intervalMs);
+  }
+}

@@ -1,0 +1,84 @@
+import { randomUUID } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { PaasError } from '../errors.js';
+import { GENERATION_HOST, renderGenerationServer } from '../nginx/config.js';
+import { run, sleep } from './exec.js';
+import { NGINX_DIR, writeAtomic } from './state.js';
+
+const exists = (file: string) => fs.access(file).then(() => true, () => false);
+const GENERATION_FILE = () => path.join(NGINX_DIR, '001-generation.conf');
+
+async function testConfig(): Promise<{ ok: boolean; output: string }> {
+  const result = await run('nginx', ['-t'], { check: false });
+  return { ok: result.code === 0, output: `${result.stderr}${result.stdout}`.trim() };
+}
+
+function servedGeneration(): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const request = http.get({ host: '127.0.0.1', port: 80, path: '/generation', headers: { Host: GENERATION_HOST }, agent: false, timeout: 1000 }, (response) => {
+      let body = '';
+      response.on('data', (chunk: Buffer) => { body += chunk.toString(); });
+      response.on('end', () => resolve(response.statusCode === 200 ? body : undefined));
+    });
+    request.on('timeout', () => request.destroy());
+    request.on('error', () => resolve(undefined));
+  });
+}
+
+/**
+ * Reloads nginx (old workers finish their requests; it is started when not running) and waits
+ * until it serves `generation`: `nginx -s reload` returns before the new workers take over.
+ */
+export async function reloadNginx(generation: string, timeoutMs = 15_000): Promise<void> {
+  const reload = await run('nginx', ['-s', 'reload'], { check: false });
+  if (reload.code !== 0) await run('nginx', []);
+  const deadline = Date.now() + timeoutMs;
+  let seen = 0;
+  while (Date.now() < deadline) {
+    // A few answers in a row from fresh connections: no old worker is still taking new ones.
+    seen = (await servedGeneration()) === generation ? seen + 1 : 0;
+    if (seen >= 3) return;
+    await sleep(seen ? 10 : 50);
+  }
+  throw new PaasError('host', `nginx did not take the new configuration within ${timeoutMs / 1000} s`, {
+    hint: 'check nginx on the host: `nginx -t`, its error log, and that it listens on port 80',
+  });
+}
+
+/**
+ * Puts `content` at `file` only if nginx accepts the result: the new file goes in place with the
+ * old one kept as `.prev`, `nginx -t` judges, and a rejected file is swapped back before anything
+ * is reloaded. A crash in between leaves `.prev`, which recoverNginxConfig() settles next time.
+ * Returns once nginx serves the new configuration.
+ */
+export async function applyNginxConfig(file: string, content: string): Promise<void> {
+  const prev = `${file}.prev`;
+  const next = `${file}.next`;
+  const generation = randomUUID();
+  await writeAtomic(next, content, 0o644);
+  if (await exists(file)) await fs.copyFile(file, prev);
+  await fs.rename(next, file);
+  await writeAtomic(GENERATION_FILE(), renderGenerationServer(generation), 0o644);
+  const test = await testConfig();
+  if (!test.ok) {
+    if (await exists(prev)) await fs.rename(prev, file);
+    else await fs.rm(file, { force: true });
+    throw new PaasError('host', 'nginx rejected the new configuration; the previous one is still in place', {
+      where: file,
+      details: test.output.split('\n').slice(-8),
+      hint: 'this is a bug in paas or a broken nginx setup on the host: run `nginx -t` there',
+    });
+  }
+  await fs.rm(prev, { force: true });
+  await reloadNginx(generation);
+}
+
+/** After a crash mid-apply: keep the file nginx accepts, drop the other. */
+export async function recoverNginxConfig(file: string): Promise<void> {
+  const prev = `${file}.prev`;
+  if (!(await exists(prev))) return;
+  if (!(await testConfig()).ok) await fs.rename(prev, file);
+  else await fs.rm(prev, { force: true });
+}

@@ -1,0 +1,17 @@
+import type { ExitCodeName } from '../errors.js';
+
+/**
+ * The agent speaks JSON lines on stdout: any number of events, then exactly one result or error.
+ * Human text goes to stderr. The exit code is 0 with a result, non-zero with an error.
+ */
+export type AgentMessage =
+  | { type: 'event'; message: string; step?: string }
+  | { type: 'result'; data: unknown }
+  | { type: 'error'; kind: ExitCodeName; message: string; where?: string; details?: string[]; hint?: string };
+
+export const AGENT_DIR = '/var/lib/paas/agent';
+
+/** Where the agent with this content hash lives on a host: a new build gets a new file. */
+export function agentPath(hash: string): string {
+  return `${AGENT_DIR}/agent-${hash}.mjs`;
+}

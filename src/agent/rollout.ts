@@ -1,0 +1,242 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { PaasError } from '../errors.js';
+import { checkAppName, checkHostname, checkVariableName } from '../config/validators.js';
+import { BALANCE_STRATEGIES } from '../config/types.js';
+import { planContainers, LABEL, type ContainerPlan } from '../release/containers.js';
+import { DEFAULTS, WEB, type AppState, type Release, type ReleaseSpec } from '../release/types.js';
+import { renderAppConfig } from '../nginx/config.js';
+import { docker } from './exec.js';
+import { waitHealthy } from './health.js';
+import { acquireLock } from './lock.js';
+import { applyNginxConfig, recoverNginxConfig } from './nginx.js';
+import { HOST_FILE, NGINX_DIR, readJson, readState, writeState, type HostInfo } from './state.js';
+
+export type Emit = (message: string, step?: string) => void;
+
+export interface StartedContainer {
+  name: string;
+  type: string;
+  /** Loopback port on the host, for web replicas. */
+  port?: number;
+}
+
+export interface RolloutResult {
+  app: string;
+  version: number;
+  image: string;
+  previous?: number;
+  containers: StartedContainer[];
+  /** Old containers, drained and stopped in the background after the switch. */
+  draining: string[];
+  /** Images of releases beyond keep_releases, removed once those containers are gone. */
+  pruning: string[];
+  /** Time from "all new containers healthy" to "nginx reloaded". */
+  switchMs: number;
+  urls: string[];
+  timings: Record<string, number>;
+}
+
+/** Refuses a spec that could put anything but validated names and numbers into docker or nginx. */
+export function validateSpec(spec: ReleaseSpec): void {
+  const problems: string[] = [];
+  const appProblem = checkAppName(spec.app);
+  if (appProblem) problems.push(`app: ${appProblem}`);
+  if (!Number.isInteger(spec.version) || spec.version < 1) problems.push('version: expected a whole number >= 1');
+  if (!/^[a-z0-9][a-z0-9._/:@-]*$/i.test(spec.image)) problems.push(`image: ${JSON.stringify(spec.image)} is not an image reference`);
+  if (!Number.isInteger(spec.port) || spec.port < 1 || spec.port > 65535) problems.push('port: expected 1..65535');
+  for (const [type, replicas] of Object.entries(spec.formation)) {
+    if (!/^[A-Za-z0-9_-]{1,30}$/.test(type)) problems.push(`formation: invalid process type ${JSON.stringify(type)}`);
+    if (!Number.isInteger(replicas) || replicas < 0 || replicas > 100) problems.push(`formation.${type}: expected 0..100 replicas`);
+  }
+  for (const domain of spec.domains) {
+    const problem = checkHostname(domain);
+    if (problem) problems.push(`domains: ${JSON.stringify(domain)}: ${problem}`);
+  }
+  for (const key of Object.keys(spec.env)) {
+    const problem = checkVariableName(key);
+    if (problem) problems.push(`env: ${problem}`);
+  }
+  if (!BALANCE_STRATEGIES.includes(spec.balance)) problems.push(`balance: ${JSON.stringify(spec.balance)} is not a strategy`);
+  if (problems.length) throw new PaasError('usage', 'the release spec is invalid', { details: problems });
+}
+
+export const nginxFile = (app: string) => path.join(NGINX_DIR, `app-${app}.conf`);
+
+export async function readHostInfo(): Promise<HostInfo> {
+  const info = await readJson<HostInfo>(HOST_FILE);
+  if (!info) throw new PaasError('host', 'this host is not set up for paas', { hint: 'run `paas host:setup` for it first' });
+  return info;
+}
+
+export function appUrls(app: string, domains: string[], host: HostInfo): string[] {
+  const port = host.publicPort === 80 ? '' : `:${host.publicPort}`;
+  return [`${app}.${host.baseDomain}`, ...domains].map((name) => `http://${name}${port}/`);
+}
+
+interface ListedContainer { name: string; release: number; type: string }
+
+export async function appContainers(app: string): Promise<ListedContainer[]> {
+  const { stdout } = await docker(['ps', '--all', '--filter', `label=${LABEL.app}=${app}`, '--format',
+    `{{.Names}}\t{{.Label "${LABEL.release}"}}\t{{.Label "${LABEL.process}"}}`]);
+  return stdout.split('\n').filter(Boolean).map((line) => {
+    const [name, release, type] = line.split('\t');
+    return { name: name!, release: Number(release), type: type! };
+  });
+}
+
+async function publishedPort(name: string, port: number): Promise<number> {
+  const { stdout } = await docker(['port', name, `${port}/tcp`]);
+  const match = /127\.0\.0\.1:(\d+)/.exec(stdout);
+  if (!match) throw new PaasError('host', `${name} has no loopback port for ${port}`, { details: [stdout.trim()] });
+  return Number(match[1]);
+}
+
+async function removeContainers(names: string[]): Promise<void> {
+  if (names.length) await docker(['rm', '--force', ...names], { check: false });
+}
+
+/** Starts the release's containers and waits until every one is healthy; on failure removes them all. */
+async function startHealthy(spec: ReleaseSpec, plans: ContainerPlan[], emit: Emit): Promise<StartedContainer[]> {
+  const started: StartedContainer[] = [];
+  try {
+    await removeContainers(plans.map((p) => p.name)); // leftovers of an attempt that crashed
+    for (const plan of plans) {
+      await docker(plan.runArgs, { env: spec.env });
+      const container: StartedContainer = { name: plan.name, type: plan.type };
+      if (plan.type === WEB) container.port = await publishedPort(plan.name, spec.port);
+      started.push(container);
+      emit(`started ${plan.type}.${plan.replica} (${plan.name}${container.port ? `, 127.0.0.1:${container.port}` : ''})`, 'start');
+    }
+    emit(`health check: ${spec.healthcheck ? `GET ${spec.healthcheck.path}` : 'port accepts connections and the process stays up'}`, 'health');
+    await Promise.all(started.map((c) => waitHealthy(c.name, c.port, c.type === WEB ? spec.healthcheck : undefined, DEFAULTS.healthDeadlineMs)));
+    emit(`${started.length} container(s) healthy`, 'health');
+    return started;
+  } catch (error) {
+    emit(`removing the new containers; the previous release keeps serving`, 'health');
+    await removeContainers(plans.map((p) => p.name));
+    throw error;
+  }
+}
+
+export async function stopContainers(names: string[], timeoutSeconds: number): Promise<void> {
+  await Promise.all(names.map(async (name) => {
+    await docker(['stop', '--time', String(timeoutSeconds), name], { check: false });
+    await docker(['rm', '--force', name], { check: false });
+  }));
+}
+
+/** Removes images of releases beyond the newest `keep`, unless a kept release uses them. */
+export function imagesToPrune(state: AppState, keep: number): string[] {
+  const byNewest = [...state.releases].sort((a, b) => b.version - a.version);
+  const kept = new Set(byNewest.slice(0, keep).map((r) => r.image));
+  return [...new Set(byNewest.slice(keep).map((r) => r.image))].filter((image) => !kept.has(image));
+}
+
+export async function pruneImages(images: string[]): Promise<string[]> {
+  const removed: string[] = [];
+  for (const image of images) {
+    if ((await docker(['rmi', image], { check: false })).code === 0) removed.push(image);
+  }
+  return removed;
+}
+
+export function nextVersion(state: AppState, requested: number): number {
+  return Math.max(requested, ...state.releases.map((r) => r.version + 1), 1);
+}
+
+/**
+ * The zero-downtime rollout of one release on this host: lock, start new containers on loopback
+ * ports, health-check them, switch nginx (test, then reload), record the release, drain, stop the
+ * old containers, prune old images. Until nginx is switched, a failure changes nothing.
+ */
+export async function rollout(requested: ReleaseSpec, emit: Emit, lock: { waitMs?: number; token?: string } = {}): Promise<RolloutResult> {
+  validateSpec(requested);
+  const timings: Record<string, number> = {};
+  const mark = (step: string, since: number) => { timings[step] = Date.now() - since; };
+  const release = await acquireLock(requested.app, { holder: requested.createdBy, command: requested.description }, lock.waitMs ?? 0, lock.token);
+  try {
+    const t0 = Date.now();
+    const host = await readHostInfo();
+    await recoverNginxConfig(nginxFile(requested.app));
+    const state = await readState(requested.app);
+    const spec: ReleaseSpec = { ...requested, version: nextVersion(state, requested.version) };
+    const inspect = await docker(['image', 'inspect', '--format', '{{.Id}}', spec.image], { check: false });
+    if (inspect.code !== 0) throw new PaasError('host', `the image ${spec.image} is not on this host`, { hint: 'push it first (paas deploy does)' });
+    const old = (await appContainers(spec.app)).filter((c) => c.release !== spec.version);
+    emit(`v${spec.version}: ${spec.description}`, 'start');
+
+    const started = await startHealthy(spec, planContainers(spec), emit);
+    mark('start', t0);
+
+    const t1 = Date.now();
+    const upstreams = started.filter((c) => c.type === WEB).map((c) => ({ port: c.port! }));
+    await applyNginxConfig(nginxFile(spec.app), renderAppConfig({
+      app: spec.app, version: spec.version, upstreams, balance: spec.balance,
+      serverNames: [`${spec.app}.${host.baseDomain}`, ...spec.domains],
+    }));
+    const switchMs = Date.now() - t1;
+    emit(`nginx now routes ${spec.app} to v${spec.version} (${upstreams.length} web replica(s))`, 'switch');
+
+    const previous = state.current;
+    const record: Release = { ...withoutAppFields(spec), createdAt: new Date().toISOString(), status: 'active' };
+    const next: AppState = {
+      app: spec.app,
+      current: spec.version,
+      releases: [...state.releases.filter((r) => r.version !== spec.version).map((r) => ({ ...r, status: 'superseded' as const })), record],
+    };
+    await writeState(next);
+
+    const draining = old.map((c) => c.name);
+    const pruning = imagesToPrune(next, spec.keepReleases);
+    if (draining.length || pruning.length) {
+      emit(`${draining.length} old container(s) keep serving their requests for ${spec.drainMs} ms, then get SIGTERM (in the background)`, 'drain');
+      drainInBackground(draining, pruning, spec.drainMs, spec.stopTimeoutSeconds);
+    }
+    return {
+      app: spec.app, version: spec.version, image: spec.image,
+      ...(previous !== undefined ? { previous } : {}),
+      containers: started, draining, pruning, switchMs,
+      urls: appUrls(spec.app, spec.domains, host), timings: { ...timings, switch: switchMs },
+    };
+  } finally {
+    await release();
+  }
+}
+
+/**
+ * Runs the `drain` verb detached (its own session, so it outlives this SSH session): the deploy
+ * is done once nginx serves the new release. Should it die, the next rollout stops whatever old
+ * containers are left, as it stops every container not of the release it starts.
+ */
+function drainInBackground(containers: string[], images: string[], drainMs: number, stopTimeoutSeconds: number): void {
+  const args = [
+    process.argv[1]!, 'drain', '--after', String(drainMs), '--timeout', String(stopTimeoutSeconds),
+    ...containers.flatMap((name) => ['--container', name]),
+    ...images.flatMap((image) => ['--image', image]),
+  ];
+  spawn(process.execPath, args, { detached: true, stdio: 'ignore' }).unref();
+}
+
+function withoutAppFields(spec: ReleaseSpec): Omit<ReleaseSpec, 'app' | 'keepReleases'> {
+  const { app: _app, keepReleases: _keep, ...rest } = spec;
+  return rest;
+}
+
+/** The spec that starts an earlier release again as a new release (Heroku's rollback). */
+export function rollbackSpec(state: AppState, options: { to?: number; version: number; createdBy: string; keepReleases: number }): ReleaseSpec {
+  const current = state.current;
+  const target = options.to !== undefined
+    ? state.releases.find((r) => r.version === options.to)
+    : [...state.releases].filter((r) => current === undefined || r.version < current).sort((a, b) => b.version - a.version)[0];
+  if (!target) {
+    throw new PaasError('usage', options.to !== undefined ? `${state.app} has no release v${options.to}` : `${state.app} has no earlier release to roll back to`, {
+      hint: 'see `paas releases` for the releases this host keeps',
+    });
+  }
+  const { createdAt: _at, status: _status, ...kept } = target;
+  return {
+    ...kept, app: state.app, version: options.version, createdBy: options.createdBy, keepReleases: options.keepReleases,
+    description: `Rollback to v${target.version}`,
+  };
+}

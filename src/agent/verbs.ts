@@ -1,0 +1,185 @@
+import { randomUUID } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { PaasError } from '../errors.js';
+import { chainIds } from '../push/layers.js';
+import { renderDefaultServer, renderInclude } from '../nginx/config.js';
+import { DEFAULTS, type AppState, type ReleaseSpec } from '../release/types.js';
+import { docker, run, sleep } from './exec.js';
+import { applyNginxConfig } from './nginx.js';
+import { acquireLock } from './lock.js';
+import { appContainers, appUrls, pruneImages, readHostInfo, rollbackSpec, rollout, stopContainers, type Emit } from './rollout.js';
+import { APPS_DIR, HOST_FILE, NGINX_DIR, ROOT, dockerArch, listApps, readJson, readState, writeAtomic, type HostInfo } from './state.js';
+
+export interface VerbContext {
+  args: string[];
+  emit: Emit;
+  readStdin: () => Promise<string>;
+}
+
+function flag(args: string[], name: string): string | undefined {
+  const index = args.indexOf(`--${name}`);
+  return index >= 0 ? args[index + 1] : undefined;
+}
+
+function requireFlag(args: string[], name: string): string {
+  const value = flag(args, name);
+  if (value === undefined) throw new PaasError('usage', `--${name} is required`);
+  return value;
+}
+
+const NGINX_INCLUDE = '/etc/nginx/conf.d/paas.conf';
+const DEBIAN_DEFAULT_SITE = '/etc/nginx/sites-enabled/default';
+
+/** What the host has: architecture, engine, setup; with --app, that app's state. One call before a deploy. */
+async function info({ args }: VerbContext): Promise<unknown> {
+  const host = await readJson<HostInfo>(HOST_FILE);
+  const engine = await docker(['version', '--format', '{{.Server.Version}}'], { check: false });
+  const app = flag(args, 'app');
+  return {
+    arch: dockerArch(), node: process.version, docker: engine.code === 0 ? engine.stdout.trim() : undefined, host,
+    ...(app ? { state: await readState(app) } : {}),
+  };
+}
+
+/** The background end of a rollout: wait, SIGTERM the old containers, remove old images. */
+async function drain({ args }: VerbContext): Promise<unknown> {
+  const all = (name: string) => args.flatMap((arg, i) => (arg === `--${name}` && args[i + 1] !== undefined ? [args[i + 1]!] : []));
+  const containers = all('container').filter((name) => /^paas-[A-Za-z0-9_.-]+$/.test(name));
+  const images = all('image').filter((image) => /^[a-z0-9][a-z0-9._/:@-]*$/i.test(image));
+  await sleep(Number(flag(args, 'after') ?? 0));
+  await stopContainers(containers, Number(flag(args, 'timeout') ?? 10));
+  return { stopped: containers, pruned: await pruneImages(images) };
+}
+
+/** Creates the state directory and nginx wiring; idempotent. Returns what it did. */
+async function setup({ args }: VerbContext): Promise<unknown> {
+  const baseDomain = flag(args, 'base-domain') ?? 'localhost';
+  const publicPort = Number(flag(args, 'public-port') ?? 80);
+  const did: string[] = [];
+  for (const dir of [ROOT, APPS_DIR, NGINX_DIR]) {
+    const existed = await fs.stat(dir).then(() => true, () => false);
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    if (!existed) did.push(`created ${dir}`);
+  }
+  await fs.chmod(NGINX_DIR, 0o755); // nginx's workers read nothing here, but its master (root) does; keep it simple
+  const include = renderInclude(NGINX_DIR);
+  if ((await fs.readFile(NGINX_INCLUDE, 'utf8').catch(() => '')) !== include) {
+    await writeAtomic(NGINX_INCLUDE, include, 0o644);
+    did.push(`wrote ${NGINX_INCLUDE}`);
+  }
+  const site = await fs.lstat(DEBIAN_DEFAULT_SITE).catch(() => undefined);
+  if (site?.isSymbolicLink()) {
+    // Debian's welcome site also claims default_server on port 80.
+    await fs.rm(DEBIAN_DEFAULT_SITE);
+    did.push(`disabled ${DEBIAN_DEFAULT_SITE} (the file stays in sites-available)`);
+  }
+  const defaultServer = path.join(NGINX_DIR, '000-default.conf');
+  const fresh = (await fs.readFile(defaultServer, 'utf8').catch(() => '')) !== renderDefaultServer();
+  // Applied every time: it also starts nginx when it is not running, and proves it serves.
+  await applyNginxConfig(defaultServer, renderDefaultServer());
+  if (fresh) did.push('installed the default server (404 for unknown host names)');
+  const previous = await readJson<HostInfo>(HOST_FILE);
+  const host: HostInfo = { arch: dockerArch(), baseDomain, publicPort, setupAt: previous?.setupAt ?? new Date().toISOString() };
+  if (JSON.stringify(previous) !== JSON.stringify(host)) {
+    await writeAtomic(HOST_FILE, `${JSON.stringify(host, null, 2)}\n`, 0o644);
+    did.push(`recorded ${HOST_FILE}`);
+  }
+  return { host, did };
+}
+
+/** Chain IDs of every layer of every image on this engine: what a thin push may leave out. */
+async function layers(): Promise<unknown> {
+  const ids = (await docker(['image', 'ls', '--quiet', '--no-trunc'])).stdout.split('\n').filter(Boolean);
+  if (ids.length === 0) return { chainIds: [] };
+  const { stdout } = await docker(['image', 'inspect', '--format', '{{json .RootFS.Layers}}', ...new Set(ids)]);
+  const all = new Set<string>();
+  for (const line of stdout.split('\n').filter(Boolean)) for (const id of chainIds(JSON.parse(line) as string[])) all.add(id);
+  return { chainIds: [...all] };
+}
+
+/** `docker load` from stdin (a docker-save archive, gzip or not). */
+async function load(): Promise<unknown> {
+  const result = await run('docker', ['load'], { stdin: process.stdin, check: false });
+  if (result.code !== 0) {
+    throw new PaasError('host', 'docker load refused the image archive', { details: `${result.stderr}${result.stdout}`.trim().split('\n').slice(-5) });
+  }
+  return { loaded: result.stdout.split('\n').filter((l) => l.startsWith('Loaded image')).map((l) => l.replace(/^Loaded image( ID)?: /, '')) };
+}
+
+function lockOptions(args: string[]): { waitMs: number; token?: string } {
+  const token = flag(args, 'lock-token');
+  return { waitMs: Number(flag(args, 'wait') ?? 0), ...(token ? { token } : {}) };
+}
+
+async function deploy({ args, emit, readStdin }: VerbContext): Promise<unknown> {
+  const spec = JSON.parse(await readStdin()) as ReleaseSpec;
+  return rollout(spec, emit, lockOptions(args));
+}
+
+/**
+ * Holds the app's lock for as long as stdin stays open: the CLI takes it when it connects, so a
+ * second deploy fails before building anything, and a dropped connection releases it.
+ */
+async function lock({ args, emit, readStdin }: VerbContext): Promise<unknown> {
+  const app = requireFlag(args, 'app');
+  const token = randomUUID();
+  const release = await acquireLock(app, { holder: flag(args, 'by') ?? 'unknown', command: flag(args, 'command') ?? 'paas', token }, Number(flag(args, 'wait') ?? 0));
+  try {
+    emit(token, 'locked');
+    await readStdin();
+  } finally {
+    await release();
+  }
+  return { app, released: true };
+}
+
+async function rollback({ args, emit }: VerbContext): Promise<unknown> {
+  const app = requireFlag(args, 'app');
+  const to = flag(args, 'to');
+  const state = await readState(app);
+  const spec = rollbackSpec(state, {
+    ...(to !== undefined ? { to: Number(to) } : {}),
+    version: Number(flag(args, 'version') ?? 0),
+    createdBy: flag(args, 'by') ?? 'unknown',
+    keepReleases: Number(flag(args, 'keep') ?? DEFAULTS.keepReleases),
+  });
+  const present = await docker(['image', 'inspect', spec.image], { check: false });
+  if (present.code !== 0) {
+    throw new PaasError('usage', `the image of v${to ?? '?'} (${spec.image}) is no longer on this host`, {
+      hint: 'only the newest releases keep their images (keep_releases in paas.yml); deploy that code again instead',
+    });
+  }
+  return rollout(spec, emit, lockOptions(args));
+}
+
+async function releases({ args }: VerbContext): Promise<AppState> {
+  return readState(requireFlag(args, 'app'));
+}
+
+async function apps(): Promise<unknown> {
+  const host = await readHostInfo();
+  return Promise.all((await listApps()).map(async (app) => {
+    const state = await readState(app);
+    const current = state.releases.find((r) => r.version === state.current);
+    return { app, current: state.current, image: current?.image, urls: current ? appUrls(app, current.domains, host) : [] };
+  }));
+}
+
+async function appInfo({ args }: VerbContext): Promise<unknown> {
+  const app = requireFlag(args, 'app');
+  const state = await readState(app);
+  const host = await readHostInfo();
+  const current = state.releases.find((r) => r.version === state.current);
+  const { stdout } = await docker(['ps', '--all', '--filter', `label=paas.app=${app}`, '--format', '{{.Names}}\t{{.Status}}\t{{.Ports}}']);
+  const containers = stdout.split('\n').filter(Boolean).map((line) => {
+    const [name, status, ports] = line.split('\t');
+    return { name, status, ports };
+  });
+  return { app, current: state.current, release: current, releases: state.releases.length, containers, urls: current ? appUrls(app, current.domains, host) : [] };
+}
+
+export const VERBS: Record<string, (context: VerbContext) => Promise<unknown>> = {
+  info, setup, layers, load, lock, deploy, rollback, drain, releases, apps, 'app-info': appInfo,
+  containers: async ({ args }) => appContainers(requireFlag(args, 'app')),
+};

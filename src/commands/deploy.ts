@@ -1,0 +1,58 @@
+import { Args, Flags } from '@oclif/core';
+import { resolveApp } from '../app.js';
+import { buildForDeploy, deployResult, deployToHost, inspectHosts, nextReleaseVersion, type DeployContext, type DeployResult } from '../deploy/index.js';
+import { HostCommand, hostAddresses, hostFlags, whoAmI } from '../ui/host-command.js';
+import { runSteps } from '../ui/progress.js';
+import { formatBytes } from '../ui/format.js';
+
+export default class Deploy extends HostCommand {
+  static override summary = 'Build the app and roll it out on its hosts with zero downtime';
+  static override description = 'Detects and builds the app locally, sends each host only the image layers it lacks (over SSH, no registry), and has the host\'s agent start the new release beside the old one, health-check it, switch nginx to it and drain the old containers. Hosts are done one after another; the first failure stops the deploy and says which hosts moved.';
+  static override examples = [
+    '<%= config.bin %> deploy',
+    '<%= config.bin %> deploy ./api --host ssh://deploy@203.0.113.10',
+    'PAAS_HOST=ssh://root@10.0.0.5 <%= config.bin %> deploy --json',
+  ];
+  static override args = { dir: Args.directory({ description: 'app directory', default: '.' }) };
+  static override flags = {
+    ...hostFlags,
+    wait: Flags.boolean({ description: 'if another deploy of the app holds its lock, wait for it (up to 10 minutes) instead of failing' }),
+  };
+
+  async run(): Promise<DeployResult> {
+    const { args, flags } = await this.parse(Deploy);
+    const resolved = await resolveApp(args.dir);
+    const app = this.appName(flags, resolved.config, resolved.app);
+    const ctx: DeployContext = {
+      resolved: { ...resolved, app }, hosts: [], createdBy: whoAmI(), waitMs: flags.wait ? 600_000 : 0, outcomes: [], seconds: {},
+    };
+    const addresses = hostAddresses(flags, resolved.config);
+    const started = Date.now();
+    await runSteps<DeployContext>([
+      { title: `Connect to ${addresses.length === 1 ? addresses[0]!.label : `${addresses.length} hosts`}`, run: async (c, report) => {
+        const t = Date.now();
+        for (const address of addresses) {
+          const session = await this.open(address, flags);
+          const lockToken = await this.lockApp(session, app, `deploy from ${args.dir}`, flags.wait);
+          c.hosts.push({ label: address.label, agent: session.agent, lockToken });
+        }
+        await inspectHosts(app, c.hosts);
+        c.version = nextReleaseVersion(c.hosts.map((h) => h.state!));
+        report(`next release: v${c.version}`);
+        c.seconds.connect = (Date.now() - t) / 1000;
+      } },
+      { title: `Build ${app}`, run: (c, report) => buildForDeploy(c, report) },
+      ...addresses.map((address, index) => ({
+        title: `Release on ${address.label}`,
+        run: (c: DeployContext, report: (line: string) => void) => deployToHost(c, c.hosts[index]!, report),
+      })),
+    ], ctx, { json: this.jsonEnabled() });
+    ctx.seconds.total = (Date.now() - started) / 1000;
+    const result = deployResult(ctx);
+    if (!this.jsonEnabled()) {
+      this.log(`${app} v${result.release} is live (${formatBytes(result.bytesSent)} sent, ${ctx.seconds.total.toFixed(1)} s)`);
+      for (const url of result.urls) this.log(`  ${url}`);
+    }
+    return result;
+  }
+}

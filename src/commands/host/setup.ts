@@ -1,0 +1,41 @@
+import { Flags } from '@oclif/core';
+import { HostCommand, hostAddresses, hostFlags } from '../../ui/host-command.js';
+import { runSteps } from '../../ui/progress.js';
+import { setupHost, type HostSetupReport } from '../../host/setup.js';
+import { checkHostname } from '../../config/validators.js';
+import { PaasError } from '../../errors.js';
+
+export default class HostSetup extends HostCommand {
+  static override summary = 'Prepare hosts for paas (safe to run again)';
+  static override description = 'Checks Docker Engine, nginx and Node.js >= 18 and installs what is missing (Debian/Ubuntu, with apt-get), uploads the paas agent when its hash differs, and creates the state directory (/var/lib/paas), the nginx include and a default server. Apps are served at <app>.<base domain> plus their domains.';
+  static override examples = [
+    '<%= config.bin %> host:setup --host ssh://root@203.0.113.10 --base-domain apps.example.com',
+    '<%= config.bin %> host:setup --json',
+  ];
+  static override flags = {
+    ...hostFlags,
+    'base-domain': Flags.string({ description: 'apps are served at <app>.<base domain>', default: 'localhost' }),
+    'public-port': Flags.integer({ description: 'port where clients reach this host\'s nginx (for the URLs paas prints)', default: 80, min: 1, max: 65535 }),
+  };
+
+  async run(): Promise<HostSetupReport[]> {
+    const { flags } = await this.parse(HostSetup);
+    const baseDomain = flags['base-domain'];
+    if (baseDomain !== 'localhost' && checkHostname(baseDomain)) {
+      throw new PaasError('usage', `invalid --base-domain ${JSON.stringify(baseDomain)}: ${checkHostname(baseDomain)}`);
+    }
+    const addresses = hostAddresses(flags, await this.configOf('.'));
+    const reports: HostSetupReport[] = [];
+    await runSteps<object>(addresses.map((address) => ({
+      title: `Set up ${address.label}`,
+      run: async (_c, report) => {
+        const { ssh } = await this.open(address, flags);
+        reports.push(await setupHost(ssh, address.label, { baseDomain, publicPort: flags['public-port'], onEvent: report }));
+      },
+    })), {}, { json: this.jsonEnabled() });
+    if (!this.jsonEnabled()) {
+      for (const r of reports) this.log(`${r.host}: ready (${r.os}, ${r.arch}; ${r.installed.length ? `installed ${r.installed.join(', ')}` : 'nothing to install'}; apps at <app>.${r.baseDomain})`);
+    }
+    return reports;
+  }
+}

@@ -1,0 +1,26 @@
+import { HostCommand, hostAddresses, hostFlags } from '../ui/host-command.js';
+import type { AppState, Release } from '../release/types.js';
+
+export default class Releases extends HostCommand {
+  static override summary = 'List the app\'s releases';
+  static override description = 'Number, image, when, who, what and status of each release the app\'s first host keeps (every host of an app records the same numbers).';
+  static override examples = ['<%= config.bin %> releases', '<%= config.bin %> releases --app shop --json'];
+  static override flags = hostFlags;
+
+  async run(): Promise<{ app: string; current?: number; releases: Release[] }> {
+    const { flags } = await this.parse(Releases);
+    const config = await this.configOf('.');
+    const app = this.appName(flags, config);
+    const [address] = hostAddresses(flags, config);
+    const { agent } = await this.open(address!, flags);
+    const state = await agent.call<AppState>('releases', ['--app', app]);
+    const releases = [...state.releases].sort((a, b) => b.version - a.version);
+    if (!this.jsonEnabled()) {
+      if (releases.length === 0) this.log(`${app} has no releases on ${address!.label}`);
+      for (const r of releases) {
+        this.log(`v${String(r.version).padEnd(4)} ${r.status === 'active' ? '*' : ' '} ${r.createdAt.replace('T', ' ').slice(0, 19)}  ${r.createdBy.padEnd(24)} ${r.description.padEnd(24)} ${r.image}`);
+      }
+    }
+    return { app, ...(state.current !== undefined ? { current: state.current } : {}), releases };
+  }
+}

@@ -1,0 +1,53 @@
+import { Args, Flags } from '@oclif/core';
+import { PaasError } from '../errors.js';
+import { HostCommand, hostAddresses, hostFlags, whoAmI } from '../ui/host-command.js';
+import { runSteps } from '../ui/progress.js';
+import { nextReleaseVersion } from '../deploy/index.js';
+import type { AppState } from '../release/types.js';
+import type { RolloutResult } from '../agent/rollout.js';
+import type { HostAgent } from '../host/agent.js';
+
+export default class Rollback extends HostCommand {
+  static override summary = 'Run an earlier release again, without rebuilding';
+  static override description = 'Starts the image and settings of VERSION (default: the release before the current one) as a new release, with the same zero-downtime rollout as a deploy. The hosts keep the images of the newest releases (keep_releases, default 5).';
+  static override examples = ['<%= config.bin %> rollback', '<%= config.bin %> rollback v3', '<%= config.bin %> rollback 3 --app shop --json'];
+  static override args = { version: Args.string({ description: 'release to run again (v3 or 3)' }) };
+  static override flags = { ...hostFlags, wait: Flags.boolean({ description: 'wait for a deploy that holds the app\'s lock' }) };
+
+  async run(): Promise<{ app: string; release: number; rolledBackTo?: number; hosts: { host: string; version: number }[] }> {
+    const { args, flags } = await this.parse(Rollback);
+    const config = await this.configOf('.');
+    const app = this.appName(flags, config);
+    let to: number | undefined;
+    if (args.version !== undefined) {
+      const match = /^v?(\d+)$/.exec(args.version);
+      if (!match) throw new PaasError('usage', `${JSON.stringify(args.version)} is not a release number`, { hint: 'write it as v3 or 3' });
+      to = Number(match[1]);
+    }
+    const addresses = hostAddresses(flags, config);
+    const agents: HostAgent[] = [];
+    const tokens: string[] = [];
+    const states: AppState[] = [];
+    for (const address of addresses) {
+      const session = await this.open(address, flags);
+      tokens.push(await this.lockApp(session, app, `rollback${to !== undefined ? ` to v${to}` : ''}`, flags.wait));
+      agents.push(session.agent);
+      states.push(await session.agent.call<AppState>('releases', ['--app', app]));
+    }
+    const version = nextReleaseVersion(states);
+    const results: RolloutResult[] = [];
+    await runSteps<object>(agents.map((agent, index) => ({
+      title: `Roll back ${app} on ${addresses[index]!.label}`,
+      run: async (_c, report) => {
+        results.push(await agent.call<RolloutResult>('rollback', [
+          '--app', app, '--version', String(version), '--by', whoAmI(), '--keep', String(config.keepReleases ?? 5),
+          '--lock-token', tokens[index]!, ...(to !== undefined ? ['--to', String(to)] : []),
+        ], { onEvent: (m) => report(m) }));
+      },
+    })), {}, { json: this.jsonEnabled() });
+    const first = results[0]!;
+    const rolledBackTo = to ?? (states[0]?.releases.find((r) => r.image === first.image && r.version !== first.version)?.version);
+    if (!this.jsonEnabled()) this.log(`${app} v${first.version} is live: ${rolledBackTo ? `the code of v${rolledBackTo}` : first.image} (${first.urls.join(', ')})`);
+    return { app, release: first.version, ...(rolledBackTo !== undefined ? { rolledBackTo } : {}), hosts: results.map((r, i) => ({ host: addresses[i]!.label, version: r.version })) };
+  }
+}

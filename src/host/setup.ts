@@ -1,0 +1,83 @@
+import { PaasError } from '../errors.js';
+import type { SshConnection } from '../ssh/client.js';
+import { HostAgent, asRoot } from './agent.js';
+
+export interface HostSetupReport {
+  host: string;
+  os: string;
+  arch: string;
+  /** Tool -> version found before anything was installed (null: missing). */
+  found: Record<'docker' | 'nginx' | 'node', string | null>;
+  installed: string[];
+  agent: { path: string; uploaded: boolean };
+  did: string[];
+  baseDomain: string;
+  publicPort: number;
+}
+
+const MIN_NODE_MAJOR = 18;
+const PACKAGES = { docker: 'docker.io', nginx: 'nginx', node: 'nodejs' } as const;
+
+async function probe(ssh: SshConnection): Promise<HostSetupReport['found']> {
+  const docker = await ssh.exec(asRoot(ssh, ['docker', 'version', '--format', '{{.Server.Version}}']));
+  const nginx = await ssh.exec(['nginx', '-v']);
+  const node = await ssh.exec(['node', '--version']);
+  const nodeVersion = node.code === 0 ? node.stdout.trim() : null;
+  const nodeMajor = nodeVersion ? Number(/^v(\d+)/.exec(nodeVersion)?.[1] ?? 0) : 0;
+  return {
+    docker: docker.code === 0 ? docker.stdout.trim() : null,
+    nginx: nginx.code === 0 ? (/nginx\/(\S+)/.exec(nginx.stderr + nginx.stdout)?.[1] ?? 'unknown') : null,
+    node: nodeMajor >= MIN_NODE_MAJOR ? nodeVersion : null,
+  };
+}
+
+function parseOsRelease(text: string): { id: string; like: string; pretty: string } {
+  const field = (name: string) => new RegExp(`^${name}="?([^"\\n]*)"?`, 'm').exec(text)?.[1] ?? '';
+  return { id: field('ID'), like: field('ID_LIKE'), pretty: field('PRETTY_NAME') || field('ID') || 'unknown' };
+}
+
+/**
+ * Makes a host ready for paas, safe to run again: checks Docker Engine, nginx and Node.js >= 18,
+ * installs what is missing on Debian/Ubuntu, uploads the agent, and has it create the state
+ * directory, the nginx include and the default server.
+ */
+export async function setupHost(ssh: SshConnection, label: string, options: { baseDomain: string; publicPort: number; onEvent?: (line: string) => void }): Promise<HostSetupReport> {
+  const say = options.onEvent ?? (() => {});
+  const os = parseOsRelease((await ssh.exec(['cat', '/etc/os-release'])).stdout);
+  const arch = (await ssh.exec(['uname', '-m'])).stdout.trim();
+  const found = await probe(ssh);
+  say(`${os.pretty} ${arch}: docker ${found.docker ?? 'missing'}, nginx ${found.nginx ?? 'missing'}, node ${found.node ?? `missing or < ${MIN_NODE_MAJOR}`}`);
+  const missing = (Object.keys(found) as (keyof typeof found)[]).filter((tool) => found[tool] === null);
+  const installed: string[] = [];
+  if (missing.length) {
+    const debian = [os.id, ...os.like.split(' ')].some((id) => id === 'debian' || id === 'ubuntu');
+    if (!debian) {
+      throw new PaasError('host', `${label} lacks ${missing.join(', ')} and paas installs them only on Debian or Ubuntu (this is ${os.pretty})`, {
+        hint: `install ${missing.map((m) => (m === 'node' ? `Node.js >= ${MIN_NODE_MAJOR}` : m)).join(', ')} on the host, then run host:setup again`,
+      });
+    }
+    const packages = missing.map((tool) => PACKAGES[tool]);
+    say(`installing ${packages.join(' ')} with apt-get`);
+    const env = ['env', 'DEBIAN_FRONTEND=noninteractive'];
+    for (const argv of [[...env, 'apt-get', 'update', '-q'], [...env, 'apt-get', 'install', '-y', '-q', '--no-install-recommends', ...packages]]) {
+      const result = await ssh.exec(asRoot(ssh, argv));
+      if (result.code !== 0) {
+        throw new PaasError('host', `${argv.slice(2, 4).join(' ')} failed on ${label}`, { details: result.stderr.trim().split('\n').slice(-8), hint: 'fix the package sources on the host, or install the packages yourself' });
+      }
+    }
+    installed.push(...packages);
+    const after = await probe(ssh);
+    const stillMissing = missing.filter((tool) => after[tool] === null);
+    if (stillMissing.length) {
+      throw new PaasError('host', `${stillMissing.join(', ')} still not usable on ${label} after installing`, {
+        hint: stillMissing.includes('docker') ? 'start the Docker Engine (systemctl enable --now docker) and run host:setup again' : 'check the installation on the host',
+      });
+    }
+  }
+  const agent = new HostAgent(ssh, label);
+  const uploaded = await agent.install();
+  say(uploaded ? `uploaded the agent to ${agent.path}` : `agent ${agent.path} already there`);
+  const result = await agent.call<{ did: string[] }>('setup', ['--base-domain', options.baseDomain, '--public-port', String(options.publicPort)]);
+  for (const line of result.did) say(line);
+  return { host: label, os: os.pretty, arch, found, installed, agent: { path: agent.path, uploaded }, did: result.did, baseDomain: options.baseDomain, publicPort: options.publicPort };
+}

@@ -1,0 +1,122 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Extract, Header, Pack } from 'tar-stream';
+import { layerDirOf } from './layers.js';
+
+/** One entry of an archive being read: its header and a stream of its bytes. */
+type Entry = Extract extends AsyncIterable<infer T> ? T : never;
+
+/** What the rewrite asks about each `<dir>/layer.tar` of a `docker save` archive. */
+export interface LayerChoices {
+  /** Whether the host already has the layer in dir: known from the name alone, or undefined (hash its bytes first). */
+  hostHasDir(dir: string): boolean | undefined;
+  /** Whether the host already has the layer with this diff ID (sha256 of its layer.tar). */
+  hostHasDiff(diffId: string): boolean;
+  /** A layer directory's diff ID, learned by hashing it. */
+  learned(dir: string, diffId: string): void;
+  /** A layer.tar was written: its bytes, or an empty file standing in for them. */
+  written(dir: string, sent: boolean, size: number): void;
+}
+
+/** Top-level files (manifest.json, the image config, repositories) are small: kept to learn from. */
+const TOP_LEVEL_FILE_LIMIT = 4 * 1024 * 1024;
+
+/**
+ * Copies a `docker save` archive entry by entry from extract to pack, replacing the layer.tar of
+ * every layer the host already has by an empty file (`docker load` skips reading a layer whose
+ * chain its engine has). One entry at a time, each awaited: backpressure reaches `docker save`.
+ * Layers whose content must be hashed to decide are spooled to a file in spoolDir, never memory.
+ * Resolves with the archive's top-level files (name -> content).
+ */
+export async function rewriteSaveArchive(extract: Extract, pack: Pack, choices: LayerChoices, spoolDir: string): Promise<Map<string, Buffer>> {
+  const topLevel = new Map<string, Buffer>();
+  for await (const entry of extract) {
+    const { header } = entry;
+    const dir = layerDirOf(header.name);
+    if (dir !== undefined && header.type === 'file') {
+      await rewriteLayer(entry, pack, dir, choices, spoolDir);
+    } else if (!header.name.includes('/') && header.type === 'file' && (header.size ?? 0) <= TOP_LEVEL_FILE_LIMIT) {
+      const content = await readAll(entry);
+      topLevel.set(header.name, content);
+      await writeEntry(pack, header, content);
+    } else {
+      await pipeline(entry, pack.entry(header));
+    }
+  }
+  pack.finalize();
+  return topLevel;
+}
+
+async function rewriteLayer(entry: Entry, pack: Pack, dir: string, choices: LayerChoices, spoolDir: string): Promise<void> {
+  const size = entry.header.size ?? 0;
+  const known = choices.hostHasDir(dir);
+  if (known === false) {
+    await pipeline(entry, pack.entry(entry.header));
+    return choices.written(dir, true, size);
+  }
+  if (known === true) {
+    await discard(entry);
+    await writeEntry(pack, emptiedHeader(entry.header), Buffer.alloc(0));
+    return choices.written(dir, false, size);
+  }
+  const spooled = path.join(spoolDir, `${dir}.tar`);
+  try {
+    const diffId = await spoolAndHash(entry, spooled);
+    choices.learned(dir, diffId);
+    if (choices.hostHasDiff(diffId)) {
+      await writeEntry(pack, emptiedHeader(entry.header), Buffer.alloc(0));
+      return choices.written(dir, false, size);
+    }
+    await pipeline(createReadStream(spooled), pack.entry(entry.header));
+    return choices.written(dir, true, size);
+  } finally {
+    await fs.rm(spooled, { force: true });
+  }
+}
+
+/** The same header for an empty file (without PAX records: a PAX size would contradict it). */
+function emptiedHeader(header: Header): Header {
+  return { ...header, size: 0, pax: null };
+}
+
+/** Writes the entry to file while hashing it; resolves with its diff ID (sha256:<hex>). */
+async function spoolAndHash(entry: Entry, file: string): Promise<string> {
+  const hash = createHash('sha256');
+  const tap = new Transform({
+    transform(chunk: Buffer, _encoding, callback: TransformCallback) {
+      hash.update(chunk);
+      callback(null, chunk);
+    },
+  });
+  await pipeline(entry, tap, createWriteStream(file));
+  return `sha256:${hash.digest('hex')}`;
+}
+
+async function discard(entry: Entry): Promise<void> {
+  for await (const _chunk of entry) { /* the host has these bytes */ }
+}
+
+async function readAll(entry: Entry): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of entry) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+function writeEntry(pack: Pack, header: Header, content: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    pack.entry({ ...header, size: content.length }, content, (error) => (error ? reject(error) : resolve()));
+  });
+}
+
+/** Passes bytes through, counting them. */
+export class ByteCounter extends Transform {
+  bytes = 0;
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length;
+    callback(null, chunk);
+  }
+}

@@ -1,0 +1,63 @@
+import type { BalanceStrategy } from '../config/types.js';
+import type { Healthcheck } from '../detect/types.js';
+
+/** The routed process type: its replicas get loopback ports and sit behind nginx. */
+export const WEB = 'web';
+
+/**
+ * Everything a host needs to run one release of an app. The CLI sends it to the agent for a
+ * deploy; the agent keeps it (plus when and status) as the release record, so a rollback can
+ * start exactly the same containers again without the CLI.
+ */
+export interface ReleaseSpec {
+  app: string;
+  /** Release number chosen by the CLI (one more than the highest on any of the app's hosts). */
+  version: number;
+  /** Image reference on the host, and its ID (sha256:...). */
+  image: string;
+  imageId: string;
+  /** Process type -> command (shell syntax); null runs the image's own CMD. */
+  processes: Record<string, string | null>;
+  /** Process type -> replicas. Types missing here run 0 replicas. */
+  formation: Record<string, number>;
+  /** Port the web process listens on inside its container (it also gets PORT). */
+  port: number;
+  healthcheck?: Healthcheck;
+  /** Extra host names nginx routes to the app, besides <app>.<base domain>. */
+  domains: string[];
+  balance: BalanceStrategy;
+  /** Environment of every process (non-secret settings from paas.yml for now). */
+  env: Record<string, string>;
+  /** "Deploy 1a2b3c4d", "Rollback to v3". */
+  description: string;
+  /** Who asked: user@machine of the laptop or CI job. */
+  createdBy: string;
+  /** How many releases keep their image on the host for instant rollback. */
+  keepReleases: number;
+  /** Time old containers keep serving after nginx switched, before they get SIGTERM. */
+  drainMs: number;
+  /** Seconds between SIGTERM and SIGKILL when old containers stop. */
+  stopTimeoutSeconds: number;
+}
+
+export type ReleaseStatus = 'active' | 'superseded';
+
+export interface Release extends Omit<ReleaseSpec, 'app' | 'keepReleases'> {
+  createdAt: string;
+  status: ReleaseStatus;
+}
+
+/** An app's state file on a host. */
+export interface AppState {
+  app: string;
+  current?: number;
+  releases: Release[];
+}
+
+export const DEFAULTS = {
+  keepReleases: 5,
+  drainMs: 1000,
+  stopTimeoutSeconds: 10,
+  /** How long a health check may take in all before the release is declared unhealthy. */
+  healthDeadlineMs: 60_000,
+} as const;

@@ -1,0 +1,89 @@
+import os from 'node:os';
+import { Flags } from '@oclif/core';
+import { PaasError } from '../errors.js';
+import { loadConfig } from '../config/index.js';
+import type { AppConfig } from '../config/types.js';
+import { checkAppName } from '../config/validators.js';
+import { connectHost, parseHost, type HostAddress } from '../ssh/connect.js';
+import { resolveIdentity } from '../ssh/identity.js';
+import type { SshConnection } from '../ssh/client.js';
+import { HostAgent } from '../host/agent.js';
+import { PaasCommand } from './command.js';
+
+export interface HostSession {
+  address: HostAddress;
+  ssh: SshConnection;
+  agent: HostAgent;
+}
+
+/** Flags of every command that reaches hosts, with their environment fallbacks. */
+export const hostFlags = {
+  app: Flags.string({ char: 'a', description: 'app name (default: app in paas.yml, else the directory name)', env: 'PAAS_APP', helpGroup: 'HOST' }),
+  host: Flags.string({ char: 'H', description: 'target host ssh://user@host:port (repeatable; default: PAAS_HOST, comma-separated, else hosts in paas.yml)', multiple: true, helpGroup: 'HOST' }),
+  identity: Flags.string({ char: 'i', description: 'SSH private key file (default: PAAS_IDENTITY, PAAS_SSH_KEY, ssh-agent, ~/.ssh/id_*)', helpGroup: 'HOST' }),
+  'trust-host-key': Flags.boolean({ description: 'trust a host key seen for the first time and record it in known_hosts (a changed key is still refused)', helpGroup: 'HOST' }),
+};
+
+export interface HostFlagValues {
+  app?: string;
+  host?: string[];
+  identity?: string;
+  'trust-host-key'?: boolean;
+}
+
+/** Who asked for a change, as recorded in releases. */
+export function whoAmI(env: NodeJS.ProcessEnv = process.env): string {
+  const user = env.GITHUB_ACTOR ?? env.GITLAB_USER_LOGIN ?? os.userInfo().username;
+  return `${user}@${os.hostname()}`;
+}
+
+export function hostAddresses(flags: HostFlagValues, config: AppConfig, env: NodeJS.ProcessEnv = process.env): HostAddress[] {
+  const values = flags.host?.length ? flags.host : env.PAAS_HOST ? env.PAAS_HOST.split(',').map((h) => h.trim()).filter(Boolean) : config.hosts ?? [];
+  if (values.length === 0) {
+    throw new PaasError('usage', 'no host to talk to', { hint: 'pass --host ssh://user@host, set PAAS_HOST, or list hosts: in paas.yml' });
+  }
+  return values.map(parseHost);
+}
+
+export abstract class HostCommand extends PaasCommand {
+  private sessions: HostSession[] = [];
+  private locks: (() => Promise<void>)[] = [];
+
+  /** paas.yml of the directory (or {} when there is none). */
+  protected async configOf(dir: string): Promise<AppConfig> {
+    return loadConfig(dir);
+  }
+
+  protected appName(flags: HostFlagValues, config: AppConfig, fallback?: string): string {
+    const app = flags.app ?? config.app ?? fallback;
+    if (!app) throw new PaasError('usage', 'which app?', { hint: 'pass --app NAME, set PAAS_APP, or run in a directory whose paas.yml has app:' });
+    const problem = checkAppName(app);
+    if (problem) throw new PaasError('usage', `invalid app name ${JSON.stringify(app)}: ${problem}`);
+    return app;
+  }
+
+  /** Connects to one host; every connection is closed when the command ends. */
+  protected async open(address: HostAddress, flags: HostFlagValues): Promise<HostSession> {
+    const identity = await resolveIdentity({ ...(flags.identity ? { identity: flags.identity } : {}) });
+    const ssh = await connectHost(address, { identity, trustHostKey: flags['trust-host-key'] ?? false });
+    const session = { address, ssh, agent: new HostAgent(ssh, address.label) };
+    this.sessions.push(session);
+    return session;
+  }
+
+  /** Locks the app on a host for the rest of the command; returns the token agent verbs present. */
+  protected async lockApp(session: HostSession, app: string, command: string, wait: boolean): Promise<string> {
+    const lock = await session.agent.holdLock(app, whoAmI(), command, wait ? 600_000 : 0);
+    this.locks.push(lock.release);
+    return lock.token;
+  }
+
+  protected override async finally(error: Error | undefined): Promise<unknown> {
+    // Released (and awaited) before the connections close, so a next command finds it free.
+    await Promise.all(this.locks.map((release) => release()));
+    this.locks = [];
+    for (const session of this.sessions) session.ssh.close();
+    this.sessions = [];
+    return super.finally(error);
+  }
+}

@@ -39,6 +39,7 @@ export function upstreamName(app: string): string {
 export function renderAppConfig(route: AppRoute): string {
   const nameProblem = checkAppName(route.app);
   if (nameProblem) throw new Error(`invalid app name ${JSON.stringify(route.app)}: ${nameProblem}`);
+  if (route.serverNames.length === 0) throw new Error('an app needs at least one host name');
   for (const name of route.serverNames) {
     const problem = checkServerName(name);
     if (problem) throw new Error(`invalid host name ${JSON.stringify(name)}: ${problem}`);

@@ -24,11 +24,14 @@ describe('renderCmd', () => {
   it.each([
     ['node server.js', '["node", "server.js"]'],
     ['bin/hello', '["bin/hello"]'],
-    ['gunicorn app:app --bind 0.0.0.0:$PORT', '["/bin/sh", "-c", "gunicorn app:app --bind 0.0.0.0:$PORT"]'],
-    ["nginx -g 'daemon off;'", '["/bin/sh", "-c", "nginx -g \'daemon off;\'"]'],
+    ['gunicorn app:app --bind 0.0.0.0:$PORT', '["/bin/sh", "-c", "exec gunicorn app:app --bind 0.0.0.0:$PORT"]'],
+    ["nginx -g 'daemon off;'", '["/bin/sh", "-c", "exec nginx -g \'daemon off;\'"]'],
+    ['echo "a;b" | tee x', '["/bin/sh", "-c", "echo \\"a;b\\" | tee x"]'],
+    ["nginx -g 'daemon on'", '["/bin/sh", "-c", "exec nginx -g \'daemon on\'"]'],
     ['npm run migrate && node server.js', '["/bin/sh", "-c", "npm run migrate && node server.js"]'],
+    ['exec bin/web --port $PORT', '["/bin/sh", "-c", "exec bin/web --port $PORT"]'],
     ['  node   server.js  ', '["node", "server.js"]'],
-    ['echo "a\\"b"', '["/bin/sh", "-c", "echo \\"a\\\\\\"b\\""]'],
+    ['echo "a\\"b"', '["/bin/sh", "-c", "exec echo \\"a\\\\\\"b\\""]'],
   ])('%s', (command, expected) => {
     expect(renderCmd(command)).toBe(expected);
     expect(JSON.parse(expected)).toBeInstanceOf(Array);
@@ -71,7 +74,7 @@ ENV PORT=8080 PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PIP_DISABLE_PIP_VERSI
 COPY . .
 RUN pip install --no-cache-dir .
 EXPOSE 8080
-CMD ["/bin/sh", "-c", "gunicorn app:app --bind 0.0.0.0:$PORT"]
+CMD ["/bin/sh", "-c", "exec gunicorn app:app --bind 0.0.0.0:$PORT"]
 `);
   });
 
@@ -116,7 +119,7 @@ RUN printf '%s\\n' \\
 COPY ["public/", "/usr/share/nginx/html/"]
 ENV PORT=8080
 EXPOSE 8080
-CMD ["/bin/sh", "-c", "nginx -g 'daemon off;'"]
+CMD ["/bin/sh", "-c", "exec nginx -g 'daemon off;'"]
 `);
   });
 
@@ -131,7 +134,7 @@ RUN bundle config set --local without 'development test' \\
     && bundle install --jobs 4
 COPY . .
 EXPOSE 8080
-CMD ["/bin/sh", "-c", "bundle exec puma -b tcp://0.0.0.0:$PORT"]`);
+CMD ["/bin/sh", "-c", "exec bundle exec puma -b tcp://0.0.0.0:$PORT"]`);
   });
 
   it('refuses the dockerfile stack (its own Dockerfile is used as is)', () => {

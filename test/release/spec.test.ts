@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest';
+import type { AppConfig } from '../../src/config/types.js';
+import type { BuildPlan, Healthcheck } from '../../src/detect/types.js';
+import { formationFor, releaseSpec } from '../../src/release/spec.js';
+
+function plan(overrides: Partial<BuildPlan> = {}): BuildPlan {
+  return {
+    stack: 'node',
+    reasons: [],
+    warnings: [],
+    baseImage: 'node:20-slim',
+    manifests: ['package.json'],
+    install: ['npm ci'],
+    build: [],
+    processes: { web: 'node server.js', worker: 'node worker.js', release: 'node migrate.js' },
+    processSource: 'Procfile',
+    port: 3000,
+    ...overrides,
+  };
+}
+
+const input = {
+  app: 'shop',
+  image: 'paas/shop:v4',
+  imageId: 'sha256:abc',
+  version: 4,
+  description: 'Deploy 1a2b3c4d',
+  createdBy: 'ann@laptop',
+};
+
+describe('formationFor', () => {
+  it('defaults: web 1, every other type 0, release excluded', () => {
+    expect(formationFor(plan(), {})).toEqual({ web: 1, worker: 0 });
+  });
+
+  it('app.json formation wins over the defaults', () => {
+    expect(formationFor(plan({ formation: { web: 3, worker: 2 } }), {})).toEqual({ web: 3, worker: 2 });
+  });
+
+  it('paas.yml processes replicas win over app.json formation, type by type', () => {
+    const config: AppConfig = { processes: { worker: { replicas: 4 } } };
+    expect(formationFor(plan({ formation: { web: 3, worker: 2 } }), config)).toEqual({ web: 3, worker: 4 });
+  });
+
+  it('paas.yml can scale web to 0 (0 is not "unset")', () => {
+    const config: AppConfig = { processes: { web: { replicas: 0 } } };
+    expect(formationFor(plan({ formation: { web: 3 } }), config)).toEqual({ web: 0, worker: 0 });
+  });
+
+  it('release never gets replicas, whatever app.json or paas.yml say', () => {
+    const config: AppConfig = { processes: { release: { replicas: 2 } } };
+    expect(formationFor(plan({ formation: { release: 1 } }), config)).toEqual({ web: 1, worker: 0 });
+  });
+
+  it('types that are not processes of the plan are ignored', () => {
+    const config: AppConfig = { processes: { ghost: { replicas: 2 } } };
+    expect(formationFor(plan({ formation: { phantom: 1 } }), config)).toEqual({ web: 1, worker: 0 });
+  });
+});
+
+describe('releaseSpec', () => {
+  it('with no paas.yml settings: the defaults', () => {
+    expect(releaseSpec({ ...input, plan: plan(), config: {} })).toEqual({
+      app: 'shop',
+      version: 4,
+      image: 'paas/shop:v4',
+      imageId: 'sha256:abc',
+      processes: { web: 'node server.js', worker: 'node worker.js' },
+      formation: { web: 1, worker: 0 },
+      port: 3000,
+      domains: [],
+      balance: 'round_robin',
+      env: {},
+      description: 'Deploy 1a2b3c4d',
+      createdBy: 'ann@laptop',
+      keepReleases: 5,
+      drainMs: 1000,
+      stopTimeoutSeconds: 10,
+    });
+  });
+
+  it('has no healthcheck key when the plan has none', () => {
+    expect('healthcheck' in releaseSpec({ ...input, plan: plan(), config: {} })).toBe(false);
+  });
+
+  it('takes paas.yml settings and the plan healthcheck', () => {
+    const healthcheck: Healthcheck = { path: '/up', timeoutMs: 5000, intervalMs: 500, successes: 2, source: 'paas.yml healthcheck' };
+    const config: AppConfig = {
+      processes: { web: { replicas: 2 }, worker: { replicas: 1 } },
+      domains: ['shop.example.com'],
+      balance: 'least_conn',
+      env: { NODE_ENV: 'production' },
+      keepReleases: 2,
+    };
+    expect(releaseSpec({ ...input, plan: plan({ healthcheck, formation: { web: 9, worker: 9 } }), config })).toEqual({
+      app: 'shop',
+      version: 4,
+      image: 'paas/shop:v4',
+      imageId: 'sha256:abc',
+      processes: { web: 'node server.js', worker: 'node worker.js' },
+      formation: { web: 2, worker: 1 },
+      port: 3000,
+      healthcheck,
+      domains: ['shop.example.com'],
+      balance: 'least_conn',
+      env: { NODE_ENV: 'production' },
+      description: 'Deploy 1a2b3c4d',
+      createdBy: 'ann@laptop',
+      keepReleases: 2,
+      drainMs: 1000,
+      stopTimeoutSeconds: 10,
+    });
+  });
+
+  it('keeps a null command (the image CMD) for web', () => {
+    const spec = releaseSpec({ ...input, plan: plan({ stack: 'dockerfile', processes: { web: null } }), config: {} });
+    expect(spec.processes).toEqual({ web: null });
+    expect(spec.formation).toEqual({ web: 1 });
+  });
+});

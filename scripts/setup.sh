@@ -1,7 +1,20 @@
 #!/usr/bin/env bash
 # Everything the tests and the demo need on this machine, idempotently:
-# a running Docker Engine and the base images paas's templates name.
+# a running Docker Engine, the base images paas's templates name, and nginx with its Lua module
+# and the OpenSSH client for tests that check configs with `nginx -t` (nginx is not started).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bash "$here/engine.sh"
 bash "$here/base-images.sh"
+
+missing=()
+[ -e /usr/share/nginx/modules/ngx_http_lua_module.so ] || missing+=(nginx-light libnginx-mod-http-lua)
+command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
+if [ ${#missing[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "[setup] installing ${missing[*]} (nginx is not started)" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # policy-rc.d keeps the package from starting nginx as a service.
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

@@ -1,5 +1,4 @@
 import http from 'node:http';
-import net from 'node:net';
 import { PaasError } from '../errors.js';
 import type { Healthcheck } from '../detect/types.js';
 import { docker, sleep } from './exec.js';
@@ -22,13 +21,19 @@ function httpProbe(port: number, check: Healthcheck): Promise<Probe> {
   });
 }
 
-function tcpProbe(port: number, timeoutMs: number): Promise<Probe> {
+/**
+ * Without a configured check: the app answers HTTP on its port, whatever the status. A TCP
+ * connect would prove nothing: Docker's userland proxy accepts on a published port before the
+ * app inside listens (and resets the connection then).
+ */
+function answersProbe(port: number, timeoutMs: number): Promise<Probe> {
   return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    socket.setTimeout(timeoutMs);
-    socket.once('connect', () => { socket.destroy(); resolve({ ok: true, detail: 'the port accepts connections' }); });
-    socket.once('timeout', () => { socket.destroy(); resolve({ ok: false, detail: 'connecting to the port timed out' }); });
-    socket.once('error', (error) => resolve({ ok: false, detail: `the port does not accept connections (${(error as NodeJS.ErrnoException).code ?? error.message})` }));
+    const request = http.get({ host: '127.0.0.1', port, path: '/', timeout: timeoutMs, agent: false }, (response) => {
+      response.resume();
+      resolve({ ok: true, detail: `GET / answered ${response.statusCode}` });
+    });
+    request.on('timeout', () => { request.destroy(); resolve({ ok: false, detail: `GET / got no answer within ${timeoutMs} ms` }); });
+    request.on('error', (error) => resolve({ ok: false, detail: `the app does not answer HTTP on its port (${(error as NodeJS.ErrnoException).code ?? error.message})` }));
   });
 }
 
@@ -43,7 +48,7 @@ export async function containerLogTail(name: string, lines = 30): Promise<string
   return `${stdout}${stderr}`.split('\n').filter((l) => l.trim()).slice(-lines);
 }
 
-/** Without a configured check: the port accepts connections and the process stays up. */
+/** Without a configured check: the app answers HTTP and the process stays up. */
 const PORT_CHECK = { intervalMs: 250, successes: 2, timeoutMs: 2000 };
 
 /**
@@ -59,7 +64,7 @@ export async function waitHealthy(name: string, port: number | undefined, check:
   for (;;) {
     const state = await containerState(name);
     if (!state.running || state.restarts > 0) {
-      throw new PaasError('healthcheck', `${name} ${state.running ? 'restarted' : `exited with code ${state.exitCode}`} before it became healthy`, {
+      throw new PaasError('healthcheck', `${name} exited with code ${state.exitCode}${state.running ? ' and was restarted' : ''} before it became healthy`, {
         where: name,
         details: await containerLogTail(name),
         hint: 'the lines above are the end of its log; fix the app so it starts and stays up',
@@ -68,7 +73,7 @@ export async function waitHealthy(name: string, port: number | undefined, check:
     if (port === undefined) {
       last = { ok: true, detail: 'running' };
     } else {
-      last = check ? await httpProbe(port, check) : await tcpProbe(port, PORT_CHECK.timeoutMs);
+      last = check ? await httpProbe(port, check) : await answersProbe(port, PORT_CHECK.timeoutMs);
     }
     streak = last.ok ? streak + 1 : 0;
     if (streak >= successesNeeded) return;
@@ -76,7 +81,7 @@ export async function waitHealthy(name: string, port: number | undefined, check:
       throw new PaasError('healthcheck', `${name} did not pass its health check within ${Math.round(deadlineMs / 1000)} s: ${last.detail}`, {
         where: name,
         details: await containerLogTail(name),
-        hint: check ? `make ${check.path} answer ${check.status ?? '2xx'} (paas.yml healthcheck), or fix the app` : 'the app must listen on the port in $PORT',
+        hint: check ? `make ${check.path} answer ${check.status ?? '2xx'} (paas.yml healthcheck), or fix the app` : 'the web process must answer HTTP on the port in $PORT',
       });
     }
     await sleep(intervalMs);

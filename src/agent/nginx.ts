@@ -3,24 +3,25 @@ import { promises as fs } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { PaasError } from '../errors.js';
-import { GENERATION_HOST, renderGenerationServer } from '../nginx/config.js';
+import { AGENT_HOST, ROUTES_DIR, renderAgentServer, renderAppConfig, renderRoutes, type AppRoutes, type AppSite } from '../nginx/config.js';
 import { run, sleep } from './exec.js';
 import { NGINX_DIR, writeAtomic } from './state.js';
 
 const exists = (file: string) => fs.access(file).then(() => true, () => false);
-const GENERATION_FILE = () => path.join(NGINX_DIR, '001-generation.conf');
+const AGENT_SERVER_FILE = () => path.join(NGINX_DIR, '001-agent.conf');
 
 async function testConfig(): Promise<{ ok: boolean; output: string }> {
   const result = await run('nginx', ['-t'], { check: false });
   return { ok: result.code === 0, output: `${result.stderr}${result.stdout}`.trim() };
 }
 
-function servedGeneration(): Promise<string | undefined> {
+/** GET on nginx's loopback agent server; the body of a 200, else undefined. */
+function askNginx(pathname: string): Promise<string | undefined> {
   return new Promise((resolve) => {
-    const request = http.get({ host: '127.0.0.1', port: 80, path: '/generation', headers: { Host: GENERATION_HOST }, agent: false, timeout: 1000 }, (response) => {
+    const request = http.get({ host: '127.0.0.1', port: 80, path: pathname, headers: { Host: AGENT_HOST }, agent: false, timeout: 2000 }, (response) => {
       let body = '';
       response.on('data', (chunk: Buffer) => { body += chunk.toString(); });
-      response.on('end', () => resolve(response.statusCode === 200 ? body : undefined));
+      response.on('end', () => resolve(response.statusCode === 200 ? body.trim() : undefined));
     });
     request.on('timeout', () => request.destroy());
     request.on('error', () => resolve(undefined));
@@ -38,7 +39,7 @@ export async function reloadNginx(generation: string, timeoutMs = 15_000): Promi
   let seen = 0;
   while (Date.now() < deadline) {
     // A few answers in a row from fresh connections: no old worker is still taking new ones.
-    seen = (await servedGeneration()) === generation ? seen + 1 : 0;
+    seen = (await askNginx('/generation')) === generation ? seen + 1 : 0;
     if (seen >= 3) return;
     await sleep(seen ? 10 : 50);
   }
@@ -60,7 +61,7 @@ export async function applyNginxConfig(file: string, content: string): Promise<v
   await writeAtomic(next, content, 0o644);
   if (await exists(file)) await fs.copyFile(file, prev);
   await fs.rename(next, file);
-  await writeAtomic(GENERATION_FILE(), renderGenerationServer(generation), 0o644);
+  await writeAtomic(AGENT_SERVER_FILE(), renderAgentServer(generation), 0o644);
   const test = await testConfig();
   if (!test.ok) {
     if (await exists(prev)) await fs.rename(prev, file);
@@ -81,4 +82,46 @@ export async function recoverNginxConfig(file: string): Promise<void> {
   if (!(await exists(prev))) return;
   if (!(await testConfig()).ok) await fs.rename(prev, file);
   else await fs.rm(prev, { force: true });
+}
+
+export const siteFile = (app: string) => path.join(NGINX_DIR, `app-${app}.conf`);
+
+/** Writes the app's nginx file and reloads, only when its content changes (new app, new names). */
+export async function applySite(site: AppSite): Promise<boolean> {
+  const file = siteFile(site.app);
+  await recoverNginxConfig(file);
+  const content = renderAppConfig(site);
+  if ((await fs.readFile(file, 'utf8').catch(() => '')) === content) return false;
+  await applyNginxConfig(file, content);
+  return true;
+}
+
+const routesFile = (app: string) => path.join(ROUTES_DIR, app);
+
+/** The app's current route file, if any (to put back when a switch fails). */
+export async function currentRoutes(app: string): Promise<string | undefined> {
+  return fs.readFile(routesFile(app), 'utf8').catch(() => undefined);
+}
+
+/** Writes route text and has nginx load it into shared memory; resolves with what nginx answers. */
+async function loadRoutes(app: string, text: string | undefined): Promise<string | undefined> {
+  if (text === undefined) await fs.rm(routesFile(app), { force: true });
+  else await writeAtomic(routesFile(app), text, 0o644);
+  return askNginx(`/routes/${app}`);
+}
+
+/**
+ * Points the app's traffic at new peers without reloading nginx: every worker reads the shared
+ * dict, so the switch is one atomic write there. nginx answers the version it now routes; on
+ * any other answer the previous routes are put back.
+ */
+export async function switchRoutes(app: string, routes: AppRoutes): Promise<void> {
+  const previous = await currentRoutes(app);
+  const answer = await loadRoutes(app, renderRoutes(routes));
+  if (answer === `version ${routes.version}`) return;
+  await loadRoutes(app, previous);
+  throw new PaasError('host', `nginx did not take the new routes of ${app} (it answered ${JSON.stringify(answer ?? 'nothing')})`, {
+    where: routesFile(app),
+    hint: 'check that nginx runs with the Lua module (libnginx-mod-http-lua) and that `paas host:setup` has been run',
+  });
 }

@@ -1,16 +1,14 @@
 import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { PaasError } from '../errors.js';
 import { checkAppName, checkHostname, checkVariableName } from '../config/validators.js';
 import { BALANCE_STRATEGIES } from '../config/types.js';
 import { planContainers, LABEL, type ContainerPlan } from '../release/containers.js';
 import { DEFAULTS, WEB, type AppState, type Release, type ReleaseSpec } from '../release/types.js';
-import { renderAppConfig } from '../nginx/config.js';
 import { docker } from './exec.js';
 import { waitHealthy } from './health.js';
 import { acquireLock } from './lock.js';
-import { applyNginxConfig, recoverNginxConfig } from './nginx.js';
-import { HOST_FILE, NGINX_DIR, readJson, readState, writeState, type HostInfo } from './state.js';
+import { applySite, switchRoutes } from './nginx.js';
+import { HOST_FILE, readJson, readState, writeState, type HostInfo } from './state.js';
 
 export type Emit = (message: string, step?: string) => void;
 
@@ -61,8 +59,6 @@ export function validateSpec(spec: ReleaseSpec): void {
   if (problems.length) throw new PaasError('usage', 'the release spec is invalid', { details: problems });
 }
 
-export const nginxFile = (app: string) => path.join(NGINX_DIR, `app-${app}.conf`);
-
 export async function readHostInfo(): Promise<HostInfo> {
   const info = await readJson<HostInfo>(HOST_FILE);
   if (!info) throw new PaasError('host', 'this host is not set up for paas', { hint: 'run `paas host:setup` for it first' });
@@ -108,7 +104,7 @@ async function startHealthy(spec: ReleaseSpec, plans: ContainerPlan[], emit: Emi
       started.push(container);
       emit(`started ${plan.type}.${plan.replica} (${plan.name}${container.port ? `, 127.0.0.1:${container.port}` : ''})`, 'start');
     }
-    emit(`health check: ${spec.healthcheck ? `GET ${spec.healthcheck.path}` : 'port accepts connections and the process stays up'}`, 'health');
+    emit(`health check: ${spec.healthcheck ? `GET ${spec.healthcheck.path}` : 'the app answers HTTP and the process stays up'}`, 'health');
     await Promise.all(started.map((c) => waitHealthy(c.name, c.port, c.type === WEB ? spec.healthcheck : undefined, DEFAULTS.healthDeadlineMs)));
     emit(`${started.length} container(s) healthy`, 'health');
     return started;
@@ -158,7 +154,6 @@ export async function rollout(requested: ReleaseSpec, emit: Emit, lock: { waitMs
   try {
     const t0 = Date.now();
     const host = await readHostInfo();
-    await recoverNginxConfig(nginxFile(requested.app));
     const state = await readState(requested.app);
     const spec: ReleaseSpec = { ...requested, version: nextVersion(state, requested.version) };
     const inspect = await docker(['image', 'inspect', '--format', '{{.Id}}', spec.image], { check: false });
@@ -171,12 +166,17 @@ export async function rollout(requested: ReleaseSpec, emit: Emit, lock: { waitMs
 
     const t1 = Date.now();
     const upstreams = started.filter((c) => c.type === WEB).map((c) => ({ port: c.port! }));
-    await applyNginxConfig(nginxFile(spec.app), renderAppConfig({
-      app: spec.app, version: spec.version, upstreams, balance: spec.balance,
-      serverNames: [`${spec.app}.${host.baseDomain}`, ...spec.domains],
-    }));
+    try {
+      if (await applySite({ app: spec.app, serverNames: [`${spec.app}.${host.baseDomain}`, ...spec.domains] })) {
+        emit(`nginx serves ${spec.app} at ${[`${spec.app}.${host.baseDomain}`, ...spec.domains].join(', ')}`, 'switch');
+      }
+      await switchRoutes(spec.app, { version: spec.version, balance: spec.balance, upstreams });
+    } catch (error) {
+      await docker(['rm', '--force', ...started.map((c) => c.name)], { check: false });
+      throw error;
+    }
     const switchMs = Date.now() - t1;
-    emit(`nginx now routes ${spec.app} to v${spec.version} (${upstreams.length} web replica(s))`, 'switch');
+    emit(`nginx now routes ${spec.app} to v${spec.version} (${upstreams.length} web replica(s)), without a reload`, 'switch');
 
     const previous = state.current;
     const record: Release = { ...withoutAppFields(spec), createdAt: new Date().toISOString(), status: 'active' };

@@ -3,7 +3,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { PaasError } from '../errors.js';
 import { chainIds } from '../push/layers.js';
-import { renderDefaultServer, renderInclude } from '../nginx/config.js';
+import { LUA_DIR, ROUTES_DIR, renderDefaultServer, renderInclude } from '../nginx/config.js';
+import { PAAS_LUA } from '../nginx/lua.js';
 import { DEFAULTS, type AppState, type ReleaseSpec } from '../release/types.js';
 import { docker, run, sleep } from './exec.js';
 import { applyNginxConfig } from './nginx.js';
@@ -57,12 +58,20 @@ async function setup({ args }: VerbContext): Promise<unknown> {
   const baseDomain = flag(args, 'base-domain') ?? 'localhost';
   const publicPort = Number(flag(args, 'public-port') ?? 80);
   const did: string[] = [];
-  for (const dir of [ROOT, APPS_DIR, NGINX_DIR]) {
+  // nginx's workers (www-data) read the route files and the Lua module: those directories are
+  // readable, and the state root is traversable but not listable. App state stays 0700.
+  const dirs: [string, number][] = [[ROOT, 0o711], [APPS_DIR, 0o700], [NGINX_DIR, 0o755], [LUA_DIR, 0o755], [ROUTES_DIR, 0o755]];
+  for (const [dir, mode] of dirs) {
     const existed = await fs.stat(dir).then(() => true, () => false);
-    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    await fs.mkdir(dir, { recursive: true, mode });
+    await fs.chmod(dir, mode);
     if (!existed) did.push(`created ${dir}`);
   }
-  await fs.chmod(NGINX_DIR, 0o755); // nginx's workers read nothing here, but its master (root) does; keep it simple
+  const luaFile = path.join(LUA_DIR, 'paas.lua');
+  if ((await fs.readFile(luaFile, 'utf8').catch(() => '')) !== PAAS_LUA) {
+    await writeAtomic(luaFile, PAAS_LUA, 0o644);
+    did.push(`wrote ${luaFile}`);
+  }
   const include = renderInclude(NGINX_DIR);
   if ((await fs.readFile(NGINX_INCLUDE, 'utf8').catch(() => '')) !== include) {
     await writeAtomic(NGINX_INCLUDE, include, 0o644);

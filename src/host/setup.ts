@@ -7,7 +7,7 @@ export interface HostSetupReport {
   os: string;
   arch: string;
   /** Tool -> version found before anything was installed (null: missing). */
-  found: Record<'docker' | 'nginx' | 'node', string | null>;
+  found: Record<'docker' | 'nginx' | 'nginxLua' | 'node', string | null>;
   installed: string[];
   agent: { path: string; uploaded: boolean };
   did: string[];
@@ -16,17 +16,21 @@ export interface HostSetupReport {
 }
 
 const MIN_NODE_MAJOR = 18;
-const PACKAGES = { docker: 'docker.io', nginx: 'nginx', node: 'nodejs' } as const;
+const PACKAGES = { docker: 'docker.io', nginx: 'nginx', nginxLua: 'libnginx-mod-http-lua', node: 'nodejs' } as const;
+/** nginx's Lua module, compiled in (OpenResty) or loaded (Debian's libnginx-mod-http-lua). */
+const HAS_NGINX_LUA = 'nginx -V 2>&1 | grep -q lua-nginx-module || grep -qs ngx_http_lua_module /etc/nginx/modules-enabled/*.conf';
 
 async function probe(ssh: SshConnection): Promise<HostSetupReport['found']> {
   const docker = await ssh.exec(asRoot(ssh, ['docker', 'version', '--format', '{{.Server.Version}}']));
   const nginx = await ssh.exec(['nginx', '-v']);
   const node = await ssh.exec(['node', '--version']);
+  const lua = await ssh.exec(['sh', '-c', HAS_NGINX_LUA]);
   const nodeVersion = node.code === 0 ? node.stdout.trim() : null;
   const nodeMajor = nodeVersion ? Number(/^v(\d+)/.exec(nodeVersion)?.[1] ?? 0) : 0;
   return {
     docker: docker.code === 0 ? docker.stdout.trim() : null,
     nginx: nginx.code === 0 ? (/nginx\/(\S+)/.exec(nginx.stderr + nginx.stdout)?.[1] ?? 'unknown') : null,
+    nginxLua: nginx.code === 0 && lua.code === 0 ? 'lua-nginx-module' : null,
     node: nodeMajor >= MIN_NODE_MAJOR ? nodeVersion : null,
   };
 }
@@ -46,14 +50,14 @@ export async function setupHost(ssh: SshConnection, label: string, options: { ba
   const os = parseOsRelease((await ssh.exec(['cat', '/etc/os-release'])).stdout);
   const arch = (await ssh.exec(['uname', '-m'])).stdout.trim();
   const found = await probe(ssh);
-  say(`${os.pretty} ${arch}: docker ${found.docker ?? 'missing'}, nginx ${found.nginx ?? 'missing'}, node ${found.node ?? `missing or < ${MIN_NODE_MAJOR}`}`);
+  say(`${os.pretty} ${arch}: docker ${found.docker ?? 'missing'}, nginx ${found.nginx ?? 'missing'}${found.nginxLua ? ' with Lua' : ' (no Lua module)'}, node ${found.node ?? `missing or < ${MIN_NODE_MAJOR}`}`);
   const missing = (Object.keys(found) as (keyof typeof found)[]).filter((tool) => found[tool] === null);
   const installed: string[] = [];
   if (missing.length) {
     const debian = [os.id, ...os.like.split(' ')].some((id) => id === 'debian' || id === 'ubuntu');
     if (!debian) {
       throw new PaasError('host', `${label} lacks ${missing.join(', ')} and paas installs them only on Debian or Ubuntu (this is ${os.pretty})`, {
-        hint: `install ${missing.map((m) => (m === 'node' ? `Node.js >= ${MIN_NODE_MAJOR}` : m)).join(', ')} on the host, then run host:setup again`,
+        hint: `install ${missing.map((m) => (m === 'node' ? `Node.js >= ${MIN_NODE_MAJOR}` : m === 'nginxLua' ? 'the nginx Lua module (lua-nginx-module, or OpenResty)' : m)).join(', ')} on the host, then run host:setup again`,
       });
     }
     const packages = missing.map((tool) => PACKAGES[tool]);

@@ -62,47 +62,65 @@ function M.refresh(app)
   ngx.say(raw and ("version " .. parse(raw).version) or "none")
 end
 
+-- The peers this request has not tried yet (all of them when every one was tried).
+local function candidates(route, tried)
+  local list = {}
+  for _, peer in ipairs(route.peers) do
+    if not tried[peer.port] then list[#list + 1] = peer end
+  end
+  if #list == 0 then return route.peers end
+  return list
+end
+
 local function pick(app, route, tried)
-  local peers, n = route.peers, #route.peers
+  local peers = candidates(route, tried)
+  local n = #peers
   if route.balance == "ip_hash" then
-    return peers[(ngx.crc32_short(ngx.var.remote_addr or "") + tried) % n + 1]
-  elseif route.balance == "least_conn" then
+    return peers[ngx.crc32_short(ngx.var.remote_addr or "") % n + 1]
+  end
+  rr[app] = (rr[app] or 0) + 1
+  if route.balance == "least_conn" then
+    -- the fewest requests in flight; ties go round robin
     local best, best_load
     for i = 1, n do
-      local index = (i + tried - 1) % n + 1
-      local load = routes:get("inflight:" .. app .. ":" .. peers[index].port) or 0
-      if not best or load < best_load then best, best_load = peers[index], load end
+      local peer = peers[(rr[app] + i - 2) % n + 1]
+      local load = routes:get("inflight:" .. app .. ":" .. peer.port) or 0
+      if not best or load < best_load then best, best_load = peer, load end
     end
     return best
   elseif route.balance == "weighted" then
-    -- nginx's smooth weighted round robin, per worker
+    -- nginx's smooth weighted round robin, per worker, over the peers not tried yet
     local state = smooth[app]
     if not state or state.raw ~= route.raw then state = { raw = route.raw, current = {} }; smooth[app] = state end
     local total, best = 0, nil
-    for i = 1, n do
-      state.current[i] = (state.current[i] or 0) + peers[i].weight
-      total = total + peers[i].weight
-      if not best or state.current[i] > state.current[best] then best = i end
+    for _, peer in ipairs(peers) do
+      state.current[peer.port] = (state.current[peer.port] or 0) + peer.weight
+      total = total + peer.weight
+      if not best or state.current[peer.port] > state.current[best.port] then best = peer end
     end
-    state.current[best] = state.current[best] - total
-    return peers[best]
+    state.current[best.port] = state.current[best.port] - total
+    return best
   end
-  rr[app] = ((rr[app] or 0) % n) + 1
-  return peers[rr[app]]
+  return peers[(rr[app] - 1) % n + 1]
 end
 
--- balancer_by_lua: choose the peer; on a retry (the previous peer failed) choose another.
+-- balancer_by_lua: choose the peer; on a retry (the previous peer failed) choose one not tried.
 function M.balance(app)
   local route = route_of(app)
   if not route or #route.peers == 0 then return end -- the placeholder server fails: 502
   local ctx = ngx.ctx
-  local tried = ctx.paas_tries or 0
-  if tried == 0 and #route.peers > 1 then balancer.set_more_tries(#route.peers - 1) end
-  if ctx.paas_peer and route.balance == "least_conn" then
+  local tried = ctx.paas_tried
+  if not tried then
+    tried = {}
+    ctx.paas_tried = tried
+    if #route.peers > 1 then balancer.set_more_tries(#route.peers - 1) end
+  end
+  if ctx.paas_peer then
     routes:incr("inflight:" .. app .. ":" .. ctx.paas_peer, -1, 0)
+    ctx.paas_peer = nil
   end
   local peer = pick(app, route, tried)
-  ctx.paas_tries = tried + 1
+  tried[peer.port] = true
   if route.balance == "least_conn" then
     routes:incr("inflight:" .. app .. ":" .. peer.port, 1, 0)
     ctx.paas_peer = peer.port

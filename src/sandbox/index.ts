@@ -89,10 +89,23 @@ async function ensureSandboxImage(docker: Docker, report: (line: string) => void
   return image;
 }
 
-async function writeKeys(name: string): Promise<{ keyPath: string; hostKey: { private: string; public: string } }> {
+/** An existing private key to log in with instead of a fresh one (several sandboxes, one key). */
+async function existingKey(file: string): Promise<{ private: string; public: string }> {
+  const text = await fs.readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    throw new PaasError('usage', `cannot read the key ${file} (${error.code ?? error.message})`, { hint: 'pass the path of a private key file' });
+  });
+  const parsed = ssh2.utils.parseKey(text);
+  const key = Array.isArray(parsed) ? parsed[0] : parsed;
+  if (!key || key instanceof Error || !key.isPrivateKey()) {
+    throw new PaasError('usage', `${file} is not an unencrypted private key`, { hint: 'pass a private key without a passphrase (e.g. one made by paas sandbox:up)' });
+  }
+  return { private: text, public: `${key.type} ${key.getPublicSSH().toString('base64')}` };
+}
+
+async function writeKeys(name: string, identity?: string): Promise<{ keyPath: string; hostKey: { private: string; public: string } }> {
   const dir = sandboxDir(name);
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-  const client = ssh2.utils.generateKeyPairSync('ed25519', { comment: `paas-sandbox-${name}` });
+  const client = identity ? await existingKey(identity) : ssh2.utils.generateKeyPairSync('ed25519', { comment: `paas-sandbox-${name}` });
   const hostKey = ssh2.utils.generateKeyPairSync('ed25519', { comment: `paas-sandbox-${name}-host` });
   const keyPath = path.join(dir, 'id_ed25519');
   await fs.writeFile(keyPath, client.private, { mode: 0o600 });
@@ -194,7 +207,7 @@ async function waitReady(docker: Docker, info: SandboxInfo, timeoutMs = 90_000):
 }
 
 /** Creates (or starts again) the sandbox NAME and waits until SSH and its inner engine answer. */
-export async function sandboxUp(docker: Docker, name: string, report: (line: string) => void = () => {}): Promise<SandboxInfo> {
+export async function sandboxUp(docker: Docker, name: string, report: (line: string) => void = () => {}, options: { identity?: string } = {}): Promise<SandboxInfo> {
   checkSandboxName(name);
   const existing = await describe(docker, name);
   if (existing) {
@@ -208,7 +221,7 @@ export async function sandboxUp(docker: Docker, name: string, report: (line: str
     return info;
   }
   const image = await ensureSandboxImage(docker, report);
-  const { keyPath, hostKey } = await writeKeys(name);
+  const { keyPath, hostKey } = await writeKeys(name, options.identity);
   const publicKey = await fs.readFile(`${keyPath}.pub`, 'utf8');
   report(`creating container ${containerName(name)}`);
   const container = await docker.createContainer(sandboxContainerSpec(name, image));

@@ -37,6 +37,8 @@ export class SshConnection {
 
   private constructor(private readonly client: ssh2.Client, readonly target: SshTarget) {
     client.on('close', () => { this.closed = true; });
+    // A dropped connection fails the commands in flight (their channels close); nothing to throw here.
+    client.on('error', () => { this.closed = true; });
   }
 
   get where(): string {
@@ -62,8 +64,16 @@ export class SshConnection {
     };
     const where = `${target.username}@${target.host}:${target.port}`;
     return new Promise((resolve, reject) => {
-      client.once('ready', () => resolve(new SshConnection(client, target)));
-      client.once('error', (error: Error & { level?: string }) => {
+      let settled = false;
+      client.once('ready', () => {
+        settled = true;
+        client.removeListener('error', onConnectError);
+        resolve(new SshConnection(client, target));
+      });
+      // ssh2 can emit more than one error while giving up (a timeout, then the lost socket).
+      const onConnectError = (error: Error & { level?: string }) => {
+        if (settled) return;
+        settled = true;
         client.end();
         if (refusal) return reject(refusal);
         const auth = error.level === 'client-authentication';
@@ -74,7 +84,8 @@ export class SshConnection {
             : 'check the host name, port and that sshd is running there',
           cause: error,
         }));
-      });
+      };
+      client.on('error', onConnectError);
       client.connect(config);
     });
   }

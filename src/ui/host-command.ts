@@ -65,7 +65,8 @@ export abstract class HostCommand extends PaasCommand {
   /** Connects to one host; every connection is closed when the command ends. */
   protected async open(address: HostAddress, flags: HostFlagValues): Promise<HostSession> {
     const identity = await resolveIdentity({ ...(flags.identity ? { identity: flags.identity } : {}) });
-    const ssh = await connectHost(address, { identity, trustHostKey: flags['trust-host-key'] ?? false });
+    const timeoutMs = Number(process.env.PAAS_SSH_TIMEOUT) || undefined;
+    const ssh = await connectHost(address, { identity, trustHostKey: flags['trust-host-key'] ?? false, ...(timeoutMs ? { timeoutMs } : {}) });
     const session = { address, ssh, agent: new HostAgent(ssh, address.label) };
     this.sessions.push(session);
     return session;

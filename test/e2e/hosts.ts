@@ -36,7 +36,8 @@ export function testWorld(label: string) {
   /** A sandbox server, set up with `paas host:setup` (apps at <app>.localhost on its HTTP port). */
   async function addHost(suffix: string): Promise<TestHost> {
     const name = `${label}-${suffix}-${runId}`.slice(0, 31);
-    const sandbox = await cliJson<TestHost>(['sandbox:up', name]);
+    // One key for every host of the world, as a team has one deploy key for its servers.
+    const sandbox = await cliJson<TestHost>(['sandbox:up', name, ...(hosts[0] ? ['--identity', hosts[0].keyPath] : [])]);
     const host = { ...sandbox, name };
     hosts.push(host);
     await cliJson(['host:setup', '--host', host.url, '--identity', host.keyPath, '--public-port', String(host.httpPort)]);

@@ -1,4 +1,4 @@
-import { Args } from '@oclif/core';
+import { Args, Flags } from '@oclif/core';
 import { PaasCommand } from '../../ui/command.js';
 import { runSteps } from '../../ui/progress.js';
 import { connectEngine } from '../../docker/engine.js';
@@ -10,15 +10,19 @@ export default class SandboxUp extends PaasCommand {
   static override examples = [
     '<%= config.bin %> sandbox:up demo',
     '<%= config.bin %> sandbox:up demo --json | jq -r .url',
+    '<%= config.bin %> sandbox:up web2 --identity ~/.paas/sandboxes/web1/id_ed25519',
     'ssh -i ~/.paas/sandboxes/demo/id_ed25519 -o UserKnownHostsFile=~/.paas/sandboxes/demo/known_hosts -p PORT root@127.0.0.1',
   ];
   static override args = { name: Args.string({ description: 'sandbox name (lowercase letters, digits, dashes)', required: true }) };
+  static override flags = {
+    identity: Flags.string({ char: 'i', description: 'log in with this existing private key instead of a fresh one (one key for several sandboxes)' }),
+  };
 
   async run(): Promise<SandboxInfo> {
-    const { args } = await this.parse(SandboxUp);
+    const { args, flags } = await this.parse(SandboxUp);
     const ctx = await runSteps<{ info?: SandboxInfo }>([
       { title: `Start sandbox ${args.name}`, run: async (c, report) => {
-        c.info = await sandboxUp(await connectEngine(), args.name, report);
+        c.info = await sandboxUp(await connectEngine(), args.name, report, flags.identity ? { identity: flags.identity } : {});
       } },
     ], {}, { json: this.jsonEnabled() });
     const info = ctx.info!;

@@ -1,0 +1,157 @@
+// Test-only helpers for running the host's nginx (with Debian's Lua module) in a temp prefix.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+
+const MODULES_ENABLED = '/etc/nginx/modules-enabled';
+/** nginx's compiled-in prefix on Debian: relative `load_module` paths are resolved against it. */
+const DEBIAN_PREFIX = '/usr/share/nginx';
+const LUA_MODULE = '/usr/share/nginx/modules/ngx_http_lua_module.so';
+
+function luaEnabled(): boolean {
+  try {
+    return readdirSync(MODULES_ENABLED).some((name) => name.includes('lua'));
+  } catch {
+    return false;
+  }
+}
+
+/** Where `command` is: on PATH, or in /usr/sbin (often missing from a non-root PATH). */
+function which(command: string): string | undefined {
+  return (process.env.PATH ?? '')
+    .split(':')
+    .concat(['/usr/sbin', '/usr/bin'])
+    .filter((dir) => dir !== '')
+    .map((dir) => path.join(dir, command))
+    .find((file) => existsSync(file));
+}
+
+/** The nginx binary ('nginx' when there is none: the tests are skipped then). */
+export const NGINX = which('nginx') ?? 'nginx';
+
+/** nginx and its Lua module are installed (scripts/setup.sh installs them on CI). */
+export const hasNginxLua = which('nginx') !== undefined && (existsSync(LUA_MODULE) || luaEnabled());
+
+/**
+ * The `load_module` lines of the NDK and the Lua module, as Debian's modules-enabled files
+ * write them, with relative paths made absolute (the tests run nginx with `-p <temp dir>`, which
+ * would otherwise resolve `modules/...` inside the temp dir).
+ */
+export function loadModuleLines(): string[] {
+  const lines: string[] = [];
+  try {
+    for (const name of readdirSync(MODULES_ENABLED).sort()) {
+      if (!name.endsWith('.conf')) continue;
+      const text = readFileSync(path.join(MODULES_ENABLED, name), 'utf8');
+      for (const match of text.matchAll(/^\s*load_module\s+(\S+?);/gm)) {
+        const file = match[1]!;
+        if (!/ndk|lua/.test(path.basename(file))) continue;
+        lines.push(`load_module ${path.isAbsolute(file) ? file : path.join(DEBIAN_PREFIX, file)};`);
+      }
+    }
+  } catch {
+    // no modules-enabled directory: fall back to the module files themselves
+  }
+  if (lines.length === 0) {
+    lines.push(
+      `load_module ${DEBIAN_PREFIX}/modules/ndk_http_module.so;`,
+      `load_module ${DEBIAN_PREFIX}/modules/ngx_http_lua_module.so;`,
+    );
+  }
+  return lines;
+}
+
+/** nginx's own temp directories inside `dir` (its compiled-in ones are under /var/lib/nginx). */
+export function tempPathLines(dir: string): string[] {
+  return ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map(
+    (kind) => `${kind}_temp_path ${dir}/${kind === 'client_body' ? 'body' : kind};`,
+  );
+}
+
+/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface Reply {
+  status: number;
+  body: string;
+}
+
+/**
+ * One GET with an explicit Host header (node:http, not fetch: fetch drops a Host header), on its
+ * own connection.
+ */
+export function get(port: number, host: string, urlPath = '/', timeoutMs = 5000): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(
+      { host: '127.0.0.1', port, path: urlPath, method: 'GET', headers: { Host: host }, agent: false },
+      (response) => {
+        let body = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (body += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+        response.on('error', reject);
+      },
+    );
+    request.setTimeout(timeoutMs, () => request.destroy(new Error(`GET http://${host}${urlPath} timed out`)));
+    request.on('error', reject);
+    request.end();
+  });
+}
+
+/** How many times each body came back. */
+export function tally(replies: Reply[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const { status, body } of replies) {
+    const key = status === 200 ? body : `${status}`;
+    counts[key] = (counts[key] ?? 0) + 1;
+  }
+  return counts;
+}
+
+/** Small HTTP servers on 127.0.0.1:0 that answer their name, optionally after a delay. */
+export interface Backend {
+  name: string;
+  port: number;
+  /** Milliseconds to wait before answering. */
+  delayMs: number;
+  /** Status to answer (200 unless a test changes it). */
+  status: number;
+  close(): Promise<void>;
+}
+
+export async function startBackend(name: string): Promise<Backend> {
+  const backend: Backend = { name, port: 0, delayMs: 0, status: 200, close: async () => {} };
+  const server = http.createServer((_request, response) => {
+    const answer = () => {
+      response.writeHead(backend.status, { 'content-type': 'text/plain' });
+      response.end(name);
+    };
+    if (backend.delayMs > 0) setTimeout(answer, backend.delayMs);
+    else answer();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  backend.port = (server.address() as net.AddressInfo).port;
+  backend.close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  return backend;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -42,15 +42,14 @@ export async function acquireLock(app: string, holder: Omit<LockHolder, 'pid' | 
   const file = path.join(dir, 'lock');
   const deadline = Date.now() + waitMs;
   const mine: LockHolder = { ...holder, pid: process.pid, since: new Date().toISOString() };
-  if (token !== undefined) {
-    const current = await readHolder(file);
-    if (current?.token === token && alive(current.pid)) return async () => {};
-    throw new PaasError('lock', `the lock on ${app} was lost`, { where: file, hint: 'run the command again' });
-  }
+  if (token !== undefined) return adoptLock(app, file, token);
   for (;;) {
     try {
       await fs.writeFile(file, JSON.stringify(mine), { flag: 'wx', mode: 0o600 });
-      return async () => { await fs.rm(file, { force: true }); };
+      // Removed only while it is still ours: a process that adopted it (below) hands it back.
+      return async () => {
+        if ((await readHolder(file))?.pid === process.pid) await fs.rm(file, { force: true });
+      };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
@@ -69,4 +68,29 @@ export async function acquireLock(app: string, holder: Omit<LockHolder, 'pid' | 
     }
     await sleep(500);
   }
+}
+
+async function replaceHolder(file: string, holder: LockHolder): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  await fs.writeFile(tmp, JSON.stringify(holder), { mode: 0o600 });
+  await fs.rename(tmp, file);
+}
+
+/**
+ * Works under a lock that the same paas command took earlier (the `lock` verb, held for as long
+ * as the CLI stays connected) by becoming its holder: if the connection drops mid-rollout, the
+ * lock stays taken until this process finishes. Then it is handed back, or removed when its
+ * first holder is gone.
+ */
+async function adoptLock(app: string, file: string, token: string): Promise<() => Promise<void>> {
+  const original = await readHolder(file);
+  if (original?.token !== token || !alive(original.pid)) {
+    throw new PaasError('lock', `the lock on ${app} was lost`, { where: file, hint: 'run the command again' });
+  }
+  await replaceHolder(file, { ...original, pid: process.pid });
+  return async () => {
+    if ((await readHolder(file))?.pid !== process.pid) return;
+    if (alive(original.pid)) await replaceHolder(file, original);
+    else await fs.rm(file, { force: true });
+  };
 }

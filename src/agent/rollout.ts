@@ -2,10 +2,11 @@ import { spawn } from 'node:child_process';
 import { PaasError } from '../errors.js';
 import { checkAppName, checkHostname, checkVariableName } from '../config/validators.js';
 import { BALANCE_STRATEGIES } from '../config/types.js';
-import { planContainers, LABEL, type ContainerPlan } from '../release/containers.js';
+import { planContainers, webReplicas, LABEL } from '../release/containers.js';
 import { DEFAULTS, WEB, type AppState, type Release, type ReleaseSpec } from '../release/types.js';
 import { docker } from './exec.js';
 import { waitHealthy } from './health.js';
+import { allocatePorts } from './ports.js';
 import { acquireLock } from './lock.js';
 import { applySite, switchRoutes } from './nginx.js';
 import { HOST_FILE, readJson, readState, writeState, type HostInfo } from './state.js';
@@ -81,26 +82,21 @@ export async function appContainers(app: string): Promise<ListedContainer[]> {
   });
 }
 
-async function publishedPort(name: string, port: number): Promise<number> {
-  const { stdout } = await docker(['port', name, `${port}/tcp`]);
-  const match = /127\.0\.0\.1:(\d+)/.exec(stdout);
-  if (!match) throw new PaasError('host', `${name} has no loopback port for ${port}`, { details: [stdout.trim()] });
-  return Number(match[1]);
-}
-
 async function removeContainers(names: string[]): Promise<void> {
   if (names.length) await docker(['rm', '--force', ...names], { check: false });
 }
 
 /** Starts the release's containers and waits until every one is healthy; on failure removes them all. */
-async function startHealthy(spec: ReleaseSpec, plans: ContainerPlan[], emit: Emit): Promise<StartedContainer[]> {
+async function startHealthy(spec: ReleaseSpec, emit: Emit): Promise<StartedContainer[]> {
+  const webPorts = await allocatePorts(webReplicas(spec));
+  const plans = planContainers(spec, webPorts);
   const started: StartedContainer[] = [];
   try {
     await removeContainers(plans.map((p) => p.name)); // leftovers of an attempt that crashed
     for (const plan of plans) {
       await docker(plan.runArgs, { env: spec.env });
       const container: StartedContainer = { name: plan.name, type: plan.type };
-      if (plan.type === WEB) container.port = await publishedPort(plan.name, spec.port);
+      if (plan.type === WEB) container.port = webPorts[plan.replica - 1];
       started.push(container);
       emit(`started ${plan.type}.${plan.replica} (${plan.name}${container.port ? `, 127.0.0.1:${container.port}` : ''})`, 'start');
     }
@@ -161,11 +157,14 @@ export async function rollout(requested: ReleaseSpec, emit: Emit, lock: { waitMs
     const old = (await appContainers(spec.app)).filter((c) => c.release !== spec.version);
     emit(`v${spec.version}: ${spec.description}`, 'start');
 
-    const started = await startHealthy(spec, planContainers(spec), emit);
+    const started = await startHealthy(spec, emit);
     mark('start', t0);
 
     const t1 = Date.now();
     const upstreams = started.filter((c) => c.type === WEB).map((c) => ({ port: c.port! }));
+    const record = (status: Release['status']): Release => ({ ...withoutAppFields(spec), createdAt: new Date().toISOString(), status });
+    const others = state.releases.filter((r) => r.version !== spec.version);
+    await writeState({ ...state, releases: [...others, record('pending')] });
     try {
       if (await applySite({ app: spec.app, serverNames: [`${spec.app}.${host.baseDomain}`, ...spec.domains] })) {
         emit(`nginx serves ${spec.app} at ${[`${spec.app}.${host.baseDomain}`, ...spec.domains].join(', ')}`, 'switch');
@@ -173,17 +172,17 @@ export async function rollout(requested: ReleaseSpec, emit: Emit, lock: { waitMs
       await switchRoutes(spec.app, { version: spec.version, balance: spec.balance, upstreams });
     } catch (error) {
       await docker(['rm', '--force', ...started.map((c) => c.name)], { check: false });
+      await writeState(state);
       throw error;
     }
     const switchMs = Date.now() - t1;
     emit(`nginx now routes ${spec.app} to v${spec.version} (${upstreams.length} web replica(s)), without a reload`, 'switch');
 
     const previous = state.current;
-    const record: Release = { ...withoutAppFields(spec), createdAt: new Date().toISOString(), status: 'active' };
     const next: AppState = {
       app: spec.app,
       current: spec.version,
-      releases: [...state.releases.filter((r) => r.version !== spec.version).map((r) => ({ ...r, status: 'superseded' as const })), record],
+      releases: [...others.map((r) => ({ ...r, status: 'superseded' as const })), record('active')],
     };
     await writeState(next);
 

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { resolveApp } from '../app.js';
-import { buildForDeploy, deployResult, deployToHost, inspectHosts, nextReleaseVersion, type DeployContext, type DeployResult } from '../deploy/index.js';
+import { buildForDeploy, checkArchitectures, deployResult, deployToHost, inspectHosts, nextReleaseVersion, type DeployContext, type DeployResult } from '../deploy/index.js';
 import { HostCommand, hostAddresses, hostFlags, whoAmI } from '../ui/host-command.js';
 import { runSteps } from '../ui/progress.js';
 import { formatBytes } from '../ui/format.js';
@@ -28,20 +28,28 @@ export default class Deploy extends HostCommand {
     };
     const addresses = hostAddresses(flags, resolved.config);
     const started = Date.now();
+    const connect = async (c: DeployContext) => {
+      const t = Date.now();
+      for (const address of addresses) {
+        const session = await this.open(address, flags);
+        const lockToken = await this.lockApp(session, app, `deploy from ${args.dir}`, flags.wait);
+        c.hosts.push({ label: address.label, agent: session.agent, lockToken });
+      }
+      c.seconds.connect = (Date.now() - t) / 1000;
+    };
     await runSteps<DeployContext>([
-      { title: `Connect to ${addresses.length === 1 ? addresses[0]!.label : `${addresses.length} hosts`}`, run: async (c, report) => {
-        const t = Date.now();
-        for (const address of addresses) {
-          const session = await this.open(address, flags);
-          const lockToken = await this.lockApp(session, app, `deploy from ${args.dir}`, flags.wait);
-          c.hosts.push({ label: address.label, agent: session.agent, lockToken });
-        }
-        await inspectHosts(app, c.hosts);
-        c.version = nextReleaseVersion(c.hosts.map((h) => h.state!));
-        report(`next release: v${c.version}`);
-        c.seconds.connect = (Date.now() - t) / 1000;
+      { title: `Connect to ${addresses.length === 1 ? addresses[0]!.label : `${addresses.length} hosts`}`, run: connect },
+      // With the lock held, building and reading the hosts' state do not wait for each other.
+      { title: `Build ${app}`, run: async (c, report) => {
+        const inspected = inspectHosts(app, c.hosts).then(() => {
+          c.version = nextReleaseVersion(c.hosts.map((h) => h.state!));
+          report(`next release: v${c.version}`);
+        });
+        inspected.catch(() => {});
+        await buildForDeploy(c, report);
+        await inspected;
+        await checkArchitectures(c.docker!, c.hosts);
       } },
-      { title: `Build ${app}`, run: (c, report) => buildForDeploy(c, report) },
       ...addresses.map((address, index) => ({
         title: `Release on ${address.label}`,
         run: (c: DeployContext, report: (line: string) => void) => deployToHost(c, c.hosts[index]!, report),

@@ -91,7 +91,6 @@ export interface DeployContext {
 export async function buildForDeploy(ctx: DeployContext, report: (line: string) => void): Promise<void> {
   const started = Date.now();
   ctx.docker = await connectEngine();
-  await checkArchitectures(ctx.docker, ctx.hosts);
   const { app, dir, plan, config } = ctx.resolved;
   ctx.build = await buildImage(ctx.docker, { dir, app, plan, buildArgs: config.build?.args ?? {}, onOutput: report });
   ctx.seconds.build = (Date.now() - started) / 1000;

@@ -22,9 +22,10 @@ const HAS_NGINX_LUA = 'nginx -V 2>&1 | grep -q lua-nginx-module || grep -qs ngx_
 
 async function probe(ssh: SshConnection): Promise<HostSetupReport['found']> {
   const docker = await ssh.exec(asRoot(ssh, ['docker', 'version', '--format', '{{.Server.Version}}']));
-  const nginx = await ssh.exec(['nginx', '-v']);
+  // As root: nginx lives in /usr/sbin, which is not on an ordinary user's PATH on Debian.
+  const nginx = await ssh.exec(asRoot(ssh, ['nginx', '-v']));
   const node = await ssh.exec(['node', '--version']);
-  const lua = await ssh.exec(['sh', '-c', HAS_NGINX_LUA]);
+  const lua = await ssh.exec(asRoot(ssh, ['sh', '-c', HAS_NGINX_LUA]));
   const nodeVersion = node.code === 0 ? node.stdout.trim() : null;
   const nodeMajor = nodeVersion ? Number(/^v(\d+)/.exec(nodeVersion)?.[1] ?? 0) : 0;
   return {

@@ -29,8 +29,23 @@ export function commandArgs(command: string | null): string[] {
   return command === null ? [] : processArgv(command);
 }
 
-/** The containers a release runs, in start order (web first), as exact docker argv. */
-export function planContainers(spec: ReleaseSpec): ContainerPlan[] {
+function webPort(webPorts: readonly number[], replica: number): number {
+  const port = webPorts[replica - 1];
+  if (port === undefined) throw new Error(`no host port for web replica ${replica}`);
+  return port;
+}
+
+/** Web replicas of a release (they need one host port each). */
+export function webReplicas(spec: ReleaseSpec): number {
+  return WEB in spec.processes ? spec.formation[WEB] ?? 0 : 0;
+}
+
+/**
+ * The containers a release runs, in start order (web first), as exact docker argv. Web replica
+ * n publishes its port on 127.0.0.1:webPorts[n-1]: a fixed port (not one Docker picks), so a
+ * container that Docker restarts comes back where nginx's routes say it is.
+ */
+export function planContainers(spec: ReleaseSpec, webPorts: readonly number[] = []): ContainerPlan[] {
   const types = Object.keys(spec.formation).filter((type) => spec.formation[type]! > 0 && type in spec.processes);
   types.sort((a, b) => (a === WEB ? -1 : b === WEB ? 1 : a.localeCompare(b)));
   const envNames = Object.keys(spec.env).sort();
@@ -52,7 +67,7 @@ export function planContainers(spec: ReleaseSpec): ContainerPlan[] {
         '--env', `PAAS_RELEASE=v${spec.version}`,
         '--env', `PAAS_PROCESS=${type}.${replica}`,
         ...envNames.flatMap((key) => ['--env', key]),
-        ...(type === WEB ? ['--publish', `127.0.0.1::${spec.port}`] : []),
+        ...(type === WEB ? ['--publish', `127.0.0.1:${webPort(webPorts, replica)}:${spec.port}`] : []),
         spec.image,
         ...commandArgs(spec.processes[type] ?? null),
       ];

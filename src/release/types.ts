@@ -40,7 +40,8 @@ export interface ReleaseSpec {
   stopTimeoutSeconds: number;
 }
 
-export type ReleaseStatus = 'active' | 'superseded';
+/** pending: recorded just before the switch, so a crash right after it never reuses the number. */
+export type ReleaseStatus = 'pending' | 'active' | 'superseded';
 
 export interface Release extends Omit<ReleaseSpec, 'app' | 'keepReleases'> {
   createdAt: string;

@@ -9,6 +9,7 @@ import { resolveIdentity } from '../ssh/identity.js';
 import type { SshConnection } from '../ssh/client.js';
 import { HostAgent } from '../host/agent.js';
 import { PaasCommand } from './command.js';
+import { appNameFromDir } from '../app.js';
 
 export interface HostSession {
   address: HostAddress;
@@ -20,7 +21,7 @@ export interface HostSession {
 export const hostFlags = {
   app: Flags.string({ char: 'a', description: 'app name (default: app in paas.yml, else the directory name)', env: 'PAAS_APP', helpGroup: 'HOST' }),
   host: Flags.string({ char: 'H', description: 'target host ssh://user@host:port (repeatable; default: PAAS_HOST, comma-separated, else hosts in paas.yml)', multiple: true, helpGroup: 'HOST' }),
-  identity: Flags.string({ char: 'i', description: 'SSH private key file (default: PAAS_IDENTITY, PAAS_SSH_KEY, ssh-agent, ~/.ssh/id_*)', helpGroup: 'HOST' }),
+  identity: Flags.string({ char: 'i', description: 'SSH private key file (default: PAAS_SSH_KEY, PAAS_IDENTITY, ssh-agent, ~/.ssh/id_*)', helpGroup: 'HOST' }),
   'trust-host-key': Flags.boolean({ description: 'trust a host key seen for the first time and record it in known_hosts (a changed key is still refused)', helpGroup: 'HOST' }),
 };
 
@@ -54,7 +55,8 @@ export abstract class HostCommand extends PaasCommand {
     return loadConfig(dir);
   }
 
-  protected appName(flags: HostFlagValues, config: AppConfig, fallback?: string): string {
+  /** --app / PAAS_APP, else paas.yml's app:, else the directory's name (as deploy names it). */
+  protected appName(flags: HostFlagValues, config: AppConfig, fallback: string = appNameFromDir(process.cwd())): string {
     const app = flags.app ?? config.app ?? fallback;
     if (!app) throw new PaasError('usage', 'which app?', { hint: 'pass --app NAME, set PAAS_APP, or run in a directory whose paas.yml has app:' });
     const problem = checkAppName(app);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { commandArgs, containerName, LABEL, planContainers } from '../../src/release/containers.js';
+import { commandArgs, containerName, LABEL, planContainers, webReplicas } from '../../src/release/containers.js';
 import type { ReleaseSpec } from '../../src/release/types.js';
 
 function spec(overrides: Partial<ReleaseSpec> = {}): ReleaseSpec {
@@ -72,15 +72,15 @@ describe('planContainers', () => {
   });
 
   it('web=2 and worker=1: web first, exact docker argv, env passed by name only', () => {
-    const plans = planContainers(spec());
+    const plans = planContainers(spec(), [20001, 20002]);
     expect(plans).toEqual([
       {
         name: 'paas-shop-web-1-v7', type: 'web', replica: 1, envNames: ['A', 'B'],
-        runArgs: [...head('web', 1), '--publish', '127.0.0.1::8080', 'paas/shop:v7', '/bin/sh', '-c', 'exec node server.js --port $PORT'],
+        runArgs: [...head('web', 1), '--publish', '127.0.0.1:20001:8080', 'paas/shop:v7', '/bin/sh', '-c', 'exec node server.js --port $PORT'],
       },
       {
         name: 'paas-shop-web-2-v7', type: 'web', replica: 2, envNames: ['A', 'B'],
-        runArgs: [...head('web', 2), '--publish', '127.0.0.1::8080', 'paas/shop:v7', '/bin/sh', '-c', 'exec node server.js --port $PORT'],
+        runArgs: [...head('web', 2), '--publish', '127.0.0.1:20002:8080', 'paas/shop:v7', '/bin/sh', '-c', 'exec node server.js --port $PORT'],
       },
       {
         name: 'paas-shop-worker-1-v7', type: 'worker', replica: 1, envNames: ['A', 'B'],
@@ -90,7 +90,7 @@ describe('planContainers', () => {
   });
 
   it('no env value appears anywhere in argv', () => {
-    for (const plan of planContainers(spec())) {
+    for (const plan of planContainers(spec(), [20001, 20002])) {
       for (const arg of plan.runArgs) {
         expect(arg).not.toContain('secret');
         expect(arg).not.toMatch(/^(A|B)=/);
@@ -99,15 +99,15 @@ describe('planContainers', () => {
   });
 
   it('only web publishes a port', () => {
-    const publishes = planContainers(spec()).map((plan) => [plan.name, plan.runArgs.filter((arg) => arg === '--publish').length]);
+    const publishes = planContainers(spec(), [20001, 20002]).map((plan) => [plan.name, plan.runArgs.filter((arg) => arg === '--publish').length]);
     expect(publishes).toEqual([['paas-shop-web-1-v7', 1], ['paas-shop-web-2-v7', 1], ['paas-shop-worker-1-v7', 0]]);
   });
 
   it('a null command ends the argv with the image (its CMD runs)', () => {
-    const plans = planContainers(spec({ processes: { web: null }, formation: { web: 1 }, env: {} }));
+    const plans = planContainers(spec({ processes: { web: null }, formation: { web: 1 }, env: {} }), [20001]);
     expect(plans).toEqual([{
       name: 'paas-shop-web-1-v7', type: 'web', replica: 1, envNames: [],
-      runArgs: [...head('web', 1).slice(0, -4), '--publish', '127.0.0.1::8080', 'paas/shop:v7'],
+      runArgs: [...head('web', 1).slice(0, -4), '--publish', '127.0.0.1:20001:8080', 'paas/shop:v7'],
     }]);
   });
 
@@ -123,6 +123,15 @@ describe('planContainers', () => {
       'paas-shop-clock-2-v7',
       'paas-shop-worker-1-v7',
     ]);
+  });
+
+  it('refuses a web replica without a host port', () => {
+    expect(() => planContainers(spec(), [20001])).toThrow('no host port for web replica 2');
+  });
+
+  it('counts the web replicas that need ports', () => {
+    expect(webReplicas(spec())).toBe(2);
+    expect(webReplicas(spec({ formation: { worker: 1 } }))).toBe(0);
   });
 
   it('an empty formation plans nothing', () => {

@@ -112,7 +112,8 @@ describe('layer reuse', () => {
     try {
       const first = await build(app.dir, `paas-test/reuse:${runId}-1`);
       const server = path.join(app.dir, 'server.js');
-      writeFileSync(server, readFileSync(server, 'utf8').replace('const VERSION = 1;', 'const VERSION = 2;'));
+      // Unique per run: the engine's build cache remembers sources built by earlier runs.
+      writeFileSync(server, readFileSync(server, 'utf8').replace('const VERSION = 1;', `const VERSION = 2; // run ${runId}-${Date.now()}`));
       const second = await build(app.dir, `paas-test/reuse:${runId}-2`);
 
       const install = (r: BuildJson) => r.steps.findIndex((s) => s.instruction.startsWith('RUN npm ci'));

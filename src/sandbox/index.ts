@@ -210,6 +210,11 @@ async function waitReady(docker: Docker, info: SandboxInfo, timeoutMs = 90_000):
 export async function sandboxUp(docker: Docker, name: string, report: (line: string) => void = () => {}, options: { identity?: string } = {}): Promise<SandboxInfo> {
   checkSandboxName(name);
   const existing = await describe(docker, name);
+  if (existing && !existing.hostKey) {
+    throw new PaasError('sandbox', `a sandbox named ${name} exists, but its keys are not in ${sandboxDir(name)}`, {
+      hint: `it was made with another PAAS_HOME: use that one, or remove it with \`paas sandbox:down ${name}\` and start it again`,
+    });
+  }
   if (existing) {
     if (existing.state !== 'running') {
       report(`starting the existing sandbox ${name}`);

@@ -9,7 +9,7 @@ import { DEFAULTS, type AppState, type ReleaseSpec } from '../release/types.js';
 import { docker, run, sleep } from './exec.js';
 import { applyNginxConfig } from './nginx.js';
 import { acquireLock } from './lock.js';
-import { appContainers, appUrls, pruneImages, readHostInfo, rollbackSpec, rollout, stopContainers, type Emit } from './rollout.js';
+import { appUrls, pruneImages, readHostInfo, rollbackSpec, rollout, stopContainers, type Emit } from './rollout.js';
 import { APPS_DIR, HOST_FILE, NGINX_DIR, ROOT, dockerArch, listApps, readJson, readState, writeAtomic, type HostInfo } from './state.js';
 
 export interface VerbContext {
@@ -190,5 +190,4 @@ async function appInfo({ args }: VerbContext): Promise<unknown> {
 
 export const VERBS: Record<string, (context: VerbContext) => Promise<unknown>> = {
   info, setup, layers, load, lock, deploy, rollback, drain, releases, apps, 'app-info': appInfo,
-  containers: async ({ args }) => appContainers(requireFlag(args, 'app')),
 };

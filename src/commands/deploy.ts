@@ -24,7 +24,7 @@ export default class Deploy extends HostCommand {
     const resolved = await resolveApp(args.dir);
     const app = this.appName(flags, resolved.config, resolved.app);
     const ctx: DeployContext = {
-      resolved: { ...resolved, app }, hosts: [], createdBy: whoAmI(), waitMs: flags.wait ? 600_000 : 0, outcomes: [], seconds: {},
+      resolved: { ...resolved, app }, hosts: [], createdBy: whoAmI(), outcomes: [], seconds: {},
     };
     const addresses = hostAddresses(flags, resolved.config);
     const started = Date.now();

@@ -22,8 +22,8 @@ export function agentReceiver(agent: HostAgent): ImageReceiver {
 export interface HostTarget {
   label: string;
   agent: HostAgent;
-  /** Token of the app's lock, held on this host for the whole deploy. */
-  lockToken?: string;
+  /** Token of the app's lock, held on this host for the whole deploy (see HostCommand.lockApp). */
+  lockToken: string;
   info?: { arch: string; host?: HostInfo };
   state?: AppState;
 }
@@ -80,7 +80,6 @@ export interface DeployContext {
   resolved: ResolvedApp;
   hosts: HostTarget[];
   createdBy: string;
-  waitMs: number;
   docker?: Docker;
   build?: BuildResult;
   version?: number;
@@ -111,7 +110,7 @@ export async function deployToHost(ctx: DeployContext, host: HostTarget, report:
       description: `Deploy ${build.commit ? build.commit.slice(0, 8) : build.image.split(':').pop()}`,
     });
     const rolloutStarted = Date.now();
-    outcome.rollout = await host.agent.call<RolloutResult>('deploy', host.lockToken ? ['--lock-token', host.lockToken] : ['--wait', String(ctx.waitMs)], {
+    outcome.rollout = await host.agent.call<RolloutResult>('deploy', ['--lock-token', host.lockToken], {
       stdin: JSON.stringify(spec),
       onEvent: (message) => report(message),
     });

@@ -1,6 +1,8 @@
 // Test-only helpers for running the host's nginx (with Debian's Lua module) in a temp prefix.
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
 
@@ -32,6 +34,15 @@ export const NGINX = which('nginx') ?? 'nginx';
 
 /** nginx and its Lua module are installed (scripts/setup.sh installs them on CI). */
 export const hasNginxLua = which('nginx') !== undefined && (existsSync(LUA_MODULE) || luaEnabled());
+
+/** The openssl CLI answers `openssl version` (the TLS tests make their certificates with it). */
+export const hasOpenssl = (() => {
+  try {
+    return spawnSync('openssl', ['version'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
+  } catch {
+    return false;
+  }
+})();
 
 /**
  * The `load_module` lines of the NDK and the Lua module, as Debian's modules-enabled files
@@ -106,6 +117,54 @@ export function get(port: number, host: string, urlPath = '/', timeoutMs = 5000)
     request.on('error', reject);
     request.end();
   });
+}
+
+export interface FullReply extends Reply {
+  headers: http.IncomingHttpHeaders;
+}
+
+/**
+ * One GET to 127.0.0.1:`port` with an explicit Host header, answering the headers too; over TLS
+ * when `tls` is given (trusting only `tls.ca`, sending `tls.servername` as SNI: the Host by default).
+ */
+export function request(
+  port: number,
+  host: string,
+  urlPath = '/',
+  options: { tls?: { ca: string; servername?: string }; timeoutMs?: number } = {},
+): Promise<FullReply> {
+  const { tls, timeoutMs = 5000 } = options;
+  return new Promise((resolve, reject) => {
+    const common = { host: '127.0.0.1', port, path: urlPath, method: 'GET', headers: { Host: host }, agent: false as const };
+    const onResponse = (response: http.IncomingMessage) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body, headers: response.headers }));
+      response.on('error', reject);
+    };
+    const req = tls
+      ? https.request({ ...common, ca: tls.ca, servername: tls.servername ?? host }, onResponse)
+      : http.request(common, onResponse);
+    const scheme = tls ? 'https' : 'http';
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`GET ${scheme}://${host}${urlPath} timed out`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/**
+ * Moves a rendered config's `listen 80` (and `listen 443 ssl`) lines, every one of them, to
+ * 127.0.0.1 on the test's ports. Throws when a port is given and no line listens on its default.
+ */
+export function listenOn(text: string, ports: { http: number; https?: number }): string {
+  if (!text.includes('    listen 80;\n')) throw new Error('the config has no `listen 80;` line');
+  let result = text.replaceAll('    listen 80;\n', `    listen 127.0.0.1:${ports.http};\n`);
+  if (ports.https !== undefined) {
+    if (!result.includes('    listen 443 ssl;\n')) throw new Error('the config has no `listen 443 ssl;` line');
+    result = result.replaceAll('    listen 443 ssl;\n', `    listen 127.0.0.1:${ports.https} ssl;\n`);
+  }
+  return result;
 }
 
 /** How many times each body came back. */

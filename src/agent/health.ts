@@ -49,7 +49,7 @@ export async function containerLogTail(name: string, lines = 30): Promise<string
 }
 
 /** Without a configured check: the app answers HTTP and the process stays up. */
-const PORT_CHECK = { intervalMs: 250, successes: 2, timeoutMs: 2000 };
+const PORT_CHECK = { intervalMs: 100, successes: 2, timeoutMs: 2000 };
 
 /**
  * Waits until the container passes its health check `successes` times in a row. Fails at once

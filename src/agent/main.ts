@@ -37,6 +37,7 @@ async function main(): Promise<number> {
         process.stderr.write(`${message}\n`);
       },
       readStdin,
+      stdin: process.stdin,
     });
     send({ type: 'result', data });
     return 0;

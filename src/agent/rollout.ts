@@ -28,7 +28,7 @@ export interface RolloutResult {
   containers: StartedContainer[];
   /** Old containers, drained and stopped in the background after the switch. */
   draining: string[];
-  /** Images of releases beyond keep_releases, removed once those containers are gone. */
+  /** Images of releases beyond keep_releases (and replaced dependency images), removed once those containers are gone. */
   pruning: string[];
   /** Time from "all new containers healthy" to "nginx reloaded". */
   switchMs: number;
@@ -86,27 +86,29 @@ async function removeContainers(names: string[]): Promise<void> {
   if (names.length) await docker(['rm', '--force', ...names], { check: false });
 }
 
-/** Starts the release's containers and waits until every one is healthy; on failure removes them all. */
-async function startHealthy(spec: ReleaseSpec, emit: Emit): Promise<StartedContainer[]> {
-  const webPorts = await allocatePorts(webReplicas(spec));
+/**
+ * Starts the release's containers (all at once) and waits until every one is healthy; on
+ * failure removes them all. `existing` are the app's containers now, leftovers included.
+ */
+async function startHealthy(spec: ReleaseSpec, webPorts: number[], existing: ListedContainer[], emit: Emit): Promise<StartedContainer[]> {
   const plans = planContainers(spec, webPorts);
-  const started: StartedContainer[] = [];
+  const names = new Set(plans.map((p) => p.name));
   try {
-    await removeContainers(plans.map((p) => p.name)); // leftovers of an attempt that crashed
-    for (const plan of plans) {
+    await removeContainers(existing.filter((c) => names.has(c.name)).map((c) => c.name)); // leftovers of an attempt that crashed
+    const started = await Promise.all(plans.map(async (plan) => {
       await docker(plan.runArgs, { env: spec.env });
       const container: StartedContainer = { name: plan.name, type: plan.type };
       if (plan.type === WEB) container.port = webPorts[plan.replica - 1];
-      started.push(container);
       emit(`started ${plan.type}.${plan.replica} (${plan.name}${container.port ? `, 127.0.0.1:${container.port}` : ''})`, 'start');
-    }
+      return container;
+    }));
     emit(`health check: ${spec.healthcheck ? `GET ${spec.healthcheck.path}` : 'the app answers HTTP and the process stays up'}`, 'health');
     await Promise.all(started.map((c) => waitHealthy(c.name, c.port, c.type === WEB ? spec.healthcheck : undefined, DEFAULTS.healthDeadlineMs)));
     emit(`${started.length} container(s) healthy`, 'health');
     return started;
   } catch (error) {
     emit(`removing the new containers; the previous release keeps serving`, 'health');
-    await removeContainers(plans.map((p) => p.name));
+    await removeContainers([...names]);
     throw error;
   }
 }
@@ -142,7 +144,7 @@ export function nextVersion(state: AppState, requested: number): number {
  * ports, health-check them, switch nginx (test, then reload), record the release, drain, stop the
  * old containers, prune old images. Until nginx is switched, a failure changes nothing.
  */
-export async function rollout(requested: ReleaseSpec, emit: Emit, lock: { waitMs?: number; token?: string } = {}): Promise<RolloutResult> {
+export async function rollout(requested: ReleaseSpec, emit: Emit, lock: { waitMs?: number; token?: string } = {}, alsoPrune: string[] = []): Promise<RolloutResult> {
   validateSpec(requested);
   const timings: Record<string, number> = {};
   const mark = (step: string, since: number) => { timings[step] = Date.now() - since; };
@@ -152,12 +154,17 @@ export async function rollout(requested: ReleaseSpec, emit: Emit, lock: { waitMs
     const host = await readHostInfo();
     const state = await readState(requested.app);
     const spec: ReleaseSpec = { ...requested, version: nextVersion(state, requested.version) };
-    const inspect = await docker(['image', 'inspect', '--format', '{{.Id}}', spec.image], { check: false });
+    // Independent reads, at once: each is a docker call.
+    const [inspect, existing, webPorts] = await Promise.all([
+      docker(['image', 'inspect', '--format', '{{.Id}}', spec.image], { check: false }),
+      appContainers(spec.app),
+      allocatePorts(webReplicas(spec)),
+    ]);
     if (inspect.code !== 0) throw new PaasError('host', `the image ${spec.image} is not on this host`, { hint: 'push it first (paas deploy does)' });
-    const old = (await appContainers(spec.app)).filter((c) => c.release !== spec.version);
+    const old = existing.filter((c) => c.release !== spec.version);
     emit(`v${spec.version}: ${spec.description}`, 'start');
 
-    const started = await startHealthy(spec, emit);
+    const started = await startHealthy(spec, webPorts, existing, emit);
     mark('start', t0);
 
     const t1 = Date.now();
@@ -187,7 +194,7 @@ export async function rollout(requested: ReleaseSpec, emit: Emit, lock: { waitMs
     await writeState(next);
 
     const draining = old.map((c) => c.name);
-    const pruning = imagesToPrune(next, spec.keepReleases);
+    const pruning = [...imagesToPrune(next, spec.keepReleases), ...alsoPrune];
     if (draining.length || pruning.length) {
       emit(`${draining.length} old container(s) keep serving their requests for ${spec.drainMs} ms, then get SIGTERM (in the background)`, 'drain');
       drainInBackground(draining, pruning, spec.drainMs, spec.stopTimeoutSeconds);

@@ -1,21 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { PaasError } from '../errors.js';
 import { chainIds } from '../push/layers.js';
 import { LUA_DIR, ROUTES_DIR, renderDefaultServer, renderInclude } from '../nginx/config.js';
 import { PAAS_LUA } from '../nginx/lua.js';
 import { DEFAULTS, type AppState, type ReleaseSpec } from '../release/types.js';
+import { hostBuild, missingImages, readHeaderLine, staleDepsImages, validateBuildRequest, type HostBuildRequest } from './build.js';
 import { docker, run, sleep } from './exec.js';
 import { applyNginxConfig } from './nginx.js';
 import { acquireLock } from './lock.js';
-import { appUrls, pruneImages, readHostInfo, rollbackSpec, rollout, stopContainers, type Emit } from './rollout.js';
+import { appUrls, pruneImages, readHostInfo, rollbackSpec, rollout, stopContainers, validateSpec, type Emit } from './rollout.js';
 import { APPS_DIR, HOST_FILE, NGINX_DIR, ROOT, dockerArch, listApps, readJson, readState, writeAtomic, type HostInfo } from './state.js';
 
 export interface VerbContext {
   args: string[];
   emit: Emit;
   readStdin: () => Promise<string>;
+  /** The raw request body, for verbs that stream it (read it or readStdin, not both). */
+  stdin: Readable;
 }
 
 function flag(args: string[], name: string): string | undefined {
@@ -32,15 +36,18 @@ function requireFlag(args: string[], name: string): string {
 const NGINX_INCLUDE = '/etc/nginx/conf.d/paas.conf';
 const DEBIAN_DEFAULT_SITE = '/etc/nginx/sites-enabled/default';
 
-/** What the host has: architecture, engine, setup; with --app, that app's state. One call before a deploy. */
+/** What the host has: architecture, engine, setup; with --app, that app's state. */
+async function hostFacts(app: string | undefined): Promise<unknown> {
+  const [host, engine, state] = await Promise.all([
+    readJson<HostInfo>(HOST_FILE),
+    docker(['version', '--format', '{{.Server.Version}}'], { check: false }),
+    app ? readState(app) : undefined,
+  ]);
+  return { arch: dockerArch(), node: process.version, docker: engine.code === 0 ? engine.stdout.trim() : undefined, host, ...(state ? { state } : {}) };
+}
+
 async function info({ args }: VerbContext): Promise<unknown> {
-  const host = await readJson<HostInfo>(HOST_FILE);
-  const engine = await docker(['version', '--format', '{{.Server.Version}}'], { check: false });
-  const app = flag(args, 'app');
-  return {
-    arch: dockerArch(), node: process.version, docker: engine.code === 0 ? engine.stdout.trim() : undefined, host,
-    ...(app ? { state: await readState(app) } : {}),
-  };
+  return hostFacts(flag(args, 'app'));
 }
 
 /** The background end of a rollout: wait, SIGTERM the old containers, remove old images. */
@@ -121,9 +128,33 @@ function lockOptions(args: string[]): { waitMs: number; token?: string } {
   return { waitMs: Number(flag(args, 'wait') ?? 0), ...(token ? { token } : {}) };
 }
 
-async function deploy({ args, emit, readStdin }: VerbContext): Promise<unknown> {
-  const spec = JSON.parse(await readStdin()) as ReleaseSpec;
-  return rollout(spec, emit, lockOptions(args));
+/**
+ * Rolls out a release. With --build the body is one JSON line ({spec, build}) followed by a
+ * build context archive: the image is built here first (see deploy/index.ts, "source" builds).
+ * When an image the build starts FROM is missing, answers { missing } and changes nothing.
+ */
+async function deploy({ args, emit, readStdin, stdin }: VerbContext): Promise<unknown> {
+  if (!args.includes('--build')) {
+    const spec = JSON.parse(await readStdin()) as ReleaseSpec;
+    return rollout(spec, emit, lockOptions(args));
+  }
+  const { header, rest } = await readHeaderLine(stdin);
+  const { spec, build } = JSON.parse(header) as { spec: ReleaseSpec; build: HostBuildRequest };
+  validateSpec(spec);
+  validateBuildRequest(build);
+  const missing = await missingImages(build.requires);
+  if (missing.length) {
+    rest.resume();
+    return { missing };
+  }
+  const started = Date.now();
+  emit(`building ${spec.image} on the host`, 'build');
+  const imageId = await hostBuild(rest, build, spec.image, emit);
+  const buildMs = Date.now() - started;
+  emit(`built ${imageId.replace(/^sha256:/, '').slice(0, 12)} in ${(buildMs / 1000).toFixed(1)} s`, 'build');
+  const stale = build.requires[0]?.startsWith(`paas/${spec.app}:deps-`) ? await staleDepsImages(spec.app, build.requires[0]) : [];
+  const result = await rollout({ ...spec, imageId }, emit, lockOptions(args), stale);
+  return { ...result, built: { imageId, ms: buildMs } };
 }
 
 /**
@@ -135,6 +166,8 @@ async function lock({ args, emit, readStdin }: VerbContext): Promise<unknown> {
   const token = randomUUID();
   const release = await acquireLock(app, { holder: flag(args, 'by') ?? 'unknown', command: flag(args, 'command') ?? 'paas', token }, Number(flag(args, 'wait') ?? 0));
   try {
+    // With --info, what `info --app` answers, read under the lock: one agent process fewer per deploy.
+    if (args.includes('--info')) emit(JSON.stringify(await hostFacts(app)), 'info');
     emit(token, 'locked');
     await readStdin();
   } finally {

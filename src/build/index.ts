@@ -1,6 +1,5 @@
 import path from 'node:path';
 import type Docker from 'dockerode';
-import { simpleGit } from 'simple-git';
 import { PaasError } from '../errors.js';
 import type { BuildPlan } from '../detect/types.js';
 import { ensureImage, followProgress, type ProgressEvent } from '../docker/engine.js';
@@ -42,12 +41,21 @@ export interface BuildOptions {
   noCache?: boolean;
   /** Every line the builder prints, as it comes. */
   onOutput?: (line: string) => void;
+  /** Build this Dockerfile text instead of the app's (labels are still appended). */
+  dockerfile?: string;
+  /** Labels instead of imageLabels(). */
+  labels?: Record<string, string>;
+  /** Also tag <repository>:latest (default true). */
+  latest?: boolean;
+  /** Stops the build (the engine cancels it when the request goes away). */
+  signal?: AbortSignal;
 }
 
-interface GitState { commit?: string; dirty: boolean }
+export interface GitState { commit?: string; dirty: boolean }
 
-async function gitState(dir: string): Promise<GitState> {
+export async function gitState(dir: string): Promise<GitState> {
   try {
+    const { simpleGit } = await import('simple-git');
     const git = simpleGit(dir);
     if (!(await git.checkIsRepo())) return { dirty: false };
     const commit = (await git.revparse(['HEAD'])).trim();
@@ -59,7 +67,7 @@ async function gitState(dir: string): Promise<GitState> {
   }
 }
 
-function defaultTag(app: string, git: GitState, now = new Date()): string {
+export function defaultTag(app: string, git: GitState, now = new Date()): string {
   if (git.commit && !git.dirty) return `paas/${app}:${git.commit.slice(0, 12)}`;
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   return `paas/${app}:build-${stamp}`;
@@ -80,31 +88,35 @@ export function labelInstruction(labels: Record<string, string>): string {
   return `LABEL ${Object.entries(labels).map(([key, value]) => `${key}=${JSON.stringify(value)}`).join(' ')}`;
 }
 
+/** The Dockerfile the app builds from: its own (dockerfile stack) or the stack's template. */
+export async function appDockerfile(dir: string, plan: BuildPlan): Promise<string> {
+  if (plan.stack !== 'dockerfile') return renderDockerfile(plan);
+  const file = path.join(dir, plan.dockerfile ?? 'Dockerfile');
+  const text = await readAppFile(file);
+  if (text === undefined) throw new PaasError('build', `${plan.dockerfile ?? 'Dockerfile'} disappeared`, { where: file });
+  return text;
+}
+
 /**
  * The build context: the app's files minus what .dockerignore excludes, plus the Dockerfile to
- * build at .paas/Dockerfile (the stack template, or the app's own) with the labels appended. The
- * .dockerignore in the archive (the app's own, or the stack's default) also names that file, so
- * the builder drops it before `COPY . .`.
+ * build at .paas/Dockerfile. The .dockerignore in the archive (the app's own, or the stack's
+ * default) also names that file, so the builder drops it before `COPY . .`.
  */
-async function buildContext(dir: string, plan: BuildPlan, labels: Record<string, string>): Promise<NodeJS.ReadableStream> {
+export async function buildContext(dir: string, plan: BuildPlan, dockerfile: string): Promise<NodeJS.ReadableStream> {
   const appIgnore = await readAppFile(path.join(dir, '.dockerignore'));
-  let dockerfile: string;
-  if (plan.stack === 'dockerfile') {
-    const file = path.join(dir, plan.dockerfile ?? 'Dockerfile');
-    const text = await readAppFile(file);
-    if (text === undefined) throw new PaasError('build', `${plan.dockerfile ?? 'Dockerfile'} disappeared`, { where: file });
-    dockerfile = text;
-  } else {
-    dockerfile = renderDockerfile(plan);
-  }
   const ignore = appIgnore ?? (plan.stack === 'dockerfile' ? readTemplate('dockerignore') : defaultDockerignore(plan));
   return createBuildContext(dir, {
     dockerignore: `${ignore}\n.dockerignore\n`,
     extraFiles: {
-      [GENERATED_DOCKERFILE]: `${dockerfile.trimEnd()}\n${labelInstruction(labels)}\n`,
+      [GENERATED_DOCKERFILE]: dockerfile,
       '.dockerignore': `${ignore.trimEnd()}\n${GENERATED_DOCKERFILE}\n`,
     },
   });
+}
+
+/** A Dockerfile with paas's labels as its last instruction. */
+export function withLabels(dockerfile: string, labels: Record<string, string>): string {
+  return `${dockerfile.trimEnd()}\n${labelInstruction(labels)}\n`;
 }
 
 /** Tracks "Step N/M : X" and " ---> Using cache" lines of the legacy builder. */
@@ -143,8 +155,9 @@ export async function buildImage(docker: Docker, options: BuildOptions): Promise
   const git = await gitState(dir);
   const image = options.tag ?? defaultTag(app, git);
   const latest = `${image.replace(/:[^:/]+$/, '')}:latest`;
-  const tags = image === latest ? [image] : [image, latest];
-  const context = await buildContext(dir, plan, imageLabels(app, plan, git.commit));
+  const tags = image === latest || options.latest === false ? [image] : [image, latest];
+  const dockerfile = withLabels(options.dockerfile ?? await appDockerfile(dir, plan), options.labels ?? imageLabels(app, plan, git.commit));
+  const context = await buildContext(dir, plan, dockerfile);
   const tracker = stepTracker(options.onOutput);
 
   let events: ProgressEvent[];
@@ -156,6 +169,7 @@ export async function buildImage(docker: Docker, options: BuildOptions): Promise
       nocache: options.noCache ?? false,
       rm: true,
       forcerm: true,
+      ...(options.signal ? { abortSignal: options.signal } : {}),
     });
     events = await followProgress(docker, stream, tracker.onEvent);
   } catch (error) {

@@ -1,6 +1,9 @@
 import { Args, Flags } from '@oclif/core';
 import { resolveApp } from '../app.js';
-import { buildForDeploy, checkArchitectures, deployResult, deployToHost, inspectHosts, nextReleaseVersion, type DeployContext, type DeployResult } from '../deploy/index.js';
+import {
+  buildForDeploy, checkArchitectures, deployResult, deployToHost, inspectHost, nextReleaseVersion,
+  type DeployContext, type DeployResult, type HostFacts, type HostTarget,
+} from '../deploy/index.js';
 import { HostCommand, hostAddresses, hostFlags, whoAmI } from '../ui/host-command.js';
 import { runSteps } from '../ui/progress.js';
 import { formatBytes } from '../ui/format.js';
@@ -28,33 +31,43 @@ export default class Deploy extends HostCommand {
     };
     const addresses = hostAddresses(flags, resolved.config);
     const started = Date.now();
+    // The local build needs no host: it starts now and runs while the hosts connect. Its lines
+    // wait for the Build step to show them; a failed connection aborts it.
+    const abort = new AbortController();
+    const early: string[] = [];
+    let buildReport = (line: string) => { early.push(line); };
+    const building = buildForDeploy(ctx, (line) => buildReport(line), abort.signal);
+    building.catch(() => {});
     const connect = async (c: DeployContext) => {
       const t = Date.now();
       for (const address of addresses) {
         const session = await this.open(address, flags);
-        const lockToken = await this.lockApp(session, app, `deploy from ${args.dir}`, flags.wait);
-        c.hosts.push({ label: address.label, agent: session.agent, lockToken });
+        const lock = await this.lockAppWithInfo(session, app, `deploy from ${args.dir}`, flags.wait);
+        const host: HostTarget = { label: address.label, agent: session.agent, lockToken: lock.token };
+        inspectHost(host, lock.info as HostFacts);
+        c.hosts.push(host);
       }
+      c.version = nextReleaseVersion(c.hosts.map((h) => h.state!));
       c.seconds.connect = (Date.now() - t) / 1000;
     };
-    await runSteps<DeployContext>([
-      { title: `Connect to ${addresses.length === 1 ? addresses[0]!.label : `${addresses.length} hosts`}`, run: connect },
-      // With the lock held, building and reading the hosts' state do not wait for each other.
-      { title: `Build ${app}`, run: async (c, report) => {
-        const inspected = inspectHosts(app, c.hosts).then(() => {
-          c.version = nextReleaseVersion(c.hosts.map((h) => h.state!));
+    try {
+      await runSteps<DeployContext>([
+        { title: `Connect to ${addresses.length === 1 ? addresses[0]!.label : `${addresses.length} hosts`}`, run: connect },
+        { title: `Build ${app}`, run: async (c, report) => {
+          buildReport = report;
+          early.splice(0).forEach(report);
           report(`next release: v${c.version}`);
-        });
-        inspected.catch(() => {});
-        await buildForDeploy(c, report);
-        await inspected;
-        await checkArchitectures(c.docker!, c.hosts);
-      } },
-      ...addresses.map((address, index) => ({
-        title: `Release on ${address.label}`,
-        run: (c: DeployContext, report: (line: string) => void) => deployToHost(c, c.hosts[index]!, report),
-      })),
-    ], ctx, { json: this.jsonEnabled() });
+          await building;
+          await checkArchitectures(c.docker!, c.hosts);
+        } },
+        ...addresses.map((address, index) => ({
+          title: `Release on ${address.label}`,
+          run: (c: DeployContext, report: (line: string) => void) => deployToHost(c, c.hosts[index]!, report),
+        })),
+      ], ctx, { json: this.jsonEnabled() });
+    } finally {
+      abort.abort();
+    }
     ctx.seconds.total = (Date.now() - started) / 1000;
     const result = deployResult(ctx);
     if (!this.jsonEnabled()) {

@@ -1,8 +1,12 @@
 import type Docker from 'dockerode';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
+import { createGzip } from 'node:zlib';
 import { PaasError } from '../errors.js';
 import type { ResolvedApp } from '../app.js';
-import { buildImage, type BuildResult } from '../build/index.js';
+import {
+  GENERATED_DOCKERFILE, appDockerfile, buildContext, buildImage, defaultTag, gitState, imageLabels, withLabels, type BuildResult,
+} from '../build/index.js';
+import { splitDockerfile } from '../build/split.js';
 import { connectEngine } from '../docker/engine.js';
 import type { HostAgent } from '../host/agent.js';
 import { pushImage, type ImageReceiver, type PushResult } from '../push/thin.js';
@@ -28,16 +32,15 @@ export interface HostTarget {
   state?: AppState;
 }
 
-/** Reads what a deploy needs from each host before anything changes: set up? architecture? releases? */
-export async function inspectHosts(app: string, hosts: HostTarget[]): Promise<void> {
-  for (const host of hosts) {
-    const info = await host.agent.call<{ arch: string; host?: HostInfo; state: AppState }>('info', ['--app', app]);
-    if (!info.host) {
-      throw new PaasError('host', `${host.label} is not set up for paas`, { hint: `run \`paas host:setup --host ${host.label}\` first` });
-    }
-    host.info = info;
-    host.state = info.state;
+export interface HostFacts { arch: string; host?: HostInfo; state: AppState }
+
+/** What a deploy needs from a host before anything changes (read with its lock): set up? architecture? releases? */
+export function inspectHost(host: HostTarget, facts: HostFacts): void {
+  if (!facts.host) {
+    throw new PaasError('host', `${host.label} is not set up for paas`, { hint: `run \`paas host:setup --host ${host.label}\` first` });
   }
+  host.info = facts;
+  host.state = facts.state;
 }
 
 /** One more than the highest release on any host, so every host records the same number. */
@@ -60,16 +63,35 @@ export async function checkArchitectures(docker: Docker, hosts: HostTarget[]): P
 export interface HostOutcome {
   host: string;
   version?: number;
-  push?: PushResult;
+  /** Images pushed to this host (the whole image, or dependency and base images it lacked). */
+  pushes: PushResult[];
+  /** Compressed bytes of the source archive built on the host ("source" builds). */
+  sourceBytes?: number;
+  /** Every byte sent to the host for this deploy. */
+  bytesSent: number;
+  /** ID of the release image on this host (built there for "source" builds). */
+  imageId?: string;
   rollout?: RolloutResult;
   error?: string;
 }
+
+/**
+ * What a deploy ships. "source": the dependency part of the Dockerfile (above `# paas:source`)
+ * is built here and pushed once per host; each host builds the rest from the app's files, so a
+ * code-only change sends kilobytes and no `docker save` runs. "image": the whole image is built
+ * here and pushed thin (a Dockerfile without the marker).
+ */
+export type DeployBuild =
+  | { kind: 'image'; image: string; imageId: string; local: BuildResult; commit?: string }
+  | { kind: 'source'; image: string; deps: BuildResult; depsImage: string; baseImages: string[]; dockerfile: string; commit?: string };
 
 export interface DeployResult {
   app: string;
   release: number;
   image: string;
   imageId: string;
+  /** How the image got to the hosts: built there from the source, or pushed whole. */
+  build: DeployBuild['kind'];
   bytesSent: number;
   hosts: HostOutcome[];
   urls: string[];
@@ -81,41 +103,121 @@ export interface DeployContext {
   hosts: HostTarget[];
   createdBy: string;
   docker?: Docker;
-  build?: BuildResult;
+  build?: DeployBuild;
   version?: number;
   outcomes: HostOutcome[];
   seconds: Record<string, number>;
 }
 
-export async function buildForDeploy(ctx: DeployContext, report: (line: string) => void): Promise<void> {
+export async function buildForDeploy(ctx: DeployContext, report: (line: string) => void, signal?: AbortSignal): Promise<void> {
   const started = Date.now();
-  ctx.docker = await connectEngine();
+  const docker = ctx.docker = await connectEngine();
   const { app, dir, plan, config } = ctx.resolved;
-  ctx.build = await buildImage(ctx.docker, { dir, app, plan, buildArgs: config.build?.args ?? {}, onOutput: report });
+  const buildArgs = config.build?.args ?? {};
+  const git = await gitState(dir);
+  const image = defaultTag(app, git);
+  const commit = git.commit ? { commit: git.commit } : {};
+  const split = splitDockerfile(await appDockerfile(dir, plan));
+  if (typeof split === 'string') {
+    report(`the whole image is built here and pushed: the Dockerfile ${split} (add one above the line that copies the source, and deploys ship only the source)`);
+    const local = await buildImage(docker, { dir, app, plan, buildArgs, onOutput: report, tag: image, ...(signal ? { signal } : {}) });
+    ctx.build = { kind: 'image', image, imageId: local.imageId, local, ...commit };
+  } else {
+    const deps = await buildImage(docker, {
+      dir, app, plan, buildArgs, onOutput: report, dockerfile: split.deps, tag: `paas/${app}:deps`, latest: false, ...(signal ? { signal } : {}),
+      labels: { 'paas.app': app, 'paas.role': 'dependencies' },
+    });
+    const depsTag = `deps-${deps.imageId.replace(/^sha256:/, '').slice(0, 12)}`;
+    await docker.getImage(deps.imageId).tag({ repo: `paas/${app}`, tag: depsTag });
+    const depsImage = `paas/${app}:${depsTag}`;
+    report(`dependencies: ${depsImage} (${deps.steps.filter((s) => s.cached).length}/${deps.steps.length} steps cached); the hosts build the source part`);
+    ctx.build = {
+      kind: 'source', image, deps, depsImage, baseImages: split.baseImages,
+      dockerfile: withLabels(split.source(depsImage), imageLabels(app, plan, git.commit)), ...commit,
+    };
+  }
   ctx.seconds.build = (Date.now() - started) / 1000;
 }
 
-/** Push, then roll out, on one host. Outcomes record what happened even when it fails. */
+function releaseSpecFor(ctx: DeployContext, imageId: string) {
+  const build = ctx.build!;
+  return releaseSpec({
+    app: ctx.resolved.app, plan: ctx.resolved.plan, config: ctx.resolved.config,
+    image: build.image, imageId, version: ctx.version!, createdBy: ctx.createdBy,
+    description: `Deploy ${build.commit ? build.commit.slice(0, 8) : build.image.split(':').pop()}`,
+  });
+}
+
+type BuildAndRollout = (RolloutResult & { built: { imageId: string; ms: number } }) | { missing: string[] };
+
+/** The body of `deploy --build`: one JSON line, then the gzip'd source archive. Counts what it sends. */
+async function sourceRequest(ctx: DeployContext, build: Extract<DeployBuild, { kind: 'source' }>, counter: { bytes: number }): Promise<Readable> {
+  const { dir, plan, config } = ctx.resolved;
+  const header = JSON.stringify({
+    spec: releaseSpecFor(ctx, ''),
+    build: { requires: [build.depsImage, ...build.baseImages], dockerfile: GENERATED_DOCKERFILE, buildArgs: config.build?.args ?? {} },
+  });
+  const body = new PassThrough();
+  body.write(`${header}\n`);
+  const archive = (await buildContext(dir, plan, build.dockerfile) as Readable).pipe(createGzip({ level: 6 }));
+  archive.on('data', (chunk: Buffer) => { counter.bytes += chunk.length; });
+  archive.on('error', (error) => body.destroy(error));
+  archive.pipe(body);
+  return body;
+}
+
+/** Push (or send the source and build there), then roll out, on one host. Outcomes record what happened even when it fails. */
 export async function deployToHost(ctx: DeployContext, host: HostTarget, report: (line: string) => void): Promise<void> {
-  const outcome: HostOutcome = { host: host.label };
+  const outcome: HostOutcome = { host: host.label, pushes: [], bytesSent: 0 };
   ctx.outcomes.push(outcome);
+  const build = ctx.build!;
+  const push = async (image: string) => {
+    const started = Date.now();
+    const result = await pushImage(ctx.docker!, image, agentReceiver(host.agent), { onProgress: report });
+    outcome.pushes.push(result);
+    outcome.bytesSent += result.bytesSent;
+    ctx.seconds[`push ${host.label}`] = (ctx.seconds[`push ${host.label}`] ?? 0) + (Date.now() - started) / 1000;
+  };
   try {
-    const pushStarted = Date.now();
-    outcome.push = await pushImage(ctx.docker!, ctx.build!.image, agentReceiver(host.agent), { onProgress: report });
-    ctx.seconds[`push ${host.label}`] = (Date.now() - pushStarted) / 1000;
-    const build = ctx.build!;
-    const spec = releaseSpec({
-      app: ctx.resolved.app, plan: ctx.resolved.plan, config: ctx.resolved.config,
-      image: build.image, imageId: build.imageId, version: ctx.version!, createdBy: ctx.createdBy,
-      description: `Deploy ${build.commit ? build.commit.slice(0, 8) : build.image.split(':').pop()}`,
-    });
-    const rolloutStarted = Date.now();
-    outcome.rollout = await host.agent.call<RolloutResult>('deploy', ['--lock-token', host.lockToken], {
-      stdin: JSON.stringify(spec),
-      onEvent: (message) => report(message),
-    });
+    if (build.kind === 'image') {
+      await push(build.image);
+      const rolloutStarted = Date.now();
+      outcome.rollout = await host.agent.call<RolloutResult>('deploy', ['--lock-token', host.lockToken], {
+        stdin: JSON.stringify(releaseSpecFor(ctx, build.imageId)),
+        onEvent: (message) => report(message),
+      });
+      outcome.imageId = build.imageId;
+      ctx.seconds[`rollout ${host.label}`] = (Date.now() - rolloutStarted) / 1000;
+    } else {
+      const attempt = async (): Promise<BuildAndRollout> => {
+        const counter = { bytes: 0 };
+        const started = Date.now();
+        try {
+          return await host.agent.call<BuildAndRollout>('deploy', ['--lock-token', host.lockToken, '--build'], {
+            stdin: await sourceRequest(ctx, build, counter),
+            onEvent: (message) => report(message),
+          });
+        } finally {
+          outcome.sourceBytes = counter.bytes;
+          outcome.bytesSent += counter.bytes;
+          ctx.seconds[`build and rollout ${host.label}`] = (Date.now() - started) / 1000;
+        }
+      };
+      let result = await attempt();
+      if ('missing' in result) {
+        for (const image of result.missing) {
+          report(`the host lacks ${image}: pushing it (once)`);
+          await push(image);
+        }
+        result = await attempt();
+        if ('missing' in result) {
+          throw new PaasError('host', `the host still lacks ${result.missing.join(', ')} after they were pushed`, { where: host.label, hint: 'check the host\'s disk space and Docker Engine, then deploy again' });
+        }
+      }
+      outcome.rollout = result;
+      outcome.imageId = result.built.imageId;
+    }
     outcome.version = outcome.rollout.version;
-    ctx.seconds[`rollout ${host.label}`] = (Date.now() - rolloutStarted) / 1000;
   } catch (error) {
     outcome.error = error instanceof Error ? error.message : String(error);
     throw partialFailure(ctx, host, error);
@@ -146,8 +248,9 @@ export function deployResult(ctx: DeployContext): DeployResult {
     app: ctx.resolved.app,
     release: ctx.outcomes.find((o) => o.version)?.version ?? ctx.version!,
     image: build.image,
-    imageId: build.imageId,
-    bytesSent: ctx.outcomes.reduce((sum, o) => sum + (o.push?.bytesSent ?? 0), 0),
+    imageId: build.kind === 'image' ? build.imageId : ctx.outcomes.find((o) => o.imageId)?.imageId ?? '',
+    build: build.kind,
+    bytesSent: ctx.outcomes.reduce((sum, o) => sum + o.bytesSent, 0),
     hosts: ctx.outcomes,
     urls: [...new Set(ctx.outcomes.flatMap((o) => o.rollout?.urls ?? []))],
     seconds: ctx.seconds,

@@ -1,4 +1,4 @@
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { PaasError } from '../errors.js';
 
 /** Where dockerode will connect: DOCKER_HOST if set, else the local socket. */
@@ -8,7 +8,10 @@ export function engineAddress(env: NodeJS.ProcessEnv = process.env): string {
 
 /** A client of the local Docker Engine, checked to answer; a clear error says how to start it. */
 export async function connectEngine(): Promise<Docker> {
-  const docker = new Docker();
+  // Loaded on first use: dockerode (with docker-modem) takes ~200 ms to import, and commands
+  // that never touch the local engine (rollback, releases, ...) should not pay for it.
+  const { default: DockerClient } = await import('dockerode');
+  const docker = new DockerClient();
   try {
     await docker.ping();
   } catch (error) {

@@ -63,19 +63,25 @@ export class HostAgent {
 
   /**
    * Takes the app's lock on this host and holds it until release() (or until the connection
-   * drops: the agent releases it when its stdin closes).
+   * drops: the agent releases it when its stdin closes). With `info`, also returns what the
+   * `info --app` verb would, read under the lock.
    */
-  async holdLock(app: string, holder: string, command: string, waitMs = 0): Promise<{ token: string; release: () => Promise<void> }> {
+  async holdLock(app: string, holder: string, command: string, waitMs = 0, info = false): Promise<{ token: string; info?: unknown; release: () => Promise<void> }> {
     const stdin = new PassThrough();
     let onToken: (token: string) => void = () => {};
     const token = new Promise<string>((resolve) => { onToken = resolve; });
-    const held = this.call('lock', ['--app', app, '--by', holder, '--command', command, '--wait', String(waitMs)], {
+    let facts: unknown;
+    const held = this.call('lock', ['--app', app, '--by', holder, '--command', command, '--wait', String(waitMs), ...(info ? ['--info'] : [])], {
       stdin,
-      onEvent: (message, step) => { if (step === 'locked') onToken(message); },
+      onEvent: (message, step) => {
+        if (step === 'info') facts = JSON.parse(message);
+        if (step === 'locked') onToken(message);
+      },
     });
     const value = await Promise.race([token, held.then(() => { throw new PaasError('host', 'the agent released the lock at once'); })]);
     return {
       token: value,
+      ...(facts !== undefined ? { info: facts } : {}),
       release: async () => {
         stdin.end();
         await held.catch(() => {});

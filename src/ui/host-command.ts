@@ -76,9 +76,14 @@ export abstract class HostCommand extends PaasCommand {
 
   /** Locks the app on a host for the rest of the command; returns the token agent verbs present. */
   protected async lockApp(session: HostSession, app: string, command: string, wait: boolean): Promise<string> {
-    const lock = await session.agent.holdLock(app, whoAmI(), command, wait ? 600_000 : 0);
+    return (await this.lockAppWithInfo(session, app, command, wait, false)).token;
+  }
+
+  /** lockApp, also reading the host's facts and the app's state under the lock (the `info` verb's answer). */
+  protected async lockAppWithInfo(session: HostSession, app: string, command: string, wait: boolean, info = true): Promise<{ token: string; info?: unknown }> {
+    const lock = await session.agent.holdLock(app, whoAmI(), command, wait ? 600_000 : 0, info);
     this.locks.push(lock.release);
-    return lock.token;
+    return lock;
   }
 
   protected override async finally(error: Error | undefined): Promise<unknown> {

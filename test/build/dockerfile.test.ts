@@ -52,6 +52,7 @@ ENV PORT=8080 PATH=/app/node_modules/.bin:$PATH
 # Dependencies before the source: this layer is reused while the manifests stay the same.
 COPY ["package.json", "package-lock.json", "./"]
 RUN npm ci
+# paas:source (deploys build the lines above once, then ship only the source for the lines below)
 COPY . .
 RUN npm run build \\
     && npm prune --omit=dev
@@ -71,6 +72,7 @@ FROM python:3.11-slim-bookworm
 WORKDIR /app
 ENV PORT=8080 PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 # Dependencies before the source: this layer is reused while the manifests stay the same.
+# paas:source (deploys build the lines above once, then ship only the source for the lines below)
 COPY . .
 RUN pip install --no-cache-dir .
 EXPOSE 8080
@@ -90,6 +92,7 @@ WORKDIR /app
 # Dependencies before the source: this layer is reused while go.mod/go.sum stay the same.
 COPY ["go.mod", "./"]
 RUN go mod download
+# paas:source (deploys build the lines above once, then ship only the source for the lines below)
 COPY . .
 RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /app/bin/hello .
 
@@ -116,6 +119,7 @@ RUN printf '%s\\n' \\
       '  index index.html;' \\
       '  location / { try_files $uri $uri/ $uri.html =404; }' \\
       '}' > /etc/nginx/conf.d/default.conf
+# paas:source (deploys build the lines above once, then ship only the source for the lines below)
 COPY ["public/", "/usr/share/nginx/html/"]
 ENV PORT=8080
 EXPOSE 8080
@@ -132,6 +136,7 @@ CMD ["/bin/sh", "-c", "exec nginx -g 'daemon off;'"]
     }))).toContain(`COPY ["Gemfile", "Gemfile.lock", "./"]
 RUN bundle config set --local without 'development test' \\
     && bundle install --jobs 4
+# paas:source (deploys build the lines above once, then ship only the source for the lines below)
 COPY . .
 EXPOSE 8080
 CMD ["/bin/sh", "-c", "exec bundle exec puma -b tcp://0.0.0.0:$PORT"]`);

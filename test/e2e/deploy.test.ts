@@ -10,9 +10,10 @@ interface DeployJson {
   app: string;
   release: number;
   image: string;
+  build: 'source' | 'image';
   bytesSent: number;
   urls: string[];
-  hosts: { host: string; version: number; push: { bytesSent: number; layersSkipped: number; layersTotal: number } }[];
+  hosts: { host: string; version: number; bytesSent: number; sourceBytes?: number; pushes: { image: string; bytesSent: number; layersSkipped: number; layersTotal: number }[] }[];
   seconds: Record<string, number>;
 }
 
@@ -48,7 +49,12 @@ describe('paas deploy to a sandbox host', () => {
     const result = await deployJson();
     expect(result.release).toBe(1);
     expect(result.urls).toEqual([`http://${app}.localhost:${host.httpPort}/`]);
-    expect(result.hosts[0]!.push.bytesSent).toBeGreaterThan(1_000_000);
+    // The first deploy pushes the dependency image (node_modules and the base layers), then the
+    // host builds the source part from the app's files.
+    expect(result.build).toBe('source');
+    expect(result.hosts[0]!.pushes.map((p) => p.image)).toEqual([expect.stringMatching(new RegExp(`^paas/${app}:deps-[0-9a-f]{12}$`))]);
+    expect(result.hosts[0]!.pushes[0]!.bytesSent).toBeGreaterThan(1_000_000);
+    expect(result.hosts[0]!.sourceBytes).toBeGreaterThan(0);
     const answer = await viaNginx(host, app);
     expect(answer.status).toBe(200);
     expect(answer.body).toBe('Hello from the node example, version 1\n');
@@ -68,6 +74,8 @@ describe('paas deploy to a sandbox host', () => {
       setVersion(version);
       const result = await deployJson();
       expect(result.release).toBe(version);
+      // The dependencies did not change: no image travels, only the source.
+      expect(result.hosts[0]!.pushes).toEqual([]);
       pushed.push(result.bytesSent);
       expect(await versionServed()).toBe(String(version));
     }
@@ -155,6 +163,34 @@ describe('paas deploy to a sandbox host', () => {
     expect(info[0]!.current).toBe(14);
     expect(info[0]!.urls).toEqual([`http://${app}.localhost:${host.httpPort}/`]);
     expect(info[0]!.containers.map((c) => c.name)).toContain(`paas-${app}-web-1-v14`);
+  });
+
+  it('an own Dockerfile without `# paas:source` is built here and pushed whole; with the line, only its source travels', async () => {
+    const own = copyExample('dockerfile');
+    try {
+      const first = await world.cli(['deploy', own.dir, '--app', 'own', ...world.at(host), '--json']);
+      expect(first.exitCode, first.stderr.slice(-2000)).toBe(0);
+      const whole = JSON.parse(first.stdout) as DeployJson;
+      expect(whole.build).toBe('image');
+      expect(whole.hosts[0]!.pushes.map((p) => p.image)).toEqual([whole.image]);
+      expect(first.stderr).toContain('the Dockerfile it has no `# paas:source` line');
+      expect((await viaNginx(host, 'own')).body).toMatch(/^Hello from the dockerfile example/);
+
+      const dockerfile = path.join(own.dir, 'Dockerfile');
+      writeFileSync(dockerfile, readFileSync(dockerfile, 'utf8').replace('COPY server.js .', '# paas:source\nCOPY server.js .'));
+      const server = path.join(own.dir, 'server.js');
+      writeFileSync(server, readFileSync(server, 'utf8').replace('const VERSION = 1;', 'const VERSION = 99;'));
+      const second = await world.cli(['deploy', own.dir, '--app', 'own', ...world.at(host), '--json']);
+      expect(second.exitCode, second.stderr.slice(-2000)).toBe(0);
+      const split = JSON.parse(second.stdout) as DeployJson;
+      expect(split.build).toBe('source');
+      expect(split.release).toBe(2);
+      // Everything above the line is the base image the host has: only its small config travels.
+      expect(split.hosts[0]!.bytesSent).toBeLessThan(100_000);
+      expect((await viaNginx(host, 'own')).body).toBe('Hello from the dockerfile example, version 99\n');
+    } finally {
+      own.cleanup();
+    }
   });
 
   it('needs a host: a clear error without one', async () => {

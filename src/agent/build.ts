@@ -1,0 +1,163 @@
+import { spawn } from 'node:child_process';
+import { createWriteStream, promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import { PaasError } from '../errors.js';
+import { checkVariableName } from '../config/validators.js';
+import { docker } from './exec.js';
+import type { Emit } from './rollout.js';
+
+/** What the client sends before the context archive of a build on the host. */
+export interface HostBuildRequest {
+  /** Image references the Dockerfile starts FROM; all must be on this host. */
+  requires: string[];
+  /** Path of the Dockerfile inside the archive. */
+  dockerfile: string;
+  buildArgs: Record<string, string>;
+}
+
+const IMAGE_REF = /^[a-z0-9][a-z0-9._/:@-]*$/i;
+const CONTEXT_PATH = /^[A-Za-z0-9._-][A-Za-z0-9._/-]*$/;
+
+export function validateBuildRequest(request: HostBuildRequest): void {
+  const problems: string[] = [];
+  for (const ref of request.requires) if (!IMAGE_REF.test(ref)) problems.push(`requires: ${JSON.stringify(ref)} is not an image reference`);
+  if (!CONTEXT_PATH.test(request.dockerfile) || request.dockerfile.split('/').includes('..')) {
+    problems.push(`dockerfile: ${JSON.stringify(request.dockerfile)} is not a path inside the context`);
+  }
+  for (const key of Object.keys(request.buildArgs)) {
+    const problem = checkVariableName(key);
+    if (problem) problems.push(`buildArgs: ${problem}`);
+  }
+  if (problems.length) throw new PaasError('usage', 'the build request is invalid', { details: problems });
+}
+
+/**
+ * Reads one JSON line from the front of a stream and returns it with the rest of the stream
+ * (the bytes after the newline come first). The rest is paused until the caller reads it.
+ */
+export function readHeaderLine(stream: Readable, maxBytes = 4 * 1024 * 1024): Promise<{ header: string; rest: Readable }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      const newline = chunk.indexOf(0x0a);
+      if (newline < 0) {
+        chunks.push(chunk);
+        size += chunk.length;
+        if (size > maxBytes) finish(new PaasError('usage', 'the request header is too long'));
+        return;
+      }
+      chunks.push(chunk.subarray(0, newline));
+      const after = chunk.subarray(newline + 1);
+      finish(undefined, after);
+    };
+    const onEnd = () => finish(new PaasError('usage', 'the request ended before its header line'));
+    const finish = (error?: Error, after?: Buffer) => {
+      stream.off('data', onData);
+      stream.off('end', onEnd);
+      stream.off('error', reject);
+      stream.pause();
+      if (error) return reject(error);
+      if (after && after.length) stream.unshift(after);
+      resolve({ header: Buffer.concat(chunks).toString('utf8'), rest: stream });
+    };
+    stream.on('data', onData);
+    stream.on('end', onEnd);
+    stream.on('error', reject);
+  });
+}
+
+/** Which of these image references this host's engine lacks. */
+export async function missingImages(refs: string[]): Promise<string[]> {
+  const present = await Promise.all(refs.map(async (ref) => (await docker(['image', 'inspect', '--format', '{{.Id}}', ref], { check: false })).code === 0));
+  return refs.filter((_, i) => !present[i]);
+}
+
+/** Engines whose CLI lacks BuildKit (23+ without the buildx plugin) say so; the classic builder still works. */
+const NO_BUILDKIT = /buildx component is missing|BuildKit is enabled but/i;
+
+/** Lines of BuildKit's plain progress worth showing: the steps and their failures. */
+function stepLine(line: string): string | undefined {
+  const step = /^#\d+ \[([^\]]+)\] (.*)$/.exec(line);
+  if (step) return `[${step[1]}] ${step[2]}`;
+  if (/^Step \d+\/\d+ : /.test(line)) return line;
+  if (/^#\d+ (ERROR|CACHED)/.test(line)) return line.replace(/^#\d+ /, '');
+  return undefined;
+}
+
+/**
+ * Builds an image on this host's engine from a context archive (tar, gzip or not) on `context`,
+ * tags it and returns its ID. The archive is spooled to a temp file first, so a second builder
+ * can be tried, and the build never depends on the connection staying up once the bytes are in.
+ */
+export async function hostBuild(context: Readable, request: HostBuildRequest, tag: string, emit: Emit): Promise<string> {
+  validateBuildRequest(request);
+  if (!IMAGE_REF.test(tag)) throw new PaasError('usage', `${JSON.stringify(tag)} is not an image reference`);
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'paas-build-'));
+  try {
+    const archive = path.join(dir, 'context');
+    const idFile = path.join(dir, 'id');
+    context.resume();
+    await pipeline(context, createWriteStream(archive, { mode: 0o600 }));
+    const args = [
+      '--file', request.dockerfile, '--tag', tag, '--iidfile', idFile,
+      ...Object.entries(request.buildArgs).flatMap(([key, value]) => ['--build-arg', `${key}=${value}`]),
+      '-',
+    ];
+    let result = await runBuild(['build', '--progress', 'plain', ...args], archive, { DOCKER_BUILDKIT: '1' }, emit);
+    if (result.code !== 0 && NO_BUILDKIT.test(result.tail.join('\n'))) {
+      emit('BuildKit is not available here: building with the classic builder', 'build');
+      result = await runBuild(['build', ...args], archive, { DOCKER_BUILDKIT: '0' }, emit);
+    }
+    if (result.code !== 0) {
+      throw new PaasError('build', 'the build on the host failed', {
+        details: result.tail.slice(-20),
+        hint: 'the lines above are the end of the build output; fix the step that failed and deploy again',
+      });
+    }
+    return (await fs.readFile(idFile, 'utf8')).trim();
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function runBuild(args: string[], archive: string, env: Record<string, string>, emit: Emit): Promise<{ code: number; tail: string[] }> {
+  const { open } = fs;
+  const input = await open(archive, 'r');
+  try {
+    return await new Promise((resolve, reject) => {
+      const child = spawn('docker', args, { env: { ...process.env, ...env }, stdio: [input.fd, 'pipe', 'pipe'] });
+      const tail: string[] = [];
+      let partial = '';
+      const onChunk = (chunk: Buffer) => {
+        const lines = (partial + chunk.toString('utf8')).split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) {
+          if (!line.trim()) continue;
+          tail.push(line);
+          if (tail.length > 60) tail.shift();
+          const shown = stepLine(line);
+          if (shown) emit(shown, 'build');
+        }
+      };
+      child.stdout!.on('data', onChunk);
+      child.stderr!.on('data', onChunk);
+      child.on('error', reject);
+      child.on('close', (code) => {
+        if (partial.trim()) tail.push(partial);
+        resolve({ code: code ?? -1, tail });
+      });
+    });
+  } finally {
+    await input.close();
+  }
+}
+
+/** Dependency images of an app other than `keep` (older `paas/<app>:deps-*` tags), to prune. */
+export async function staleDepsImages(app: string, keep: string): Promise<string[]> {
+  const { stdout } = await docker(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}', `paas/${app}`], { check: false });
+  return stdout.split('\n').filter((ref) => ref.startsWith(`paas/${app}:deps-`) && ref !== keep);
+}

@@ -124,12 +124,33 @@ export async function hostBuild(context: Readable, request: HostBuildRequest, ta
   }
 }
 
-async function runBuild(args: string[], archive: string, env: Record<string, string>, emit: Emit): Promise<{ code: number; tail: string[] }> {
-  const { open } = fs;
-  const input = await open(archive, 'r');
+/** Builds from a directory on this host (a pushed revision): `docker build -f FILE DIR`, BuildKit first. */
+export async function hostBuildDir(dir: string, dockerfile: string, tag: string, buildArgs: Record<string, string>, emit: Emit): Promise<string> {
+  if (!IMAGE_REF.test(tag)) throw new PaasError('usage', `${JSON.stringify(tag)} is not an image reference`);
+  const idFile = path.join(dir, '.paas', 'image-id');
+  const args = ['--file', dockerfile, '--tag', tag, '--iidfile', idFile, ...Object.entries(buildArgs).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]), dir];
+  let result = await runBuild(['build', '--progress', 'plain', ...args], undefined, { DOCKER_BUILDKIT: '1' }, emit);
+  if (result.code !== 0 && NO_BUILDKIT.test(result.tail.join('\n'))) {
+    emit('BuildKit is not available here: building with the classic builder', 'build');
+    result = await runBuild(['build', ...args], undefined, { DOCKER_BUILDKIT: '0' }, emit);
+  }
+  if (result.code !== 0) {
+    const missingBase = /pull access denied|failed to resolve source metadata for ([^:\s]+:[^\s:]+)|no such host|failed to do request/i.exec(result.tail.join('\n'));
+    throw new PaasError('build', 'the build on the host failed', {
+      details: result.tail.slice(-20),
+      hint: missingBase
+        ? 'the host could not get a base image: run `paas host:setup --images` in the app\'s directory to send them from your machine'
+        : 'the lines above are the end of the build output; fix the step that failed and push again',
+    });
+  }
+  return (await fs.readFile(idFile, 'utf8')).trim();
+}
+
+async function runBuild(args: string[], archive: string | undefined, env: Record<string, string>, emit: Emit): Promise<{ code: number; tail: string[] }> {
+  const input = archive ? await fs.open(archive, 'r') : undefined;
   try {
     return await new Promise((resolve, reject) => {
-      const child = spawn('docker', args, { env: { ...process.env, ...env }, stdio: [input.fd, 'pipe', 'pipe'] });
+      const child = spawn('docker', args, { env: { ...process.env, ...env }, stdio: [input ? input.fd : 'ignore', 'pipe', 'pipe'] });
       const tail: string[] = [];
       let partial = '';
       const onChunk = (chunk: Buffer) => {
@@ -152,7 +173,7 @@ async function runBuild(args: string[], archive: string, env: Record<string, str
       });
     });
   } finally {
-    await input.close();
+    await input?.close();
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import { ExitCode, PaasError } from '../errors.js';
 import type { AgentMessage } from './protocol.js';
-import { VERBS } from './verbs.js';
+import { RAW_VERBS, VERBS } from './verbs.js';
 
 function send(message: AgentMessage): void {
   try {
@@ -27,6 +27,17 @@ function readStdin(): Promise<string> {
 
 async function main(): Promise<number> {
   const [verb, ...args] = process.argv.slice(2);
+  // Verbs run by git (the git user's shell, the pre-receive hook) own stdout: no JSON protocol.
+  const raw = verb ? RAW_VERBS[verb] : undefined;
+  if (raw) {
+    try {
+      return await raw(args);
+    } catch (error) {
+      const paas = error instanceof PaasError ? error : new PaasError('host', (error as Error).message);
+      process.stderr.write(`${paas.format()}\n`);
+      return ExitCode[paas.kind];
+    }
+  }
   const handler = verb ? VERBS[verb] : undefined;
   try {
     if (!handler) throw new PaasError('usage', `unknown agent verb ${JSON.stringify(verb ?? '')}`, { hint: `one of ${Object.keys(VERBS).join(', ')}` });

@@ -7,6 +7,7 @@ import { chainIds } from '../push/layers.js';
 import { LUA_DIR, ROUTES_DIR, renderDefaultServer, renderInclude } from '../nginx/config.js';
 import { PAAS_LUA } from '../nginx/lua.js';
 import { DEFAULTS, type AppState, type ReleaseSpec } from '../release/types.js';
+import { addKey, gitReceive, gitShell, listKeys, removeKey, setupGit } from './git.js';
 import { hostBuild, missingImages, readHeaderLine, staleDepsImages, validateBuildRequest, type HostBuildRequest } from './build.js';
 import { docker, run, sleep } from './exec.js';
 import { applyNginxConfig } from './nginx.js';
@@ -95,6 +96,7 @@ async function setup({ args }: VerbContext): Promise<unknown> {
   // Applied every time: it also starts nginx when it is not running, and proves it serves.
   await applyNginxConfig(defaultServer, renderDefaultServer());
   if (fresh) did.push('installed the default server (404 for unknown host names)');
+  await setupGit(did);
   const previous = await readJson<HostInfo>(HOST_FILE);
   const host: HostInfo = { arch: dockerArch(), baseDomain, publicPort, setupAt: previous?.setupAt ?? new Date().toISOString() };
   if (JSON.stringify(previous) !== JSON.stringify(host)) {
@@ -221,6 +223,38 @@ async function appInfo({ args }: VerbContext): Promise<unknown> {
   return { app, current: state.current, release: current, releases: state.releases.length, containers, urls: current ? appUrls(app, current.domains, host) : [] };
 }
 
+/** Which of the given images (--ref, repeatable) this host lacks. */
+async function images({ args }: VerbContext): Promise<unknown> {
+  const refs = args.flatMap((arg, i) => (arg === '--ref' && args[i + 1] !== undefined ? [args[i + 1]!] : []));
+  validateBuildRequest({ requires: refs, dockerfile: 'Dockerfile', buildArgs: {} });
+  return { missing: await missingImages(refs) };
+}
+
+async function keysAdd({ args, readStdin }: VerbContext): Promise<unknown> {
+  return addKey(requireFlag(args, 'name'), await readStdin());
+}
+
 export const VERBS: Record<string, (context: VerbContext) => Promise<unknown>> = {
-  info, setup, layers, load, lock, deploy, rollback, drain, releases, apps, 'app-info': appInfo,
+  info, setup, layers, load, lock, deploy, rollback, drain, releases, apps, 'app-info': appInfo, images,
+  'keys-add': keysAdd,
+  'keys-list': () => listKeys(),
+  'keys-remove': ({ args }) => removeKey(requireFlag(args, 'name')),
+};
+
+function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (d: Buffer) => chunks.push(d));
+    stream.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    stream.on('error', reject);
+  });
+}
+
+/** Verbs git runs: they speak to git (and, through it, to the pusher as `remote:` lines), not to the CLI. */
+export const RAW_VERBS: Record<string, (args: string[]) => Promise<number>> = {
+  'git-shell': (args) => gitShell(args[0]),
+  'git-receive': async (args) => {
+    await gitReceive(args[0] ?? '', await readAll(process.stdin), (line) => process.stderr.write(`${line}\n`));
+    return 0;
+  },
 };

@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { PaasError } from '../errors.js';
 import type { BuildPlan } from '../detect/types.js';
-import { templatesDir } from '../util/paths.js';
+import { readAppFile } from '../util/fs.js';
 import { processArgv } from '../release/command.js';
+import { TEMPLATES } from './templates.generated.js';
 
 /** Fills `{{name}}` placeholders; a line holding only a placeholder that renders empty is dropped. */
 export function renderTemplate(template: string, values: Record<string, string>): string {
@@ -46,8 +47,11 @@ export function webCommand(plan: BuildPlan): string {
   return web;
 }
 
+/** A file of templates/ (embedded at build time, so the host agent has them too). */
 export function readTemplate(name: string): string {
-  return readFileSync(path.join(templatesDir, name), 'utf8');
+  const text = TEMPLATES[name];
+  if (text === undefined) throw new Error(`no template ${name}`);
+  return text;
 }
 
 /** The Dockerfile paas generates for a plan, as exact text. Not for the dockerfile stack. */
@@ -74,3 +78,33 @@ export function defaultDockerignore(plan: BuildPlan): string {
     return readTemplate('dockerignore');
   }
 }
+
+export function imageLabels(app: string, plan: BuildPlan, commit?: string): Record<string, string> {
+  return {
+    'paas.app': app,
+    'paas.stack': plan.stack,
+    'paas.port': String(plan.port),
+    'paas.processes': JSON.stringify(plan.processes),
+    ...(commit ? { 'paas.commit': commit, 'org.opencontainers.image.revision': commit } : {}),
+  };
+}
+
+/** One LABEL instruction (the builder makes one step per label when given them as options). */
+export function labelInstruction(labels: Record<string, string>): string {
+  return `LABEL ${Object.entries(labels).map(([key, value]) => `${key}=${JSON.stringify(value)}`).join(' ')}`;
+}
+
+/** The Dockerfile the app builds from: its own (dockerfile stack) or the stack's template. */
+export async function appDockerfile(dir: string, plan: BuildPlan): Promise<string> {
+  if (plan.stack !== 'dockerfile') return renderDockerfile(plan);
+  const file = path.join(dir, plan.dockerfile ?? 'Dockerfile');
+  const text = await readAppFile(file);
+  if (text === undefined) throw new PaasError('build', `${plan.dockerfile ?? 'Dockerfile'} disappeared`, { where: file });
+  return text;
+}
+
+/** A Dockerfile with paas's labels as its last instruction. */
+export function withLabels(dockerfile: string, labels: Record<string, string>): string {
+  return `${dockerfile.trimEnd()}\n${labelInstruction(labels)}\n`;
+}
+

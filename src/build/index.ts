@@ -5,9 +5,9 @@ import type { BuildPlan } from '../detect/types.js';
 import { ensureImage, followProgress, type ProgressEvent } from '../docker/engine.js';
 import { readAppFile, isDirectory } from '../util/fs.js';
 import { createBuildContext } from './context.js';
-import { defaultDockerignore, readTemplate, renderDockerfile } from './dockerfile.js';
+import { appDockerfile, defaultDockerignore, imageLabels, labelInstruction, readTemplate, withLabels } from './dockerfile.js';
 
-export { renderDockerfile, defaultDockerignore } from './dockerfile.js';
+export { renderDockerfile, defaultDockerignore, appDockerfile, imageLabels, labelInstruction, withLabels } from './dockerfile.js';
 
 /** Where the generated Dockerfile sits inside the build context (dropped by the builder before COPY). */
 export const GENERATED_DOCKERFILE = '.paas/Dockerfile';
@@ -73,30 +73,6 @@ export function defaultTag(app: string, git: GitState, now = new Date()): string
   return `paas/${app}:build-${stamp}`;
 }
 
-export function imageLabels(app: string, plan: BuildPlan, commit?: string): Record<string, string> {
-  return {
-    'paas.app': app,
-    'paas.stack': plan.stack,
-    'paas.port': String(plan.port),
-    'paas.processes': JSON.stringify(plan.processes),
-    ...(commit ? { 'paas.commit': commit, 'org.opencontainers.image.revision': commit } : {}),
-  };
-}
-
-/** One LABEL instruction (the builder makes one step per label when given them as options). */
-export function labelInstruction(labels: Record<string, string>): string {
-  return `LABEL ${Object.entries(labels).map(([key, value]) => `${key}=${JSON.stringify(value)}`).join(' ')}`;
-}
-
-/** The Dockerfile the app builds from: its own (dockerfile stack) or the stack's template. */
-export async function appDockerfile(dir: string, plan: BuildPlan): Promise<string> {
-  if (plan.stack !== 'dockerfile') return renderDockerfile(plan);
-  const file = path.join(dir, plan.dockerfile ?? 'Dockerfile');
-  const text = await readAppFile(file);
-  if (text === undefined) throw new PaasError('build', `${plan.dockerfile ?? 'Dockerfile'} disappeared`, { where: file });
-  return text;
-}
-
 /**
  * The build context: the app's files minus what .dockerignore excludes, plus the Dockerfile to
  * build at .paas/Dockerfile. The .dockerignore in the archive (the app's own, or the stack's
@@ -112,11 +88,6 @@ export async function buildContext(dir: string, plan: BuildPlan, dockerfile: str
       '.dockerignore': `${ignore.trimEnd()}\n${GENERATED_DOCKERFILE}\n`,
     },
   });
-}
-
-/** A Dockerfile with paas's labels as its last instruction. */
-export function withLabels(dockerfile: string, labels: Record<string, string>): string {
-  return `${dockerfile.trimEnd()}\n${labelInstruction(labels)}\n`;
 }
 
 /** Tracks "Step N/M : X" and " ---> Using cache" lines of the legacy builder. */

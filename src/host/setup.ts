@@ -7,16 +7,18 @@ export interface HostSetupReport {
   os: string;
   arch: string;
   /** Tool -> version found before anything was installed (null: missing). */
-  found: Record<'docker' | 'nginx' | 'nginxLua' | 'node', string | null>;
+  found: Record<'docker' | 'nginx' | 'nginxLua' | 'node' | 'git' | 'sudo', string | null>;
   installed: string[];
   agent: { path: string; uploaded: boolean };
   did: string[];
   baseDomain: string;
   publicPort: number;
+  /** With --images: the base images sent (those the host lacked). */
+  imagesSent?: string[];
 }
 
 const MIN_NODE_MAJOR = 18;
-const PACKAGES = { docker: 'docker.io', nginx: 'nginx', nginxLua: 'libnginx-mod-http-lua', node: 'nodejs' } as const;
+const PACKAGES = { docker: 'docker.io', nginx: 'nginx', nginxLua: 'libnginx-mod-http-lua', node: 'nodejs', git: 'git', sudo: 'sudo' } as const;
 /** nginx's Lua module, compiled in (OpenResty) or loaded (Debian's libnginx-mod-http-lua). */
 const HAS_NGINX_LUA = 'nginx -V 2>&1 | grep -q lua-nginx-module || grep -qs ngx_http_lua_module /etc/nginx/modules-enabled/*.conf';
 
@@ -26,6 +28,9 @@ async function probe(ssh: SshConnection): Promise<HostSetupReport['found']> {
   const nginx = await ssh.exec(asRoot(ssh, ['nginx', '-v']));
   const node = await ssh.exec(['node', '--version']);
   const lua = await ssh.exec(asRoot(ssh, ['sh', '-c', HAS_NGINX_LUA]));
+  // git serves `git push paas main`; sudo lets the git user run the paas git shell as root.
+  const git = await ssh.exec(['git', '--version']);
+  const sudo = await ssh.exec(asRoot(ssh, ['visudo', '--version']));
   const nodeVersion = node.code === 0 ? node.stdout.trim() : null;
   const nodeMajor = nodeVersion ? Number(/^v(\d+)/.exec(nodeVersion)?.[1] ?? 0) : 0;
   return {
@@ -33,6 +38,8 @@ async function probe(ssh: SshConnection): Promise<HostSetupReport['found']> {
     nginx: nginx.code === 0 ? (/nginx\/(\S+)/.exec(nginx.stderr + nginx.stdout)?.[1] ?? 'unknown') : null,
     nginxLua: nginx.code === 0 && lua.code === 0 ? 'lua-nginx-module' : null,
     node: nodeMajor >= MIN_NODE_MAJOR ? nodeVersion : null,
+    git: git.code === 0 ? (/git version (\S+)/.exec(git.stdout)?.[1] ?? 'unknown') : null,
+    sudo: sudo.code === 0 ? (/version (\S+)/i.exec(sudo.stdout)?.[1] ?? 'unknown') : null,
   };
 }
 
@@ -51,7 +58,7 @@ export async function setupHost(ssh: SshConnection, label: string, options: { ba
   const os = parseOsRelease((await ssh.exec(['cat', '/etc/os-release'])).stdout);
   const arch = (await ssh.exec(['uname', '-m'])).stdout.trim();
   const found = await probe(ssh);
-  say(`${os.pretty} ${arch}: docker ${found.docker ?? 'missing'}, nginx ${found.nginx ?? 'missing'}${found.nginxLua ? ' with Lua' : ' (no Lua module)'}, node ${found.node ?? `missing or < ${MIN_NODE_MAJOR}`}`);
+  say(`${os.pretty} ${arch}: docker ${found.docker ?? 'missing'}, nginx ${found.nginx ?? 'missing'}${found.nginxLua ? ' with Lua' : ' (no Lua module)'}, node ${found.node ?? `missing or < ${MIN_NODE_MAJOR}`}, git ${found.git ?? 'missing'}, sudo ${found.sudo ?? 'missing'}`);
   const missing = (Object.keys(found) as (keyof typeof found)[]).filter((tool) => found[tool] === null);
   const installed: string[] = [];
   if (missing.length) {
@@ -85,4 +92,26 @@ export async function setupHost(ssh: SshConnection, label: string, options: { ba
   const result = await agent.call<{ did: string[] }>('setup', ['--base-domain', options.baseDomain, '--public-port', String(options.publicPort)]);
   for (const line of result.did) say(line);
   return { host: label, os: os.pretty, arch, found, installed, agent: { path: agent.path, uploaded }, did: result.did, baseDomain: options.baseDomain, publicPort: options.publicPort };
+}
+
+/**
+ * Sends the host the base images the app in `dir` builds FROM, when it lacks them: a host that
+ * cannot pull (no registry, air-gapped) can then build pushed revisions itself.
+ */
+export async function sendBaseImages(dir: string, agent: HostAgent, report: (line: string) => void): Promise<string[]> {
+  const { resolveApp } = await import('../app.js');
+  const { connectEngine, ensureImage } = await import('../docker/engine.js');
+  const { pushImage } = await import('../push/thin.js');
+  const { agentReceiver } = await import('../deploy/index.js');
+  const { plan } = await resolveApp(dir);
+  const refs = [...new Set([plan.baseImage, plan.runtimeImage].filter((r): r is string => !!r))];
+  const { missing } = await agent.call<{ missing: string[] }>('images', refs.flatMap((ref) => ['--ref', ref]));
+  if (missing.length === 0) report(`the host has the base images: ${refs.join(', ')}`);
+  const docker = await connectEngine();
+  for (const ref of missing) {
+    await ensureImage(docker, ref, `the ${plan.stack} app's build`);
+    report(`sending ${ref}`);
+    await pushImage(docker, ref, agentReceiver(agent), { onProgress: report });
+  }
+  return missing;
 }

@@ -74,6 +74,11 @@ export abstract class HostCommand extends PaasCommand {
     return session;
   }
 
+  /** The open session of an address (after open()). */
+  protected sessionOf(address: HostAddress): HostSession | undefined {
+    return this.sessions.find((s) => s.address.label === address.label);
+  }
+
   /** Locks the app on a host for the rest of the command; returns the token agent verbs present. */
   protected async lockApp(session: HostSession, app: string, command: string, wait: boolean): Promise<string> {
     return (await this.lockAppWithInfo(session, app, command, wait, false)).token;

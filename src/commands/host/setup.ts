@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { HostCommand, hostAddresses, hostFlags } from '../../ui/host-command.js';
 import { runSteps } from '../../ui/progress.js';
-import { setupHost, type HostSetupReport } from '../../host/setup.js';
+import { sendBaseImages, setupHost, type HostSetupReport } from '../../host/setup.js';
 import { checkHostname } from '../../config/validators.js';
 import { PaasError } from '../../errors.js';
 
@@ -16,6 +16,7 @@ export default class HostSetup extends HostCommand {
     ...hostFlags,
     'base-domain': Flags.string({ description: 'apps are served at <app>.<base domain>', default: 'localhost' }),
     'public-port': Flags.integer({ description: 'port where clients reach this host\'s nginx (for the URLs paas prints)', default: 80, min: 1, max: 65535 }),
+    images: Flags.boolean({ description: 'also send the base images the app in the current directory builds FROM (for git push to hosts that cannot pull them)' }),
   };
 
   async run(): Promise<HostSetupReport[]> {
@@ -30,7 +31,9 @@ export default class HostSetup extends HostCommand {
       title: `Set up ${address.label}`,
       run: async (_c, report) => {
         const { ssh } = await this.open(address, flags);
+        const session = this.sessionOf(address);
         reports.push(await setupHost(ssh, address.label, { baseDomain, publicPort: flags['public-port'], onEvent: report }));
+        if (flags.images) reports[reports.length - 1]!.imagesSent = await sendBaseImages('.', session!.agent, report);
       },
     })), {}, { json: this.jsonEnabled() });
     if (!this.jsonEnabled()) {

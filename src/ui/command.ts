@@ -13,6 +13,12 @@ export abstract class PaasCommand extends Command {
     debug: Flags.boolean({ description: 'Show stack traces and internal detail on failure.', helpGroup: 'GLOBAL' }),
   };
 
+  override async init(): Promise<void> {
+    // https://no-color.org: any non-empty NO_COLOR turns colours off, on a terminal too.
+    if (process.env.NO_COLOR) chalk.level = 0;
+    await super.init();
+  }
+
   protected get debugEnabled(): boolean {
     return this.argv.includes('--debug') || Boolean(process.env.PAAS_DEBUG);
   }

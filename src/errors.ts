@@ -15,6 +15,8 @@ export const ExitCode = {
   lock: 10,
   healthcheck: 11,
   host: 12,
+  /** The release phase (Procfile `release:`) exited non-zero: nothing was switched. */
+  release: 13,
 } as const;
 export type ExitCodeName = keyof typeof ExitCode;
 

@@ -4,7 +4,10 @@ import { checkAppName, checkHostname, checkVariableName } from '../config/valida
 import { BALANCE_STRATEGIES } from '../config/types.js';
 import { planContainers, webReplicas, LABEL } from '../release/containers.js';
 import { DEFAULTS, WEB, type AppState, type Release, type ReleaseSpec } from '../release/types.js';
+import { releaseEnv } from '../config/changes.js';
+import { pruneSnapshots, readAppConfig, removeSnapshot, writeAppConfig, writeSnapshot } from './config-store.js';
 import { docker } from './exec.js';
+import { runReleasePhase } from './release-phase.js';
 import { waitHealthy } from './health.js';
 import { allocatePorts } from './ports.js';
 import { acquireLock } from './lock.js';
@@ -73,13 +76,22 @@ export function appUrls(app: string, domains: string[], host: HostInfo): string[
 
 interface ListedContainer { name: string; release: number; type: string }
 
+/** How a rollout gets its config vars, and whether it runs the release phase. */
+export interface RolloutOptions {
+  /** The config vars of the release; default: the app's stored config (config.enc). */
+  config?: Record<string, string>;
+  /** Run Procfile `release:` before starting containers (default true; rollbacks don't). */
+  releasePhase?: boolean;
+}
+
 export async function appContainers(app: string): Promise<ListedContainer[]> {
   const { stdout } = await docker(['ps', '--all', '--filter', `label=${LABEL.app}=${app}`, '--format',
     `{{.Names}}\t{{.Label "${LABEL.release}"}}\t{{.Label "${LABEL.process}"}}`]);
+  // One-off containers (release phase, `paas run`) have no process label: a rollout leaves them be.
   return stdout.split('\n').filter(Boolean).map((line) => {
     const [name, release, type] = line.split('\t');
-    return { name: name!, release: Number(release), type: type! };
-  });
+    return { name: name!, release: Number(release), type: type ?? '' };
+  }).filter((c) => c.type !== '');
 }
 
 async function removeContainers(names: string[]): Promise<void> {
@@ -90,13 +102,13 @@ async function removeContainers(names: string[]): Promise<void> {
  * Starts the release's containers (all at once) and waits until every one is healthy; on
  * failure removes them all. `existing` are the app's containers now, leftovers included.
  */
-async function startHealthy(spec: ReleaseSpec, webPorts: number[], existing: ListedContainer[], emit: Emit): Promise<StartedContainer[]> {
-  const plans = planContainers(spec, webPorts);
+async function startHealthy(spec: ReleaseSpec, env: Record<string, string>, webPorts: number[], existing: ListedContainer[], emit: Emit): Promise<StartedContainer[]> {
+  const plans = planContainers({ ...spec, env }, webPorts);
   const names = new Set(plans.map((p) => p.name));
   try {
     await removeContainers(existing.filter((c) => names.has(c.name)).map((c) => c.name)); // leftovers of an attempt that crashed
     const started = await Promise.all(plans.map(async (plan) => {
-      await docker(plan.runArgs, { env: spec.env });
+      await docker(plan.runArgs, { env });
       const container: StartedContainer = { name: plan.name, type: plan.type };
       if (plan.type === WEB) container.port = webPorts[plan.replica - 1];
       emit(`started ${plan.type}.${plan.replica} (${plan.name}${container.port ? `, 127.0.0.1:${container.port}` : ''})`, 'start');
@@ -144,7 +156,7 @@ export function nextVersion(state: AppState, requested: number): number {
  * ports, health-check them, switch nginx (test, then reload), record the release, drain, stop the
  * old containers, prune old images. Until nginx is switched, a failure changes nothing.
  */
-export async function rollout(requested: ReleaseSpec, emit: Emit, lock: { waitMs?: number; token?: string } = {}, alsoPrune: string[] = []): Promise<RolloutResult> {
+export async function rollout(requested: ReleaseSpec, emit: Emit, lock: { waitMs?: number; token?: string } = {}, alsoPrune: string[] = [], options: RolloutOptions = {}): Promise<RolloutResult> {
   validateSpec(requested);
   const timings: Record<string, number> = {};
   const mark = (step: string, since: number) => { timings[step] = Date.now() - since; };
@@ -153,7 +165,11 @@ export async function rollout(requested: ReleaseSpec, emit: Emit, lock: { waitMs
     const t0 = Date.now();
     const host = await readHostInfo();
     const state = await readState(requested.app);
-    const spec: ReleaseSpec = { ...requested, version: nextVersion(state, requested.version) };
+    // Config vars: only their names go into the spec (and so the release record); the values stay
+    // in memory, reach docker through its environment, and are kept encrypted (config-store.ts).
+    const config = options.config ?? await readAppConfig(requested.app);
+    const spec: ReleaseSpec = { ...requested, version: nextVersion(state, requested.version), configVars: Object.keys(config).sort() };
+    const env = releaseEnv(spec.env, config);
     // Independent reads, at once: each is a docker call.
     const [inspect, existing, webPorts] = await Promise.all([
       docker(['image', 'inspect', '--format', '{{.Id}}', spec.image], { check: false }),
@@ -164,13 +180,17 @@ export async function rollout(requested: ReleaseSpec, emit: Emit, lock: { waitMs
     const old = existing.filter((c) => c.release !== spec.version);
     emit(`v${spec.version}: ${spec.description}`, 'start');
 
-    const started = await startHealthy(spec, webPorts, existing, emit);
+    if (spec.releaseCommand && options.releasePhase !== false) {
+      timings.release = (await runReleasePhase(spec, env, emit)).ms;
+    }
+    const started = await startHealthy(spec, env, webPorts, existing, emit);
     mark('start', t0);
 
     const t1 = Date.now();
     const upstreams = started.filter((c) => c.type === WEB).map((c) => ({ port: c.port! }));
     const record = (status: Release['status']): Release => ({ ...withoutAppFields(spec), createdAt: new Date().toISOString(), status });
     const others = state.releases.filter((r) => r.version !== spec.version);
+    await writeSnapshot(spec.app, spec.version, config);
     await writeState({ ...state, releases: [...others, record('pending')] });
     try {
       if (await applySite({ app: spec.app, serverNames: [`${spec.app}.${host.baseDomain}`, ...spec.domains] })) {
@@ -180,6 +200,7 @@ export async function rollout(requested: ReleaseSpec, emit: Emit, lock: { waitMs
     } catch (error) {
       await docker(['rm', '--force', ...started.map((c) => c.name)], { check: false });
       await writeState(state);
+      await removeSnapshot(spec.app, spec.version);
       throw error;
     }
     const switchMs = Date.now() - t1;
@@ -192,6 +213,8 @@ export async function rollout(requested: ReleaseSpec, emit: Emit, lock: { waitMs
       releases: [...others.map((r) => ({ ...r, status: 'superseded' as const })), record('active')],
     };
     await writeState(next);
+    await writeAppConfig(spec.app, config);
+    await pruneSnapshots(next, spec.keepReleases);
 
     const draining = old.map((c) => c.name);
     const pruning = [...imagesToPrune(next, spec.keepReleases), ...alsoPrune];
@@ -231,6 +254,17 @@ function withoutAppFields(spec: ReleaseSpec): Omit<ReleaseSpec, 'app' | 'keepRel
 
 /** The spec that starts an earlier release again as a new release (Heroku's rollback). */
 export function rollbackSpec(state: AppState, options: { to?: number; version: number; createdBy: string; keepReleases: number }): ReleaseSpec {
+  const target = rollbackTarget(state, options.to);
+  const { createdAt: _at, status: _status, ...kept } = target;
+  return {
+    ...kept, app: state.app, version: options.version, createdBy: options.createdBy, keepReleases: options.keepReleases,
+    description: `Rollback to v${target.version}`,
+  };
+}
+
+/** The release a rollback runs again: `to`, else the newest one before the current release. */
+export function rollbackTarget(state: AppState, to: number | undefined): Release {
+  const options = { to };
   const current = state.current;
   const target = options.to !== undefined
     ? state.releases.find((r) => r.version === options.to)
@@ -240,9 +274,5 @@ export function rollbackSpec(state: AppState, options: { to?: number; version: n
       hint: 'see `paas releases` for the releases this host keeps',
     });
   }
-  const { createdAt: _at, status: _status, ...kept } = target;
-  return {
-    ...kept, app: state.app, version: options.version, createdBy: options.createdBy, keepReleases: options.keepReleases,
-    description: `Rollback to v${target.version}`,
-  };
+  return target;
 }

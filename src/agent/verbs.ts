@@ -12,7 +12,9 @@ import { hostBuild, missingImages, readHeaderLine, staleDepsImages, validateBuil
 import { docker, run, sleep } from './exec.js';
 import { applyNginxConfig } from './nginx.js';
 import { acquireLock } from './lock.js';
-import { appUrls, pruneImages, readHostInfo, rollbackSpec, rollout, stopContainers, validateSpec, type Emit } from './rollout.js';
+import { readSnapshot } from './config-store.js';
+import { CONFIG_VERBS } from './verbs-config.js';
+import { appUrls, pruneImages, readHostInfo, rollbackSpec, rollbackTarget, rollout, stopContainers, validateSpec, type Emit } from './rollout.js';
 import { APPS_DIR, HOST_FILE, NGINX_DIR, ROOT, dockerArch, listApps, readJson, readState, writeAtomic, type HostInfo } from './state.js';
 
 export interface VerbContext {
@@ -194,7 +196,9 @@ async function rollback({ args, emit }: VerbContext): Promise<unknown> {
       hint: 'only the newest releases keep their images (keep_releases in paas.yml); deploy that code again instead',
     });
   }
-  return rollout(spec, emit, lockOptions(args));
+  // Heroku's rollback: the code AND the config vars of that release; no release phase.
+  const config = await readSnapshot(app, rollbackTarget(state, to !== undefined ? Number(to) : undefined));
+  return rollout(spec, emit, lockOptions(args), [], { config, releasePhase: false });
 }
 
 async function releases({ args }: VerbContext): Promise<AppState> {
@@ -236,6 +240,7 @@ async function keysAdd({ args, readStdin }: VerbContext): Promise<unknown> {
 
 export const VERBS: Record<string, (context: VerbContext) => Promise<unknown>> = {
   info, setup, layers, load, lock, deploy, rollback, drain, releases, apps, 'app-info': appInfo, images,
+  ...CONFIG_VERBS,
   'keys-add': keysAdd,
   'keys-list': () => listKeys(),
   'keys-remove': ({ args }) => removeKey(requireFlag(args, 'name')),

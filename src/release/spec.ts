@@ -44,6 +44,7 @@ export function releaseSpec({ app, plan, config, image, imageId, version, descri
     domains: config.domains ?? [],
     balance: config.balance ?? 'round_robin',
     env: config.env ?? {},
+    ...(typeof plan.processes.release === 'string' && plan.processes.release.trim() ? { releaseCommand: plan.processes.release } : {}),
     description,
     createdBy,
     keepReleases: config.keepReleases ?? DEFAULTS.keepReleases,

@@ -26,8 +26,19 @@ export interface ReleaseSpec {
   /** Extra host names nginx routes to the app, besides <app>.<base domain>. */
   domains: string[];
   balance: BalanceStrategy;
-  /** Environment of every process (non-secret settings from paas.yml for now). */
+  /** Environment of every process: the non-secret settings of paas.yml `env:` (config vars are NOT here, see configVars). */
   env: Record<string, string>;
+  /**
+   * Procfile `release:`: run once per release in a one-off container before any new container
+   * starts (not on rollback). Shell syntax, as the other process commands.
+   */
+  releaseCommand?: string;
+  /**
+   * Names (never values) of the config vars of this release, set by the agent. The values are in
+   * the host's encrypted snapshot apps/<app>/config/v<version>.enc. Absent on releases made before
+   * config vars existed (they had none).
+   */
+  configVars?: string[];
   /** "Deploy 1a2b3c4d", "Rollback to v3". */
   description: string;
   /** Who asked: user@machine of the laptop or CI job. */

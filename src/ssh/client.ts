@@ -112,6 +112,20 @@ export class SshConnection {
     });
   }
 
+  /**
+   * Starts argv on the host and hands over the raw channel (for `paas run`: interactive stdio,
+   * optionally on a pty of `pty.rows` x `pty.cols`). The caller ends and closes it.
+   */
+  openChannel(argv: readonly string[], pty?: { rows: number; cols: number; term: string }): Promise<ssh2.ClientChannel> {
+    return new Promise((resolve, reject) => {
+      if (this.closed) return reject(this.lostError());
+      this.client.exec(shellCommand(argv), pty ? { pty: { rows: pty.rows, cols: pty.cols, term: pty.term } } : {}, (error, channel) => {
+        if (error) return reject(new PaasError('ssh', `cannot run a command over SSH: ${error.message}`, { where: this.where, cause: error }));
+        resolve(channel);
+      });
+    });
+  }
+
   /** Runs argv on the host (quoted by shellCommand, never concatenated), collecting its output. */
   async exec(argv: readonly string[], stdin?: string | Buffer): Promise<ExecResult> {
     const stdout: Buffer[] = [];

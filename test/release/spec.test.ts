@@ -71,12 +71,17 @@ describe('releaseSpec', () => {
       domains: [],
       balance: 'round_robin',
       env: {},
+      releaseCommand: 'node migrate.js',
       description: 'Deploy 1a2b3c4d',
       createdBy: 'ann@laptop',
       keepReleases: 5,
       drainMs: 1000,
       stopTimeoutSeconds: 10,
     });
+  });
+
+  it('has no releaseCommand key without a Procfile release: (the release phase is skipped)', () => {
+    expect('releaseCommand' in releaseSpec({ ...input, plan: plan({ processes: { web: 'node server.js' } }), config: {} })).toBe(false);
   });
 
   it('has no healthcheck key when the plan has none', () => {
@@ -104,6 +109,7 @@ describe('releaseSpec', () => {
       domains: ['shop.example.com'],
       balance: 'least_conn',
       env: { NODE_ENV: 'production' },
+      releaseCommand: 'node migrate.js',
       description: 'Deploy 1a2b3c4d',
       createdBy: 'ann@laptop',
       keepReleases: 2,

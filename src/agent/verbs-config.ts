@@ -1,0 +1,178 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { PaasError } from '../errors.js';
+import { applyChange, changeDescription, isConfigChange, releaseEnv, type ConfigChange } from '../config/changes.js';
+import { maskValue, parseAssignments, parseKeys } from '../config/vars.js';
+import { FrameDecoder } from '../host/frames.js';
+import { planOneOff } from '../release/oneoff.js';
+import { DEFAULTS, type Release, type ReleaseSpec } from '../release/types.js';
+import { readAppConfig, writeAppConfig } from './config-store.js';
+import { docker } from './exec.js';
+import { acquireLock } from './lock.js';
+import { rollout, type RolloutResult } from './rollout.js';
+import { readState } from './state.js';
+import type { VerbContext } from './verbs.js';
+
+/*
+ * Config vars and one-off processes. Values come in on stdin (never argv) and leave only in the
+ * answer of `config-show --reveal`; events and errors name variables, never their values.
+ */
+
+function flag(args: string[], name: string): string | undefined {
+  const index = args.indexOf(`--${name}`);
+  return index >= 0 ? args[index + 1] : undefined;
+}
+
+function requireFlag(args: string[], name: string): string {
+  const value = flag(args, name);
+  if (value === undefined) throw new PaasError('usage', `--${name} is required`);
+  return value;
+}
+
+export interface ConfigShowResult {
+  app: string;
+  /** Values, or their masks (maskValue) unless --reveal. */
+  vars: Record<string, string>;
+  masked: boolean;
+  /** Asked-for keys (--key) that are not set. */
+  missing: string[];
+}
+
+async function configShow({ args }: VerbContext): Promise<ConfigShowResult> {
+  const app = requireFlag(args, 'app');
+  const reveal = args.includes('--reveal');
+  const keys = args.flatMap((arg, i) => (arg === '--key' && args[i + 1] !== undefined ? [args[i + 1]!] : []));
+  const stored = await readAppConfig(app);
+  const chosen = keys.length ? Object.fromEntries(Object.entries(stored).filter(([k]) => keys.includes(k))) : stored;
+  const vars = Object.fromEntries(Object.entries(chosen).map(([k, v]) => [k, reveal ? v : maskValue(v)]));
+  return { app, vars, masked: !reveal, missing: keys.filter((k) => !Object.hasOwn(stored, k)) };
+}
+
+export interface ConfigSetResult {
+  app: string;
+  /** Names whose value changed. */
+  changed: string[];
+  /** The new release, when the app runs and something changed. */
+  release?: RolloutResult;
+}
+
+/** The change on stdin, checked as the CLI checks it (a hand-made request gets the same refusals). */
+export function readChange(text: string): ConfigChange {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new PaasError('usage', 'the config change on stdin is not JSON');
+  }
+  if (!isConfigChange(value)) throw new PaasError('usage', 'the config change on stdin is not {set: {KEY: value}, unset: [KEY]}');
+  const set = Object.keys(value.set).length ? parseAssignments(Object.entries(value.set).map(([k, v]) => `${k}=${v}`)) : {};
+  const unset = value.unset.length ? parseKeys(value.unset) : [];
+  if (Object.keys(set).length + unset.length === 0) throw new PaasError('usage', 'the config change is empty');
+  return { set, unset };
+}
+
+/**
+ * config:set / config:unset on this host: the change applied to the stored vars, and when the
+ * app runs, a new release of the current release's image with them (release phase included),
+ * through the same rollout as a deploy. Nothing is stored if that rollout fails.
+ */
+async function configSet({ args, emit, readStdin }: VerbContext): Promise<ConfigSetResult> {
+  const app = requireFlag(args, 'app');
+  // The CLI holds the app's lock on every host (lockApp) before it changes any.
+  const token = requireFlag(args, 'lock-token');
+  const change = readChange(await readStdin());
+  const release = await acquireLock(app, { holder: flag(args, 'by') ?? 'unknown', command: 'config' }, 0, token);
+  try {
+    const { vars, changed } = applyChange(await readAppConfig(app), change);
+    if (changed.length === 0) {
+      emit('no config var changed: no new release', 'config');
+      return { app, changed };
+    }
+    const state = await readState(app);
+    const current = state.releases.find((r) => r.version === state.current);
+    if (!current) {
+      await writeAppConfig(app, vars);
+      emit(`${app} has no release yet: the next deploy uses the new config`, 'config');
+      return { app, changed };
+    }
+    const spec = specFrom(current, app, {
+      version: Number(flag(args, 'version') ?? 0),
+      createdBy: flag(args, 'by') ?? 'unknown',
+      keepReleases: Number(flag(args, 'keep') ?? DEFAULTS.keepReleases),
+      description: changeDescription({ set: Object.fromEntries(Object.keys(change.set).map((k) => [k, ''])), unset: change.unset }),
+    });
+    const result = await rollout(spec, emit, { token }, [], { config: vars, releasePhase: true });
+    return { app, changed, release: result };
+  } finally {
+    await release();
+  }
+}
+
+/** A new release of the same image and settings as `current`. */
+function specFrom(current: Release, app: string, fields: Pick<ReleaseSpec, 'version' | 'createdBy' | 'keepReleases' | 'description'>): ReleaseSpec {
+  const { createdAt: _at, status: _status, configVars: _names, ...kept } = current;
+  return { ...kept, app, ...fields };
+}
+
+/** The argv of `run` after `--`, and its flags before. */
+export function splitRunArgs(args: string[]): { flags: string[]; argv: string[] } {
+  const at = args.indexOf('--');
+  if (at === -1) return { flags: args, argv: [] };
+  return { flags: args.slice(0, at), argv: args.slice(at + 1) };
+}
+
+/**
+ * `paas run`: a one-off container of the current release's image and environment, stdio attached.
+ * After one JSON line ({type: event, step: attached}) stdout is the container's output, and the
+ * agent's exit code is the command's. With --tty docker shares the SSH session's pty; without,
+ * stdin arrives framed (host/frames.ts) so that a dropped connection removes the container.
+ */
+async function runOneOff({ args }: VerbContext): Promise<never> {
+  const { flags, argv } = splitRunArgs(args);
+  const app = requireFlag(flags, 'app');
+  const tty = flags.includes('--tty');
+  if (argv.length === 0) throw new PaasError('usage', 'no command to run', { hint: 'paas run -- COMMAND [ARG ...]' });
+  const state = await readState(app);
+  const current = state.releases.find((r) => r.version === state.current);
+  if (!current) throw new PaasError('usage', `${app} has no release on this host yet`, { hint: 'deploy it first: paas deploy' });
+  const env = releaseEnv(current.env, await readAppConfig(app));
+  const name = `paas-${app}-run-${randomBytes(4).toString('hex')}`;
+  const dockerArgs = planOneOff({ app, version: current.version, image: current.image, port: current.port }, {
+    kind: 'run', name, argv, envNames: Object.keys(env), interactive: true, tty,
+  });
+  process.stdout.write(`${JSON.stringify({ type: 'event', message: name, step: 'attached' })}\n`);
+  const child = spawn('docker', dockerArgs, { env: { ...process.env, ...env }, stdio: [tty ? 'inherit' : 'pipe', 'inherit', 'inherit'] });
+  let finishing = false;
+  const finish = async (code: number) => {
+    if (finishing) return;
+    finishing = true;
+    // Whatever ended first, the container goes (--rm covers a normal exit; this covers the rest).
+    await docker(['rm', '--force', name], { check: false });
+    process.exit(code);
+  };
+  for (const signal of ['SIGHUP', 'SIGTERM', 'SIGINT', 'SIGPIPE'] as const) {
+    process.on(signal, () => { void finish(129); });
+  }
+  if (!tty) {
+    const decoder = new FrameDecoder((data) => child.stdin!.write(data), () => child.stdin!.end());
+    child.stdin!.on('error', () => {});
+    process.stdin.on('data', (chunk: Buffer) => {
+      try {
+        decoder.push(chunk);
+      } catch {
+        void finish(2);
+      }
+    });
+    // The channel's stdin ended without the end frame: the CLI is gone (Ctrl-C, dropped connection).
+    process.stdin.on('end', () => { if (!decoder.ended) void finish(130); });
+  }
+  child.on('error', () => { void finish(127); });
+  child.on('close', (code, signal) => { void finish(code ?? (signal ? 128 + 9 : 1)); });
+  return new Promise<never>(() => {});
+}
+
+export const CONFIG_VERBS: Record<string, (context: VerbContext) => Promise<unknown>> = {
+  'config-show': configShow,
+  'config-set': configSet,
+  run: runOneOff,
+};

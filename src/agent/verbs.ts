@@ -12,6 +12,7 @@ import { docker, run, sleep } from './exec.js';
 import { applyNginxConfig } from './nginx.js';
 import { acquireLock } from './lock.js';
 import { appUrls, pruneImages, readHostInfo, rollbackSpec, rollout, stopContainers, validateSpec, type Emit } from './rollout.js';
+import { PS_VERBS } from './verbs-ps.js';
 import { APPS_DIR, HOST_FILE, NGINX_DIR, ROOT, dockerArch, listApps, readJson, readState, writeAtomic, type HostInfo } from './state.js';
 
 export interface VerbContext {
@@ -223,4 +224,5 @@ async function appInfo({ args }: VerbContext): Promise<unknown> {
 
 export const VERBS: Record<string, (context: VerbContext) => Promise<unknown>> = {
   info, setup, layers, load, lock, deploy, rollback, drain, releases, apps, 'app-info': appInfo,
+  ...PS_VERBS,
 };

@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core';
+import { Args, Flags } from '@oclif/core';
 import { PaasError } from '../../errors.js';
 import { HostCommand, hostAddresses, hostFlags, whoAmI } from '../../ui/host-command.js';
 import { runSteps } from '../../ui/progress.js';
@@ -13,7 +13,7 @@ export default class PsScale extends HostCommand {
   static override description = 'Makes a new release from the current one with the new formation (same image, no build) and rolls it out with zero downtime on every host. The formation is kept on each host (apps/<app>/formation.json): later deploys and rollbacks run it too, whatever paas.yml says. Types are those of the Procfile / paas.yml processes; counts 0 to 100 (0 stops a type; web=0 leaves nothing to route to).';
   static override examples = ['<%= config.bin %> ps:scale web=3', '<%= config.bin %> ps:scale web=2 worker=1 --app shop', '<%= config.bin %> ps:scale worker=0'];
   static override strict = false;
-  static override args = {};
+  static override args = { formation: Args.string({ description: 'TYPE=COUNT, one or more (web=3 worker=0)' }) };
   static override flags = { ...hostFlags, wait: Flags.boolean({ description: 'wait for a deploy that holds the app\'s lock' }) };
 
   async run(): Promise<{ app: string; release?: number; formation: Record<string, number>; changed: boolean; hosts: { host: string; version: number }[] }> {

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { PaasError } from '../errors.js';
 import { checkAppName, checkHostname, checkVariableName } from '../config/validators.js';
 import { BALANCE_STRATEGIES } from '../config/types.js';
-import { planContainers, webReplicas, LABEL } from '../release/containers.js';
+import { planContainers, webReplicas, LABEL, type PlanOptions } from '../release/containers.js';
 import { DEFAULTS, WEB, type AppState, type Release, type ReleaseSpec } from '../release/types.js';
 import { releaseEnv } from '../config/changes.js';
 import { pruneSnapshots, readAppConfig, removeSnapshot, writeAppConfig, writeSnapshot } from './config-store.js';
@@ -13,6 +13,8 @@ import { allocatePorts } from './ports.js';
 import { acquireLock } from './lock.js';
 import { applySite, switchRoutes } from './nginx.js';
 import { HOST_FILE, readJson, readState, writeState, type HostInfo } from './state.js';
+import { effectiveFormation, formationText } from '../release/formation.js';
+import { readFormationOverride, writeFormationOverride } from './formation-store.js';
 
 export type Emit = (message: string, step?: string) => void;
 
@@ -51,6 +53,11 @@ export function validateSpec(spec: ReleaseSpec): void {
     if (!/^[A-Za-z0-9_-]{1,30}$/.test(type)) problems.push(`formation: invalid process type ${JSON.stringify(type)}`);
     if (!Number.isInteger(replicas) || replicas < 0 || replicas > 100) problems.push(`formation.${type}: expected 0..100 replicas`);
   }
+  for (const [type, limits] of Object.entries(spec.limits ?? {})) {
+    if (!/^[A-Za-z0-9_-]{1,30}$/.test(type)) problems.push(`limits: invalid process type ${JSON.stringify(type)}`);
+    if (limits.memoryBytes !== undefined && !(Number.isInteger(limits.memoryBytes) && limits.memoryBytes >= 6 * 1024 ** 2)) problems.push(`limits.${type}.memory: expected a whole number of bytes >= 6m`);
+    if (limits.cpus !== undefined && !(typeof limits.cpus === 'number' && Number.isFinite(limits.cpus) && limits.cpus > 0 && limits.cpus <= 1024)) problems.push(`limits.${type}.cpus: expected a number of CPUs above 0`);
+  }
   for (const domain of spec.domains) {
     const problem = checkHostname(domain);
     if (problem) problems.push(`domains: ${JSON.stringify(domain)}: ${problem}`);
@@ -74,7 +81,7 @@ export function appUrls(app: string, domains: string[], host: HostInfo): string[
   return [`${app}.${host.baseDomain}`, ...domains].map((name) => `http://${name}${port}/`);
 }
 
-interface ListedContainer { name: string; release: number; type: string }
+export interface ListedContainer { name: string; release: number; type: string; replica: number; generation: number }
 
 /** How a rollout gets its config vars, and whether it runs the release phase. */
 export interface RolloutOptions {
@@ -82,15 +89,17 @@ export interface RolloutOptions {
   config?: Record<string, string>;
   /** Run Procfile `release:` before starting containers (default true; rollbacks don't). */
   releasePhase?: boolean;
+  /** ps:scale: the formation override to run (instead of the stored one) and to store once live. */
+  formation?: Record<string, number>;
 }
 
 export async function appContainers(app: string): Promise<ListedContainer[]> {
   const { stdout } = await docker(['ps', '--all', '--filter', `label=${LABEL.app}=${app}`, '--format',
-    `{{.Names}}\t{{.Label "${LABEL.release}"}}\t{{.Label "${LABEL.process}"}}`]);
+    `{{.Names}}\t{{.Label "${LABEL.release}"}}\t{{.Label "${LABEL.process}"}}\t{{.Label "${LABEL.replica}"}}\t{{.Label "${LABEL.restart}"}}`]);
   // One-off containers (release phase, `paas run`) have no process label: a rollout leaves them be.
   return stdout.split('\n').filter(Boolean).map((line) => {
-    const [name, release, type] = line.split('\t');
-    return { name: name!, release: Number(release), type: type ?? '' };
+    const [name, release, type, replica, generation] = line.split('\t');
+    return { name: name!, release: Number(release), type: type ?? '', replica: Number(replica) || 0, generation: Number(generation) || 0 };
   }).filter((c) => c.type !== '');
 }
 
@@ -102,8 +111,8 @@ async function removeContainers(names: string[]): Promise<void> {
  * Starts the release's containers (all at once) and waits until every one is healthy; on
  * failure removes them all. `existing` are the app's containers now, leftovers included.
  */
-async function startHealthy(spec: ReleaseSpec, env: Record<string, string>, webPorts: number[], existing: ListedContainer[], emit: Emit): Promise<StartedContainer[]> {
-  const plans = planContainers({ ...spec, env }, webPorts);
+export async function startHealthy(spec: ReleaseSpec, env: Record<string, string>, webPorts: number[], existing: ListedContainer[], emit: Emit, options: PlanOptions = {}): Promise<StartedContainer[]> {
+  const plans = planContainers({ ...spec, env }, webPorts, options);
   const names = new Set(plans.map((p) => p.name));
   try {
     await removeContainers(existing.filter((c) => names.has(c.name)).map((c) => c.name)); // leftovers of an attempt that crashed
@@ -168,7 +177,11 @@ export async function rollout(requested: ReleaseSpec, emit: Emit, lock: { waitMs
     // Config vars: only their names go into the spec (and so the release record); the values stay
     // in memory, reach docker through its environment, and are kept encrypted (config-store.ts).
     const config = options.config ?? await readAppConfig(requested.app);
-    const spec: ReleaseSpec = { ...requested, version: nextVersion(state, requested.version), configVars: Object.keys(config).sort() };
+    // ps:scale's formation wins over the release's (paas.yml / Procfile), in every later rollout.
+    const override = options.formation ?? await readFormationOverride(requested.app);
+    const formation = effectiveFormation(requested.formation, requested.processes, override);
+    const spec: ReleaseSpec = { ...requested, formation, version: nextVersion(state, requested.version), configVars: Object.keys(config).sort() };
+    if (override && formationText(formation) !== formationText(requested.formation)) emit(`formation set by ps:scale: ${formationText(formation)}`, 'start');
     const env = releaseEnv(spec.env, config);
     // Independent reads, at once: each is a docker call.
     const [inspect, existing, webPorts] = await Promise.all([
@@ -215,6 +228,7 @@ export async function rollout(requested: ReleaseSpec, emit: Emit, lock: { waitMs
     await writeState(next);
     await writeAppConfig(spec.app, config);
     await pruneSnapshots(next, spec.keepReleases);
+    if (options.formation) await writeFormationOverride(spec.app, options.formation);
 
     const draining = old.map((c) => c.name);
     const pruning = [...imagesToPrune(next, spec.keepReleases), ...alsoPrune];
@@ -238,7 +252,7 @@ export async function rollout(requested: ReleaseSpec, emit: Emit, lock: { waitMs
  * is done once nginx serves the new release. Should it die, the next rollout stops whatever old
  * containers are left, as it stops every container not of the release it starts.
  */
-function drainInBackground(containers: string[], images: string[], drainMs: number, stopTimeoutSeconds: number): void {
+export function drainInBackground(containers: string[], images: string[], drainMs: number, stopTimeoutSeconds: number): void {
   const args = [
     process.argv[1]!, 'drain', '--after', String(drainMs), '--timeout', String(stopTimeoutSeconds),
     ...containers.flatMap((name) => ['--container', name]),

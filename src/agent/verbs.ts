@@ -15,6 +15,7 @@ import { acquireLock } from './lock.js';
 import { readSnapshot } from './config-store.js';
 import { CONFIG_VERBS } from './verbs-config.js';
 import { appUrls, pruneImages, readHostInfo, rollbackSpec, rollbackTarget, rollout, stopContainers, validateSpec, type Emit } from './rollout.js';
+import { PS_VERBS } from './verbs-ps.js';
 import { APPS_DIR, HOST_FILE, NGINX_DIR, ROOT, dockerArch, listApps, readJson, readState, writeAtomic, type HostInfo } from './state.js';
 
 export interface VerbContext {
@@ -241,6 +242,7 @@ async function keysAdd({ args, readStdin }: VerbContext): Promise<unknown> {
 export const VERBS: Record<string, (context: VerbContext) => Promise<unknown>> = {
   info, setup, layers, load, lock, deploy, rollback, drain, releases, apps, 'app-info': appInfo, images,
   ...CONFIG_VERBS,
+  ...PS_VERBS,
   'keys-add': keysAdd,
   'keys-list': () => listKeys(),
   'keys-remove': ({ args }) => removeKey(requireFlag(args, 'name')),

@@ -1,5 +1,5 @@
 import { processArgv } from './command.js';
-import type { ReleaseSpec } from './types.js';
+import type { ProcessLimits, ReleaseSpec } from './types.js';
 import { WEB } from './types.js';
 
 /** Labels that tie a container to its app, release, process type and replica. */
@@ -8,6 +8,8 @@ export const LABEL = {
   release: 'paas.release',
   process: 'paas.process',
   replica: 'paas.replica',
+  /** Restart generation (ps:restart): absent on a release's first containers. */
+  restart: 'paas.restart',
 } as const;
 
 export interface ContainerPlan {
@@ -20,8 +22,28 @@ export interface ContainerPlan {
   envNames: string[];
 }
 
-export function containerName(app: string, type: string, replica: number, version: number): string {
-  return `paas-${app}-${type}-${replica}-v${version}`;
+/**
+ * `paas-<app>-<type>-<replica>-v<release>`; a rolling restart (ps:restart) starts the same
+ * release again beside the running containers, as generation 1, 2, ...: suffix `-r<generation>`.
+ */
+export function containerName(app: string, type: string, replica: number, version: number, generation = 0): string {
+  return `paas-${app}-${type}-${replica}-v${version}${generation > 0 ? `-r${generation}` : ''}`;
+}
+
+/** `docker run` flags for a process type's limits: `--memory BYTES` (a whole number) and `--cpus N`. */
+export function limitArgs(limits: ProcessLimits | undefined): string[] {
+  if (!limits) return [];
+  return [
+    ...(limits.memoryBytes !== undefined ? ['--memory', String(limits.memoryBytes)] : []),
+    ...(limits.cpus !== undefined ? ['--cpus', String(limits.cpus)] : []),
+  ];
+}
+
+export interface PlanOptions {
+  /** Only these process types (a rolling restart of web). Default: every type of the formation. */
+  types?: readonly string[];
+  /** Restart generation: see containerName. */
+  generation?: number;
 }
 
 /** The command part of `docker run` (see processArgv); null keeps the image's CMD. */
@@ -45,14 +67,17 @@ export function webReplicas(spec: ReleaseSpec): number {
  * n publishes its port on 127.0.0.1:webPorts[n-1]: a fixed port (not one Docker picks), so a
  * container that Docker restarts comes back where nginx's routes say it is.
  */
-export function planContainers(spec: ReleaseSpec, webPorts: readonly number[] = []): ContainerPlan[] {
-  const types = Object.keys(spec.formation).filter((type) => spec.formation[type]! > 0 && type in spec.processes);
+export function planContainers(spec: ReleaseSpec, webPorts: readonly number[] = [], options: PlanOptions = {}): ContainerPlan[] {
+  const generation = options.generation ?? 0;
+  const types = Object.keys(spec.formation)
+    .filter((type) => spec.formation[type]! > 0 && type in spec.processes)
+    .filter((type) => !options.types || options.types.includes(type));
   types.sort((a, b) => (a === WEB ? -1 : b === WEB ? 1 : a.localeCompare(b)));
   const envNames = Object.keys(spec.env).sort();
   const plans: ContainerPlan[] = [];
   for (const type of types) {
     for (let replica = 1; replica <= spec.formation[type]!; replica += 1) {
-      const name = containerName(spec.app, type, replica, spec.version);
+      const name = containerName(spec.app, type, replica, spec.version, generation);
       const runArgs = [
         'run', '--detach',
         '--name', name,
@@ -60,6 +85,7 @@ export function planContainers(spec: ReleaseSpec, webPorts: readonly number[] = 
         '--label', `${LABEL.release}=${spec.version}`,
         '--label', `${LABEL.process}=${type}`,
         '--label', `${LABEL.replica}=${replica}`,
+        ...(generation > 0 ? ['--label', `${LABEL.restart}=${generation}`] : []),
         '--restart', 'unless-stopped',
         '--log-opt', 'max-size=10m', '--log-opt', 'max-file=3',
         '--env', `PORT=${spec.port}`,
@@ -67,6 +93,7 @@ export function planContainers(spec: ReleaseSpec, webPorts: readonly number[] = 
         '--env', `PAAS_RELEASE=v${spec.version}`,
         '--env', `PAAS_PROCESS=${type}.${replica}`,
         ...envNames.flatMap((key) => ['--env', key]),
+        ...limitArgs(spec.limits?.[type]),
         ...(type === WEB ? ['--publish', `127.0.0.1:${webPort(webPorts, replica)}:${spec.port}`] : []),
         spec.image,
         ...commandArgs(spec.processes[type] ?? null),

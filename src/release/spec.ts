@@ -1,6 +1,6 @@
 import type { AppConfig } from '../config/types.js';
 import type { BuildPlan } from '../detect/types.js';
-import { DEFAULTS, WEB, type ReleaseSpec } from './types.js';
+import { DEFAULTS, WEB, type ProcessLimits, type ReleaseSpec } from './types.js';
 
 /** Procfile types that are not long-running processes (the release phase runs once per release). */
 const ONE_OFF_TYPES = new Set(['release']);
@@ -18,6 +18,20 @@ export function formationFor(plan: BuildPlan, config: AppConfig): Record<string,
   return formation;
 }
 
+/** paas.yml's memory / cpus per process type, for the types the release runs. */
+export function limitsFor(processes: Record<string, unknown>, config: AppConfig): Record<string, ProcessLimits> {
+  const limits: Record<string, ProcessLimits> = {};
+  for (const [type, settings] of Object.entries(config.processes ?? {})) {
+    if (!(type in processes)) continue;
+    const limit: ProcessLimits = {
+      ...(settings.memoryBytes !== undefined ? { memoryBytes: settings.memoryBytes } : {}),
+      ...(settings.cpus !== undefined ? { cpus: settings.cpus } : {}),
+    };
+    if (Object.keys(limit).length) limits[type] = limit;
+  }
+  return limits;
+}
+
 export interface SpecInput {
   app: string;
   plan: BuildPlan;
@@ -32,6 +46,7 @@ export interface SpecInput {
 /** The release a deploy asks every host to run. */
 export function releaseSpec({ app, plan, config, image, imageId, version, description, createdBy }: SpecInput): ReleaseSpec {
   const processes = Object.fromEntries(Object.entries(plan.processes).filter(([type]) => !ONE_OFF_TYPES.has(type)));
+  const limits = limitsFor(processes, config);
   return {
     app,
     version,
@@ -39,6 +54,7 @@ export function releaseSpec({ app, plan, config, image, imageId, version, descri
     imageId,
     processes,
     formation: formationFor(plan, config),
+    ...(Object.keys(limits).length ? { limits } : {}),
     port: plan.port,
     ...(plan.healthcheck ? { healthcheck: plan.healthcheck } : {}),
     domains: config.domains ?? [],

@@ -20,6 +20,8 @@ export interface ReleaseSpec {
   processes: Record<string, string | null>;
   /** Process type -> replicas. Types missing here run 0 replicas. */
   formation: Record<string, number>;
+  /** Process type -> resource limits (paas.yml processes.<type>.memory / cpus); absent: no limit. */
+  limits?: Record<string, ProcessLimits>;
   /** Port the web process listens on inside its container (it also gets PORT). */
   port: number;
   healthcheck?: Healthcheck;
@@ -49,6 +51,12 @@ export interface ReleaseSpec {
   drainMs: number;
   /** Seconds between SIGTERM and SIGKILL when old containers stop. */
   stopTimeoutSeconds: number;
+}
+
+/** Per-container limits, applied as `docker run --memory BYTES --cpus N`. */
+export interface ProcessLimits {
+  memoryBytes?: number;
+  cpus?: number;
 }
 
 /** pending: recorded just before the switch, so a crash right after it never reuses the number. */

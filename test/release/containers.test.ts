@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { commandArgs, containerName, LABEL, planContainers, webReplicas } from '../../src/release/containers.js';
+import { commandArgs, containerName, LABEL, limitArgs, planContainers, webReplicas } from '../../src/release/containers.js';
 import type { ReleaseSpec } from '../../src/release/types.js';
 
 function spec(overrides: Partial<ReleaseSpec> = {}): ReleaseSpec {
@@ -50,6 +50,26 @@ describe('containerName', () => {
   ])('%s %s.%i v%i -> %s', (app, type, replica, version, expected) => {
     expect(containerName(app, type, replica, version)).toBe(expected);
   });
+
+  it.each([
+    [0, 'paas-shop-web-1-v7'],
+    [1, 'paas-shop-web-1-v7-r1'],
+    [12, 'paas-shop-web-1-v7-r12'],
+  ])('restart generation %i -> %s', (generation, expected) => {
+    expect(containerName('shop', 'web', 1, 7, generation)).toBe(expected);
+  });
+});
+
+describe('limitArgs', () => {
+  it.each([
+    [undefined, []],
+    [{}, []],
+    [{ memoryBytes: 536870912 }, ['--memory', '536870912']],
+    [{ cpus: 0.5 }, ['--cpus', '0.5']],
+    [{ memoryBytes: 268435456, cpus: 2 }, ['--memory', '268435456', '--cpus', '2']],
+  ])('%j -> %j', (limits, expected) => {
+    expect(limitArgs(limits)).toEqual(expected);
+  });
 });
 
 describe('commandArgs', () => {
@@ -68,7 +88,7 @@ describe('commandArgs', () => {
 
 describe('planContainers', () => {
   it('labels are the documented ones', () => {
-    expect(LABEL).toEqual({ app: 'paas.app', release: 'paas.release', process: 'paas.process', replica: 'paas.replica' });
+    expect(LABEL).toEqual({ app: 'paas.app', release: 'paas.release', process: 'paas.process', replica: 'paas.replica', restart: 'paas.restart' });
   });
 
   it('web=2 and worker=1: web first, exact docker argv, env passed by name only', () => {
@@ -132,6 +152,27 @@ describe('planContainers', () => {
   it('counts the web replicas that need ports', () => {
     expect(webReplicas(spec())).toBe(2);
     expect(webReplicas(spec({ formation: { worker: 1 } }))).toBe(0);
+  });
+
+  it('limits per type: --memory and --cpus before the port and the image, only for that type', () => {
+    const plans = planContainers(spec({ limits: { web: { memoryBytes: 268435456, cpus: 0.5 }, worker: { memoryBytes: 134217728 } }, formation: { web: 1, worker: 1 } }), [20001]);
+    expect(plans.map((p) => p.runArgs)).toEqual([
+      [...head('web', 1), '--memory', '268435456', '--cpus', '0.5', '--publish', '127.0.0.1:20001:8080', 'paas/shop:v7', '/bin/sh', '-c', 'exec node server.js --port $PORT'],
+      [...head('worker', 1), '--memory', '134217728', 'paas/shop:v7', 'node', 'worker.js'],
+    ]);
+  });
+
+  it('a rolling restart plans only the given types, as generation N: -rN names and a paas.restart label', () => {
+    const plans = planContainers(spec(), [20005, 20006], { types: ['web'], generation: 2 });
+    expect(plans.map((p) => p.name)).toEqual(['paas-shop-web-1-v7-r2', 'paas-shop-web-2-v7-r2']);
+    const restartHead = (replica: number) => {
+      const h = head('web', replica);
+      h[3] = `paas-shop-web-${replica}-v7-r2`;
+      const at = h.indexOf(`paas.replica=${replica}`) + 1;
+      return [...h.slice(0, at), '--label', 'paas.restart=2', ...h.slice(at)];
+    };
+    expect(plans[0]!.runArgs).toEqual([...restartHead(1), '--publish', '127.0.0.1:20005:8080', 'paas/shop:v7', '/bin/sh', '-c', 'exec node server.js --port $PORT']);
+    expect(plans[1]!.runArgs).toEqual([...restartHead(2), '--publish', '127.0.0.1:20006:8080', 'paas/shop:v7', '/bin/sh', '-c', 'exec node server.js --port $PORT']);
   });
 
   it('an empty formation plans nothing', () => {

@@ -118,6 +118,14 @@ describe('releaseSpec', () => {
     });
   });
 
+  it('memory and cpus of paas.yml processes become the release\'s limits (types it runs only)', () => {
+    const config: AppConfig = {
+      processes: { web: { replicas: 2, memoryBytes: 536870912, cpus: 0.5 }, worker: { replicas: 1, cpus: 2 }, clock: { replicas: 1, memoryBytes: 67108864 }, release: { replicas: 0, memoryBytes: 67108864 } },
+    };
+    expect(releaseSpec({ ...input, plan: plan(), config }).limits).toEqual({ web: { memoryBytes: 536870912, cpus: 0.5 }, worker: { cpus: 2 } });
+    expect('limits' in releaseSpec({ ...input, plan: plan(), config: { processes: { web: { replicas: 1 } } } })).toBe(false);
+  });
+
   it('keeps a null command (the image CMD) for web', () => {
     const spec = releaseSpec({ ...input, plan: plan({ stack: 'dockerfile', processes: { web: null } }), config: {} });
     expect(spec.processes).toEqual({ web: null });

@@ -1,0 +1,44 @@
+import { Args, Flags } from '@oclif/core';
+import { PaasError } from '../../errors.js';
+import { HostCommand, hostAddresses, hostFlags, whoAmI } from '../../ui/host-command.js';
+import { runSteps } from '../../ui/progress.js';
+import type { HostAgent } from '../../host/agent.js';
+
+interface RestartAnswer { app: string; version: number; types: string[]; restarted: string[]; draining: string[] }
+
+export default class PsRestart extends HostCommand {
+  static override summary = 'Restart the app\'s processes, web with zero downtime';
+  static override description = 'Restarts the current release without making a new one (as Heroku does). web: fresh containers of the release start beside the running ones (named ...-v<release>-r<n>, n counting restarts), are health-checked, nginx switches to them and the old ones drain: no request fails. Other types: their containers are stopped (SIGTERM, then SIGKILL after the stop timeout) and started again. Hosts are done one after another.';
+  static override examples = ['<%= config.bin %> ps:restart', '<%= config.bin %> ps:restart web', '<%= config.bin %> ps:restart worker --app shop'];
+  static override args = { type: Args.string({ description: 'process type to restart (default: all)' }) };
+  static override flags = { ...hostFlags, wait: Flags.boolean({ description: 'wait for a deploy that holds the app\'s lock' }) };
+
+  async run(): Promise<{ app: string; hosts: (RestartAnswer & { host: string })[] }> {
+    const { args, flags } = await this.parse(PsRestart);
+    const config = await this.configOf('.');
+    const app = this.appName(flags, config);
+    if (args.type !== undefined && !/^[A-Za-z0-9_-]{1,30}$/.test(args.type)) {
+      throw new PaasError('usage', `${JSON.stringify(args.type)} is not a process type`, { hint: 'name a type of the Procfile or paas.yml processes, such as web or worker' });
+    }
+    const addresses = hostAddresses(flags, config);
+    const agents: HostAgent[] = [];
+    const tokens: string[] = [];
+    for (const address of addresses) {
+      const session = await this.open(address, flags);
+      tokens.push(await this.lockApp(session, app, `ps:restart${args.type ? ` ${args.type}` : ''}`, flags.wait));
+      agents.push(session.agent);
+    }
+    const hosts: (RestartAnswer & { host: string })[] = [];
+    await runSteps<object>(agents.map((agent, index) => ({
+      title: `Restart ${args.type ?? 'every process of'} ${app} on ${addresses[index]!.label}`,
+      run: async (_c, report) => {
+        const answer = await agent.call<RestartAnswer>('restart', [
+          '--app', app, '--by', whoAmI(), '--lock-token', tokens[index]!, ...(args.type ? ['--type', args.type] : []),
+        ], { onEvent: (m) => report(m) });
+        hosts.push({ host: addresses[index]!.label, ...answer });
+      },
+    })), {}, { json: this.jsonEnabled() });
+    if (!this.jsonEnabled()) for (const h of hosts) this.log(`${h.host}: restarted ${h.types.join(', ')} of ${app} v${h.version} (${h.restarted.length} container(s))`);
+    return { app, hosts };
+  }
+}

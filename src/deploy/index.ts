@@ -9,7 +9,7 @@ import {
 import { splitDockerfile } from '../build/split.js';
 import { connectEngine } from '../docker/engine.js';
 import type { HostAgent } from '../host/agent.js';
-import { pushImage, type ImageReceiver, type PushResult } from '../push/thin.js';
+import type { ImageReceiver, PushResult } from '../push/thin.js';
 import { releaseSpec } from '../release/spec.js';
 import type { AppState } from '../release/types.js';
 import type { RolloutResult } from '../agent/rollout.js';
@@ -173,6 +173,8 @@ export async function deployToHost(ctx: DeployContext, host: HostTarget, report:
   const build = ctx.build!;
   const push = async (image: string) => {
     const started = Date.now();
+    // Loaded when an image must travel: a warm deploy of a code change sends only the source.
+    const { pushImage } = await import('../push/thin.js');
     const result = await pushImage(ctx.docker!, image, agentReceiver(host.agent), { onProgress: report });
     outcome.pushes.push(result);
     outcome.bytesSent += result.bytesSent;

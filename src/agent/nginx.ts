@@ -76,6 +76,30 @@ export async function applyNginxConfig(file: string, content: string): Promise<v
   await reloadNginx(generation);
 }
 
+/**
+ * Takes `file` out of nginx's configuration the same careful way: moved aside, `nginx -t`, put
+ * back if nginx refuses the rest, else reloaded. Returns false when there was no such file.
+ */
+export async function removeNginxConfig(file: string): Promise<boolean> {
+  if (!(await exists(file))) return false;
+  const prev = `${file}.removed`;
+  const generation = randomUUID();
+  await fs.rename(file, prev);
+  await writeAtomic(AGENT_SERVER_FILE(), renderAgentServer(generation), 0o644);
+  const test = await testConfig();
+  if (!test.ok) {
+    await fs.rename(prev, file);
+    throw new PaasError('host', 'nginx rejected the configuration without this file; it is still in place', {
+      where: file,
+      details: test.output.split('\n').slice(-8),
+      hint: 'run `nginx -t` on the host',
+    });
+  }
+  await fs.rm(prev, { force: true });
+  await reloadNginx(generation);
+  return true;
+}
+
 /** After a crash mid-apply: keep the file nginx accepts, drop the other. */
 export async function recoverNginxConfig(file: string): Promise<void> {
   const prev = `${file}.prev`;
@@ -108,6 +132,11 @@ async function loadRoutes(app: string, text: string | undefined): Promise<string
   if (text === undefined) await fs.rm(routesFile(app), { force: true });
   else await writeAtomic(routesFile(app), text, 0o644);
   return askNginx(`/routes/${app}`);
+}
+
+/** Removes the app's route file and drops its routes from nginx's shared memory. */
+export async function removeRoutes(app: string): Promise<void> {
+  await loadRoutes(app, undefined);
 }
 
 /**

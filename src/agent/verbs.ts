@@ -12,6 +12,9 @@ import { docker, run, sleep } from './exec.js';
 import { applyNginxConfig } from './nginx.js';
 import { acquireLock } from './lock.js';
 import { appUrls, pruneImages, readHostInfo, rollbackSpec, rollout, stopContainers, validateSpec, type Emit } from './rollout.js';
+import { APP_VERBS } from './verbs-app.js';
+import { readSettings } from './settings.js';
+import { extraDomains } from '../release/settings.js';
 import { APPS_DIR, HOST_FILE, NGINX_DIR, ROOT, dockerArch, listApps, readJson, readState, writeAtomic, type HostInfo } from './state.js';
 
 export interface VerbContext {
@@ -204,7 +207,8 @@ async function apps(): Promise<unknown> {
   return Promise.all((await listApps()).map(async (app) => {
     const state = await readState(app);
     const current = state.releases.find((r) => r.version === state.current);
-    return { app, current: state.current, image: current?.image, urls: current ? appUrls(app, current.domains, host) : [] };
+    const domains = extraDomains(current?.domains ?? [], await readSettings(app).catch(() => ({ domains: [] })));
+    return { app, current: state.current, image: current?.image, urls: current ? appUrls(app, domains, host) : [] };
   }));
 }
 
@@ -218,9 +222,11 @@ async function appInfo({ args }: VerbContext): Promise<unknown> {
     const [name, status, ports] = line.split('\t');
     return { name, status, ports };
   });
-  return { app, current: state.current, release: current, releases: state.releases.length, containers, urls: current ? appUrls(app, current.domains, host) : [] };
+  const domains = extraDomains(current?.domains ?? [], await readSettings(app));
+  return { app, current: state.current, release: current, releases: state.releases.length, containers, urls: current ? appUrls(app, domains, host) : [] };
 }
 
 export const VERBS: Record<string, (context: VerbContext) => Promise<unknown>> = {
   info, setup, layers, load, lock, deploy, rollback, drain, releases, apps, 'app-info': appInfo,
+  ...APP_VERBS,
 };

@@ -239,6 +239,8 @@ export function renderDefaultTlsServer(): string {
     '    listen 443 ssl default_server;',
     '    server_name _;',
     '    ssl_reject_handshake on;',
+    '    # The default server of a port decides the protocols of every handshake on it (before SNI picks the app).',
+    '    ssl_protocols TLSv1.2 TLSv1.3;',
     '}',
     '',
   ].join('\n');

@@ -77,25 +77,27 @@ export async function applyNginxConfig(file: string, content: string): Promise<v
 }
 
 /**
- * Takes `file` out of nginx's configuration the same careful way: moved aside, `nginx -t`, put
- * back if nginx refuses the rest, else reloaded. Returns false when there was no such file.
+ * Takes files out of nginx's configuration the same careful way, with one reload for all: moved
+ * aside, `nginx -t`, put back if nginx refuses the rest, else reloaded. Returns false when none
+ * of them was there.
  */
-export async function removeNginxConfig(file: string): Promise<boolean> {
-  if (!(await exists(file))) return false;
-  const prev = `${file}.removed`;
+export async function removeNginxConfig(...files: string[]): Promise<boolean> {
+  const present: string[] = [];
+  for (const file of files) if (await exists(file)) present.push(file);
+  if (present.length === 0) return false;
   const generation = randomUUID();
-  await fs.rename(file, prev);
+  for (const file of present) await fs.rename(file, `${file}.removed`);
   await writeAtomic(AGENT_SERVER_FILE(), renderAgentServer(generation), 0o644);
   const test = await testConfig();
   if (!test.ok) {
-    await fs.rename(prev, file);
-    throw new PaasError('host', 'nginx rejected the configuration without this file; it is still in place', {
-      where: file,
+    for (const file of present) await fs.rename(`${file}.removed`, file);
+    throw new PaasError('host', 'nginx rejected the configuration without these files; they are still in place', {
+      where: present.join(', '),
       details: test.output.split('\n').slice(-8),
       hint: 'run `nginx -t` on the host',
     });
   }
-  await fs.rm(prev, { force: true });
+  for (const file of present) await fs.rm(`${file}.removed`, { force: true });
   await reloadNginx(generation);
   return true;
 }

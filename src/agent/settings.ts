@@ -8,7 +8,7 @@ import { APPS_DIR, NGINX_DIR, ROOT, appDir, listApps, readJson, readState, write
 
 export const CERTS_DIR = path.join(ROOT, 'certs');
 export const GIT_DIR = path.join(ROOT, 'git');
-const DEFAULT_TLS_FILE = () => path.join(NGINX_DIR, '000-default-tls.conf');
+export const DEFAULT_TLS_FILE = () => path.join(NGINX_DIR, '000-default-tls.conf');
 
 const settingsFile = (app: string) => path.join(appDir(app), 'settings.json');
 
@@ -38,9 +38,10 @@ export async function otherAppsNames(app: string, baseDomain: string): Promise<{
   }));
 }
 
-/** Whether any app of this host has a certificate. */
-async function anyCertificate(): Promise<boolean> {
+/** Whether any app of this host (but `except`) has a certificate. */
+export async function anyCertificate(except?: string): Promise<boolean> {
   for (const app of await listApps()) {
+    if (app === except) continue;
     if ((await readSettings(app).catch(() => EMPTY_SETTINGS)).certificate) return true;
   }
   return false;

@@ -14,7 +14,7 @@ import { docker } from './exec.js';
 import { acquireLock } from './lock.js';
 import { applySite, currentRoutes, removeNginxConfig, removeRoutes, siteFile, switchRoutes } from './nginx.js';
 import { appContainers, readHostInfo } from './rollout.js';
-import { appStateDir, certsDir, gitRepo, otherAppsNames, readSettings, syncDefaultTlsServer, writeSettings } from './settings.js';
+import { DEFAULT_TLS_FILE, anyCertificate, appStateDir, certsDir, gitRepo, otherAppsNames, readSettings, syncDefaultTlsServer, writeSettings } from './settings.js';
 import { appDir, readState, writeAtomic } from './state.js';
 import type { VerbContext } from './verbs.js';
 
@@ -268,7 +268,11 @@ async function lbSet({ args, emit }: VerbContext): Promise<unknown> {
 async function destroy({ args, emit }: VerbContext): Promise<unknown> {
   return locked(args, 'apps:destroy', async (app) => {
     const removed: string[] = [];
-    if (await removeNginxConfig(siteFile(app))) removed.push(siteFile(app));
+    // One reload: the site, and the catch-all HTTPS server when no other app has a certificate.
+    const files = [siteFile(app), ...(await anyCertificate(app) ? [] : [DEFAULT_TLS_FILE()])];
+    const present = (await Promise.all(files.map((file) => fs.stat(file).then(() => file, () => undefined)))).filter((f): f is string => f !== undefined);
+    await removeNginxConfig(...present);
+    removed.push(...present);
     await removeRoutes(app);
     emit(`nginx no longer serves ${app}`, 'destroy');
     const containers = (await appContainers(app)).map((c) => c.name);

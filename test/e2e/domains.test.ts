@@ -280,7 +280,8 @@ describe('apps:destroy', () => {
     // no wrong answer, no 5xx.
     expect(report.newConnection.failed).toBe(0);
     expect(report.failures.filter((f) => f.kind !== 'error:ECONNRESET'), JSON.stringify(report.failures.slice(0, 5))).toEqual([]);
-    expect(report.keepAlive.failed).toBeLessThanOrEqual(20);
+    // (one reload: measured 1 to 16 resets of ~1,500 keep-alive requests)
+    expect(report.keepAlive.failed).toBeLessThanOrEqual(report.keepAlive.sent * 0.02);
 
     expect((await onHost('docker ps -a --filter label=paas.app=shop -q')).out).toBe('');
     expect((await onHost('docker image ls -q paas/shop')).out).toBe('');

@@ -48,13 +48,63 @@ export async function reloadNginx(generation: string, timeoutMs = 15_000): Promi
   });
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * One nginx configuration change at a time on the host, whatever the app: each change writes the
+ * agent server's generation token and waits for nginx to serve it, so two at once (two apps
+ * deployed together, a domains:add during another app's deploy) would each wait for a token the
+ * other overwrote. A lock file (O_EXCL, with the holder's pid; a dead holder's is taken over).
+ */
+export async function withNginxLock<T>(change: () => Promise<T>, waitMs = 120_000): Promise<T> {
+  const file = path.join(NGINX_DIR, 'apply.lock');
+  const started = Date.now();
+  const deadline = started + waitMs;
+  for (;;) {
+    try {
+      await fs.writeFile(file, String(process.pid), { flag: 'wx', mode: 0o600 });
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const holder = Number(await fs.readFile(file, 'utf8').catch(() => ''));
+    if (!Number.isInteger(holder) || holder <= 0 || !alive(holder)) {
+      // Its agent died (or an empty file, left by a crash between create and write, for over 1 s):
+      // removed only if it still reads the same.
+      const again = Number(await fs.readFile(file, 'utf8').catch(() => ''));
+      if (again === holder && (holder > 0 || Date.now() - started > 1000)) await fs.rm(file, { force: true });
+    }
+    if (Date.now() >= deadline) {
+      throw new PaasError('host', `another nginx configuration change (pid ${holder}) did not finish within ${waitMs / 1000} s`, { where: file, hint: 'try again; if it persists, check nginx on the host' });
+    }
+    await sleep(50);
+  }
+  try {
+    return await change();
+  } finally {
+    await fs.rm(file, { force: true });
+  }
+}
+
+/** Puts `content` at `file` only if nginx accepts it (see applyUnlocked), one change at a time on the host. */
+export async function applyNginxConfig(file: string, content: string): Promise<void> {
+  await withNginxLock(() => applyUnlocked(file, content));
+}
+
 /**
  * Puts `content` at `file` only if nginx accepts the result: the new file goes in place with the
  * old one kept as `.prev`, `nginx -t` judges, and a rejected file is swapped back before anything
  * is reloaded. A crash in between leaves `.prev`, which recoverNginxConfig() settles next time.
  * Returns once nginx serves the new configuration.
  */
-export async function applyNginxConfig(file: string, content: string): Promise<void> {
+async function applyUnlocked(file: string, content: string): Promise<void> {
   const prev = `${file}.prev`;
   const next = `${file}.next`;
   const generation = randomUUID();
@@ -76,6 +126,36 @@ export async function applyNginxConfig(file: string, content: string): Promise<v
   await reloadNginx(generation);
 }
 
+/**
+ * Takes files out of nginx's configuration the same careful way, with one reload for all: moved
+ * aside, `nginx -t`, put back if nginx refuses the rest, else reloaded. Returns false when none
+ * of them was there.
+ */
+export async function removeNginxConfig(...files: string[]): Promise<boolean> {
+  return withNginxLock(() => removeUnlocked(files));
+}
+
+async function removeUnlocked(files: string[]): Promise<boolean> {
+  const present: string[] = [];
+  for (const file of files) if (await exists(file)) present.push(file);
+  if (present.length === 0) return false;
+  const generation = randomUUID();
+  for (const file of present) await fs.rename(file, `${file}.removed`);
+  await writeAtomic(AGENT_SERVER_FILE(), renderAgentServer(generation), 0o644);
+  const test = await testConfig();
+  if (!test.ok) {
+    for (const file of present) await fs.rename(`${file}.removed`, file);
+    throw new PaasError('host', 'nginx rejected the configuration without these files; they are still in place', {
+      where: present.join(', '),
+      details: test.output.split('\n').slice(-8),
+      hint: 'run `nginx -t` on the host',
+    });
+  }
+  for (const file of present) await fs.rm(`${file}.removed`, { force: true });
+  await reloadNginx(generation);
+  return true;
+}
+
 /** After a crash mid-apply: keep the file nginx accepts, drop the other. */
 export async function recoverNginxConfig(file: string): Promise<void> {
   const prev = `${file}.prev`;
@@ -89,11 +169,13 @@ export const siteFile = (app: string) => path.join(NGINX_DIR, `app-${app}.conf`)
 /** Writes the app's nginx file and reloads, only when its content changes (new app, new names). */
 export async function applySite(site: AppSite): Promise<boolean> {
   const file = siteFile(site.app);
-  await recoverNginxConfig(file);
   const content = renderAppConfig(site);
-  if ((await fs.readFile(file, 'utf8').catch(() => '')) === content) return false;
-  await applyNginxConfig(file, content);
-  return true;
+  return withNginxLock(async () => {
+    await recoverNginxConfig(file);
+    if ((await fs.readFile(file, 'utf8').catch(() => '')) === content) return false;
+    await applyUnlocked(file, content);
+    return true;
+  });
 }
 
 const routesFile = (app: string) => path.join(ROUTES_DIR, app);
@@ -108,6 +190,11 @@ async function loadRoutes(app: string, text: string | undefined): Promise<string
   if (text === undefined) await fs.rm(routesFile(app), { force: true });
   else await writeAtomic(routesFile(app), text, 0o644);
   return askNginx(`/routes/${app}`);
+}
+
+/** Removes the app's route file and drops its routes from nginx's shared memory. */
+export async function removeRoutes(app: string): Promise<void> {
+  await loadRoutes(app, undefined);
 }
 
 /**

@@ -15,6 +15,8 @@ import { applySite, switchRoutes } from './nginx.js';
 import { HOST_FILE, readJson, readState, writeState, type HostInfo } from './state.js';
 import { effectiveFormation, formationText } from '../release/formation.js';
 import { readFormationOverride, writeFormationOverride } from './formation-store.js';
+import { domainOwner, extraDomains, routesFor, siteFor } from '../release/settings.js';
+import { otherAppsNames, readSettings } from './settings.js';
 
 export type Emit = (message: string, step?: string) => void;
 
@@ -191,6 +193,17 @@ export async function rollout(requested: ReleaseSpec, emit: Emit, lock: { waitMs
     ]);
     if (inspect.code !== 0) throw new PaasError('host', `the image ${spec.image} is not on this host`, { hint: 'push it first (paas deploy does)' });
     const old = existing.filter((c) => c.release !== spec.version);
+    // Domains added with `paas domains:add`, lb:set's balancing and the certificate outlive releases.
+    const settings = await readSettings(spec.app);
+    const others = await otherAppsNames(spec.app, host.baseDomain);
+    for (const domain of spec.domains) {
+      const owner = domainOwner(domain, others);
+      if (owner) {
+        throw new PaasError('usage', `the domain ${domain} (paas.yml) is already served by the app ${owner} on this host`, {
+          hint: `remove it from paas.yml, or from ${owner} first (paas domains:remove ${domain} --app ${owner})`,
+        });
+      }
+    }
     emit(`v${spec.version}: ${spec.description}`, 'start');
 
     if (spec.releaseCommand && options.releasePhase !== false) {
@@ -200,16 +213,18 @@ export async function rollout(requested: ReleaseSpec, emit: Emit, lock: { waitMs
     mark('start', t0);
 
     const t1 = Date.now();
-    const upstreams = started.filter((c) => c.type === WEB).map((c) => ({ port: c.port! }));
+    const routes = routesFor(spec.version, spec.balance, started.filter((c) => c.type === WEB).map((c) => c.port!), settings);
+    const upstreams = routes.upstreams;
     const record = (status: Release['status']): Release => ({ ...withoutAppFields(spec), createdAt: new Date().toISOString(), status });
-    const others = state.releases.filter((r) => r.version !== spec.version);
+    const otherReleases = state.releases.filter((r) => r.version !== spec.version);
     await writeSnapshot(spec.app, spec.version, config);
-    await writeState({ ...state, releases: [...others, record('pending')] });
+    await writeState({ ...state, releases: [...otherReleases, record('pending')] });
     try {
-      if (await applySite({ app: spec.app, serverNames: [`${spec.app}.${host.baseDomain}`, ...spec.domains] })) {
-        emit(`nginx serves ${spec.app} at ${[`${spec.app}.${host.baseDomain}`, ...spec.domains].join(', ')}`, 'switch');
+      const site = siteFor(spec.app, host.baseDomain, spec.domains, settings);
+      if (await applySite(site)) {
+        emit(`nginx serves ${spec.app} at ${site.serverNames.join(', ')}`, 'switch');
       }
-      await switchRoutes(spec.app, { version: spec.version, balance: spec.balance, upstreams });
+      await switchRoutes(spec.app, routes);
     } catch (error) {
       await docker(['rm', '--force', ...started.map((c) => c.name)], { check: false });
       await writeState(state);
@@ -223,7 +238,7 @@ export async function rollout(requested: ReleaseSpec, emit: Emit, lock: { waitMs
     const next: AppState = {
       app: spec.app,
       current: spec.version,
-      releases: [...others.map((r) => ({ ...r, status: 'superseded' as const })), record('active')],
+      releases: [...otherReleases.map((r) => ({ ...r, status: 'superseded' as const })), record('active')],
     };
     await writeState(next);
     await writeAppConfig(spec.app, config);
@@ -240,7 +255,7 @@ export async function rollout(requested: ReleaseSpec, emit: Emit, lock: { waitMs
       app: spec.app, version: spec.version, image: spec.image,
       ...(previous !== undefined ? { previous } : {}),
       containers: started, draining, pruning, switchMs,
-      urls: appUrls(spec.app, spec.domains, host), timings: { ...timings, switch: switchMs },
+      urls: appUrls(spec.app, extraDomains(spec.domains, settings), host), timings: { ...timings, switch: switchMs },
     };
   } finally {
     await release();

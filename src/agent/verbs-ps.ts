@@ -15,6 +15,8 @@ import { DEFAULTS, WEB, type AppState, type Release, type ReleaseSpec } from '..
 import { docker } from './exec.js';
 import { acquireLock } from './lock.js';
 import { switchRoutes } from './nginx.js';
+import { readSettings } from './settings.js';
+import { routesFor } from '../release/settings.js';
 import { allocatePorts } from './ports.js';
 import { readFormationOverride } from './formation-store.js';
 import { appContainers, drainInBackground, rollout, startHealthy, stopContainers, type ListedContainer } from './rollout.js';
@@ -124,7 +126,8 @@ async function restart({ args, emit }: VerbContext): Promise<unknown> {
       const env = releaseEnv(spec.env, await readAppConfig(app));
       const started = await startHealthy(spec, env, ports, existing, emit, { types: [WEB], generation });
       try {
-        await switchRoutes(app, { version: release.version, balance: release.balance, upstreams: started.map((c) => ({ port: c.port! })) });
+        // lb:set's strategy and weights stay (routesFor), as in every rollout.
+        await switchRoutes(app, routesFor(release.version, release.balance, started.map((c) => c.port!), await readSettings(app)));
       } catch (error) {
         await stopContainers(started.map((c) => c.name), 0);
         throw error;

@@ -16,6 +16,9 @@ import { readSnapshot } from './config-store.js';
 import { CONFIG_VERBS } from './verbs-config.js';
 import { appUrls, pruneImages, readHostInfo, rollbackSpec, rollbackTarget, rollout, stopContainers, validateSpec, type Emit } from './rollout.js';
 import { PS_VERBS } from './verbs-ps.js';
+import { APP_VERBS } from './verbs-app.js';
+import { readSettings } from './settings.js';
+import { extraDomains } from '../release/settings.js';
 import { APPS_DIR, HOST_FILE, NGINX_DIR, ROOT, dockerArch, listApps, readJson, readState, writeAtomic, type HostInfo } from './state.js';
 
 export interface VerbContext {
@@ -211,7 +214,8 @@ async function apps(): Promise<unknown> {
   return Promise.all((await listApps()).map(async (app) => {
     const state = await readState(app);
     const current = state.releases.find((r) => r.version === state.current);
-    return { app, current: state.current, image: current?.image, urls: current ? appUrls(app, current.domains, host) : [] };
+    const domains = extraDomains(current?.domains ?? [], await readSettings(app).catch(() => ({ domains: [] })));
+    return { app, current: state.current, image: current?.image, urls: current ? appUrls(app, domains, host) : [] };
   }));
 }
 
@@ -225,7 +229,8 @@ async function appInfo({ args }: VerbContext): Promise<unknown> {
     const [name, status, ports] = line.split('\t');
     return { name, status, ports };
   });
-  return { app, current: state.current, release: current, releases: state.releases.length, containers, urls: current ? appUrls(app, current.domains, host) : [] };
+  const domains = extraDomains(current?.domains ?? [], await readSettings(app));
+  return { app, current: state.current, release: current, releases: state.releases.length, containers, urls: current ? appUrls(app, domains, host) : [] };
 }
 
 /** Which of the given images (--ref, repeatable) this host lacks. */
@@ -243,6 +248,7 @@ export const VERBS: Record<string, (context: VerbContext) => Promise<unknown>> =
   info, setup, layers, load, lock, deploy, rollback, drain, releases, apps, 'app-info': appInfo, images,
   ...CONFIG_VERBS,
   ...PS_VERBS,
+  ...APP_VERBS,
   'keys-add': keysAdd,
   'keys-list': () => listKeys(),
   'keys-remove': ({ args }) => removeKey(requireFlag(args, 'name')),

@@ -9,6 +9,8 @@ export interface TestHost {
   url: string;
   sshPort: number;
   httpPort: number;
+  /** nginx's port 443, published on 127.0.0.1. */
+  httpsPort: number;
   keyPath: string;
   hostKey: string;
   container: string;

@@ -14,6 +14,7 @@ import {
   renderAgentServer,
   renderAppConfig,
   renderDefaultServer,
+  renderDefaultTlsServer,
   renderRoutes,
 } from '../../src/nginx/config.js';
 import { PAAS_LUA } from '../../src/nginx/lua.js';
@@ -125,6 +126,10 @@ describe.skipIf(!hasNginxLua || !hasOpenssl)('HTTPS for an app in a real nginx',
       tls: { ...shop, redirect: true, serverNames: info.names },
     });
     await writeReadable(path.join(dir, 'conf.d', 'app-shop.conf'), listenOn(app, ports));
+    // The catch-all HTTPS server paas adds once any app has a certificate.
+    const defaultTls = renderDefaultTlsServer();
+    expect(defaultTls).toContain('    listen 443 ssl default_server;\n');
+    await writeReadable(path.join(dir, 'conf.d', '000-default-tls.conf'), defaultTls.replace('listen 443 ssl', `listen 127.0.0.1:${httpsPort} ssl`));
     await writeReadable(path.join(dir, 'conf.d', 'agent.conf'), listenOn(renderAgentServer(TOKEN), { http: httpPort }));
     await writeReadable(path.join(dir, 'nginx.conf'), mainConf(`${dir}/conf.d`));
 
@@ -196,6 +201,15 @@ describe.skipIf(!hasNginxLua || !hasOpenssl)('HTTPS for an app in a real nginx',
     expect(reply.body).toBe(`backend proto=http host=${PLAIN_HOST} path=/x`);
   });
 
+  it('a name no certificate covers gets no certificate over HTTPS: the default server refuses the handshake', async () => {
+    await expect(request(httpsPort, PLAIN_HOST, '/', { tls: { ca, servername: PLAIN_HOST } })).rejects.toThrow(/unrecognized name|alert|handshake/i);
+    const noSni = await execa('openssl', ['s_client', '-connect', `127.0.0.1:${httpsPort}`, '-noservername', '-brief'], { input: '', reject: false, all: true });
+    expect(noSni.exitCode).not.toBe(0);
+    expect(noSni.all).not.toContain(TLS_HOST);
+    // while the covered name still gets its certificate
+    expect((await request(httpsPort, TLS_HOST, '/', { tls: { ca, servername: TLS_HOST } })).status).toBe(200);
+  });
+
   it('a client that does not trust the certificate is refused (the handshake really checks it)', async () => {
     await expect(request(httpsPort, TLS_HOST, '/', { tls: { ca: '' } })).rejects.toThrow(/self[- ]signed|unable to verify|certificate/i);
   });
@@ -222,6 +236,7 @@ describe.skipIf(!hasNginxLua || !hasOpenssl)('HTTPS for an app in a real nginx',
     const confDir = path.join(dir, 'conf-t');
     const files: Record<string, string> = {
       'default.conf': renderDefaultServer(),
+      'default-tls.conf': renderDefaultTlsServer(),
       'agent.conf': renderAgentServer(TOKEN),
       'app-shop.conf': renderAppConfig({ app: 'shop', serverNames: [PLAIN_HOST, TLS_HOST], tls: { ...shop, redirect: true, serverNames: [TLS_HOST] } }),
       'app-blog.conf': renderAppConfig({

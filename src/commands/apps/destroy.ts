@@ -1,0 +1,49 @@
+import { createInterface } from 'node:readline/promises';
+import { Args, Flags } from '@oclif/core';
+import { PaasError } from '../../errors.js';
+import { checkAppName } from '../../config/validators.js';
+import { HostCommand, hostAddresses, hostFlags, whoAmI } from '../../ui/host-command.js';
+
+interface Destroyed { app: string; containers: string[]; images: string[]; removed: string[] }
+
+/** Whether the destroy may go ahead: the confirmation must name the app exactly. */
+export function confirmationProblem(app: string, confirm: string | undefined, interactive: boolean): string | undefined {
+  if (confirm === undefined) return interactive ? undefined : `destroying ${app} needs --confirm ${app} when there is no terminal to ask`;
+  return confirm === app ? undefined : `--confirm ${JSON.stringify(confirm)} does not match the app ${app}`;
+}
+
+export default class AppsDestroy extends HostCommand {
+  static override summary = 'Remove an app and everything it has from the hosts';
+  static override description = 'Under the app\'s lock: its nginx site (checked with `nginx -t`, then reloaded), routes, containers, images (paas/APP:*), certificates, settings, releases and git repository. Other apps are not touched. Asks for the app\'s name in a terminal; elsewhere pass --confirm APP.';
+  static override examples = ['<%= config.bin %> apps:destroy shop', '<%= config.bin %> apps:destroy shop --confirm shop --host ssh://root@203.0.113.10'];
+  static override args = { app: Args.string({ description: 'the app to destroy', required: true }) };
+  static override flags = {
+    host: hostFlags.host, identity: hostFlags.identity, 'trust-host-key': hostFlags['trust-host-key'],
+    confirm: Flags.string({ description: 'the app\'s name again, to confirm without a prompt' }),
+  };
+
+  async run(): Promise<(Destroyed & { host: string })[]> {
+    const { args, flags } = await this.parse(AppsDestroy);
+    const app = args.app;
+    const invalid = checkAppName(app);
+    if (invalid) throw new PaasError('usage', invalid, { where: 'the APP argument' });
+    const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !this.jsonEnabled();
+    const problem = confirmationProblem(app, flags.confirm, interactive);
+    if (problem) throw new PaasError('usage', problem, { hint: `run: paas apps:destroy ${app} --confirm ${app}` });
+    if (flags.confirm === undefined) {
+      const rl = createInterface({ input: process.stdin, output: process.stdout });
+      const answer = (await rl.question(`This removes ${app}, its releases, images, domains and certificates from its hosts. Type ${app} to confirm: `)).trim();
+      rl.close();
+      if (answer !== app) throw new PaasError('usage', `${JSON.stringify(answer)} does not match the app ${app}; nothing was removed`);
+    }
+    const result: (Destroyed & { host: string })[] = [];
+    for (const address of hostAddresses(flags, await this.configOf('.'))) {
+      const session = await this.open(address, flags);
+      const token = await this.lockApp(session, app, 'apps:destroy', false);
+      const done = await session.agent.call<Destroyed>('destroy', ['--app', app, '--lock-token', token, '--by', whoAmI()]);
+      result.push({ host: address.label, ...done });
+      if (!this.jsonEnabled()) this.log(`Destroyed ${app} on ${address.label}: ${done.containers.length} container(s), ${done.images.length} image(s), ${done.removed.length} path(s)`);
+    }
+    return result;
+  }
+}

@@ -1,0 +1,47 @@
+import { readFile } from 'node:fs/promises';
+import { Flags } from '@oclif/core';
+import { PaasError } from '../../errors.js';
+import { inspectCertificate } from '../../tls/pem.js';
+import { HostCommand, hostAddresses, hostFlags, whoAmI } from '../../ui/host-command.js';
+import { certLines, type CertView } from './index.js';
+
+async function readPem(file: string, what: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    throw new PaasError('usage', `cannot read the ${what} file: ${(error as Error).message}`, { where: file, hint: `check the path given to --${what === 'certificate' ? 'cert' : 'key'}` });
+  }
+}
+
+export default class CertsAdd extends HostCommand {
+  static override summary = 'Serve the app over HTTPS with a certificate and key (PEM)';
+  static override description = 'Checks the pair (PEM, the key matches the certificate, not expired), stores it on each host (0600, root only) and serves over HTTPS every name of the app the certificate covers; plain HTTP for those names answers a 308 redirect to https:// unless --no-redirect. Replaces the app\'s previous certificate. nginx checks the configuration (`nginx -t`) before it reloads. Names no certificate covers get no certificate at all (the TLS handshake is refused).';
+  static override examples = ['<%= config.bin %> certs:add --cert fullchain.pem --key privkey.pem', '<%= config.bin %> certs:add --cert shop.crt --key shop.key --no-redirect'];
+  static override flags = {
+    ...hostFlags,
+    cert: Flags.string({ description: 'certificate file (PEM: the certificate first, then its chain)', required: true }),
+    key: Flags.string({ description: 'private key file (PEM, without a passphrase)', required: true }),
+    'no-redirect': Flags.boolean({ description: 'keep answering plain HTTP for the covered names instead of redirecting to HTTPS' }),
+  };
+
+  async run(): Promise<(CertView & { host: string })[]> {
+    const { flags } = await this.parse(CertsAdd);
+    const cert = await readPem(flags.cert, 'certificate');
+    const key = await readPem(flags.key, 'key');
+    const info = inspectCertificate(cert, key, { cert: flags.cert, key: flags.key });
+    const config = await this.configOf('.');
+    const app = this.appName(flags, config);
+    const result: (CertView & { host: string })[] = [];
+    for (const address of hostAddresses(flags, config)) {
+      const session = await this.open(address, flags);
+      const token = await this.lockApp(session, app, 'certs:add', false);
+      const view = await session.agent.call<CertView>('certs-add', [
+        '--app', app, '--lock-token', token, '--by', whoAmI(), ...(flags['no-redirect'] ? ['--no-redirect'] : []),
+      ], { stdin: JSON.stringify({ cert, key }) });
+      result.push({ host: address.label, ...view });
+      if (!this.jsonEnabled()) for (const line of certLines(address.label, view)) this.log(line);
+    }
+    if (!this.jsonEnabled() && info.selfSigned) this.log('Note: the certificate is self-signed; browsers will not trust it.');
+    return result;
+  }
+}

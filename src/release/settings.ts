@@ -1,0 +1,147 @@
+// An app's settings kept on each host next to its releases (apps/<app>/settings.json): the
+// domains, load-balancing strategy and certificate that commands change without a new release.
+// Pure: the agent reads and writes the file, the decisions are here.
+import { BALANCE_STRATEGIES, type BalanceStrategy } from '../config/types.js';
+import { checkHostname, quote } from '../config/validators.js';
+import type { AppRoutes, AppSite, Upstream } from '../nginx/config.js';
+import { certificateCovers } from '../tls/pem.js';
+
+/** The app's certificate on the host (files 0600, root only). */
+export interface AppCertificate {
+  /** SHA-256 fingerprint, `AB:CD:...`. */
+  fingerprint: string;
+  /** The DNS names the certificate covers. */
+  names: string[];
+  notAfter: string;
+  selfSigned: boolean;
+  /** Answer plain HTTP for the covered names with a 308 to https://. */
+  redirect: boolean;
+  certFile: string;
+  keyFile: string;
+  addedAt: string;
+}
+
+export interface AppSettings {
+  /** Host names added with `paas domains:add` (paas.yml's `domains:` come with each release). */
+  domains: string[];
+  /** Set by `paas lb:set`: wins over paas.yml's `balance:`. */
+  balance?: BalanceStrategy;
+  /** Replica ("web.1") -> weight, for the weighted strategy. */
+  weights?: Record<string, number>;
+  certificate?: AppCertificate;
+}
+
+export const EMPTY_SETTINGS: AppSettings = { domains: [] };
+
+const REPLICA = /^web\.([1-9]\d{0,2})$/;
+export const MAX_WEIGHT = 1000;
+
+/** Problems of a settings document (as read from disk or built from a request): [] when valid. */
+export function checkSettings(settings: AppSettings): string[] {
+  const problems: string[] = [];
+  if (!Array.isArray(settings.domains)) problems.push('domains: expected a list');
+  else for (const name of settings.domains) {
+    const problem = typeof name === 'string' ? checkHostname(name) : 'expected a string';
+    if (problem) problems.push(`domains: ${problem}`);
+  }
+  if (settings.balance !== undefined && !BALANCE_STRATEGIES.includes(settings.balance)) {
+    problems.push(`balance: ${quote(String(settings.balance))} is not one of ${BALANCE_STRATEGIES.join(', ')}`);
+  }
+  for (const [replica, weight] of Object.entries(settings.weights ?? {})) {
+    const problem = checkWeight(replica, weight);
+    if (problem) problems.push(`weights: ${problem}`);
+  }
+  return problems;
+}
+
+function checkWeight(replica: string, weight: number): string | undefined {
+  if (!REPLICA.test(replica)) return `${quote(replica)} is not a web replica (write web.1, web.2, ...)`;
+  if (!Number.isInteger(weight) || weight < 1 || weight > MAX_WEIGHT) return `the weight of ${replica} must be a whole number from 1 to ${MAX_WEIGHT}`;
+  return undefined;
+}
+
+/** `web.1=3` flags -> { "web.1": 3 }; throws an Error naming the bad value. */
+export function parseWeights(values: string[]): Record<string, number> {
+  const weights: Record<string, number> = {};
+  for (const value of values) {
+    const match = /^([^=]+)=(\d{1,4})$/.exec(value);
+    if (!match) throw new Error(`${quote(value)} is not REPLICA=WEIGHT (for example web.1=3)`);
+    const [, replica, text] = match;
+    const problem = checkWeight(replica!, Number(text));
+    if (problem) throw new Error(problem);
+    if (replica! in weights) throw new Error(`${replica} is given twice`);
+    weights[replica!] = Number(text);
+  }
+  return weights;
+}
+
+/** What lb:set stores: weights only make sense with the weighted strategy. */
+export function balanceSettings(strategy: string, weights: Record<string, number>): Pick<AppSettings, 'balance' | 'weights'> {
+  if (!BALANCE_STRATEGIES.includes(strategy as BalanceStrategy)) {
+    throw new Error(`${quote(strategy)} is not a strategy: use one of ${BALANCE_STRATEGIES.join(', ')}`);
+  }
+  if (strategy !== 'weighted' && Object.keys(weights).length > 0) {
+    throw new Error(`weights apply to the weighted strategy only, not to ${strategy}`);
+  }
+  return Object.keys(weights).length ? { balance: strategy as BalanceStrategy, weights } : { balance: strategy as BalanceStrategy };
+}
+
+/** Every name the app answers to: <app>.<base domain>, then paas.yml's domains, then added ones; no duplicates. */
+export function appNames(app: string, baseDomain: string, releaseDomains: string[], settings: AppSettings): string[] {
+  return [...new Set([`${app}.${baseDomain}`, ...releaseDomains, ...settings.domains])];
+}
+
+/** The app's extra domains (all names but the default one). */
+export function extraDomains(releaseDomains: string[], settings: AppSettings): string[] {
+  return [...new Set([...releaseDomains, ...settings.domains])];
+}
+
+/** The app's nginx site: its names, and HTTPS for those its certificate covers (none: no TLS). */
+export function siteFor(app: string, baseDomain: string, releaseDomains: string[], settings: AppSettings): AppSite {
+  const serverNames = appNames(app, baseDomain, releaseDomains, settings);
+  const cert = settings.certificate;
+  const covered = cert ? serverNames.filter((name) => certificateCovers(cert.names, name)) : [];
+  if (!cert || covered.length === 0) return { app, serverNames };
+  return { app, serverNames, tls: { certFile: cert.certFile, keyFile: cert.keyFile, redirect: cert.redirect, serverNames: covered } };
+}
+
+/** The balancing in force: lb:set's, else the release's (paas.yml). */
+export function effectiveBalance(releaseBalance: BalanceStrategy, settings: AppSettings): { balance: BalanceStrategy; source: 'lb:set' | 'paas.yml' } {
+  return settings.balance ? { balance: settings.balance, source: 'lb:set' } : { balance: releaseBalance, source: 'paas.yml' };
+}
+
+/** Routes for web replica ports in replica order (web.1 first), with the settings' strategy and weights. */
+export function routesFor(version: number, releaseBalance: BalanceStrategy, ports: number[], settings: AppSettings): AppRoutes {
+  const { balance } = effectiveBalance(releaseBalance, settings);
+  const upstreams: Upstream[] = ports.map((port, i) => {
+    const weight = settings.weights?.[`web.${i + 1}`];
+    return weight !== undefined && balance === 'weighted' ? { port, weight } : { port };
+  });
+  return { version, balance, upstreams };
+}
+
+/** A route file (renderRoutes' text) read back: version, strategy, peer ports in order. */
+export function parseRoutes(text: string): { version: number; balance: string; ports: number[] } | undefined {
+  let version: number | undefined;
+  let balance = 'round_robin';
+  const ports: number[] = [];
+  for (const line of text.split('\n')) {
+    const [key, a] = line.trim().split(/\s+/);
+    if (key === 'version') version = Number(a);
+    else if (key === 'balance' && a) balance = a;
+    else if (key === 'peer') ports.push(Number(a));
+  }
+  return version === undefined || !Number.isInteger(version) || ports.some((p) => !Number.isInteger(p)) ? undefined : { version, balance, ports };
+}
+
+/** The other app that already answers to `name`, if any. */
+export function domainOwner(name: string, others: { app: string; names: string[] }[]): string | undefined {
+  return others.find((other) => other.names.includes(name))?.app;
+}
+
+/** File names of a certificate on the host, from its fingerprint: <hex>.crt / <hex>.key. */
+export function certificateBase(fingerprint: string): string {
+  const hex = fingerprint.replace(/:/g, '').toLowerCase();
+  if (!/^[0-9a-f]{64}$/.test(hex)) throw new Error(`invalid certificate fingerprint ${quote(fingerprint)}`);
+  return hex;
+}

@@ -113,7 +113,8 @@ async function removeContainers(names: string[]): Promise<void> {
  * Starts the release's containers (all at once) and waits until every one is healthy; on
  * failure removes them all. `existing` are the app's containers now, leftovers included.
  */
-export async function startHealthy(spec: ReleaseSpec, env: Record<string, string>, webPorts: number[], existing: ListedContainer[], emit: Emit, options: PlanOptions = {}): Promise<StartedContainer[]> {
+export async function startHealthy(spec: ReleaseSpec, env: Record<string, string>, webPorts: number[], existing: ListedContainer[], emit: Emit, options: PlanOptions = {}, timings: Record<string, number> = {}): Promise<StartedContainer[]> {
+  const t0 = Date.now();
   const plans = planContainers({ ...spec, env }, webPorts, options);
   const names = new Set(plans.map((p) => p.name));
   try {
@@ -125,8 +126,10 @@ export async function startHealthy(spec: ReleaseSpec, env: Record<string, string
       emit(`started ${plan.type}.${plan.replica} (${plan.name}${container.port ? `, 127.0.0.1:${container.port}` : ''})`, 'start');
       return container;
     }));
+    timings.run = Date.now() - t0;
     emit(`health check: ${spec.healthcheck ? `GET ${spec.healthcheck.path}` : 'the app answers HTTP and the process stays up'}`, 'health');
     await Promise.all(started.map((c) => waitHealthy(c.name, c.port, c.type === WEB ? spec.healthcheck : undefined, DEFAULTS.healthDeadlineMs)));
+    timings.health = Date.now() - t0 - timings.run;
     emit(`${started.length} container(s) healthy`, 'health');
     return started;
   } catch (error) {
@@ -174,28 +177,30 @@ export async function rollout(requested: ReleaseSpec, emit: Emit, lock: { waitMs
   const release = await acquireLock(requested.app, { holder: requested.createdBy, command: requested.description }, lock.waitMs ?? 0, lock.token);
   try {
     const t0 = Date.now();
-    const host = await readHostInfo();
-    const state = await readState(requested.app);
     // Config vars: only their names go into the spec (and so the release record); the values stay
     // in memory, reach docker through its environment, and are kept encrypted (config-store.ts).
-    const config = options.config ?? await readAppConfig(requested.app);
     // ps:scale's formation wins over the release's (paas.yml / Procfile), in every later rollout.
-    const override = options.formation ?? await readFormationOverride(requested.app);
+    const [host, state, config, override] = await Promise.all([
+      readHostInfo(),
+      readState(requested.app),
+      options.config ?? readAppConfig(requested.app),
+      options.formation ?? readFormationOverride(requested.app),
+    ]);
     const formation = effectiveFormation(requested.formation, requested.processes, override);
     const spec: ReleaseSpec = { ...requested, formation, version: nextVersion(state, requested.version), configVars: Object.keys(config).sort() };
     if (override && formationText(formation) !== formationText(requested.formation)) emit(`formation set by ps:scale: ${formationText(formation)}`, 'start');
     const env = releaseEnv(spec.env, config);
-    // Independent reads, at once: each is a docker call.
-    const [inspect, existing, webPorts] = await Promise.all([
+    // Independent reads, at once (the first three are docker calls). Domains added with
+    // `paas domains:add`, lb:set's balancing and the certificate outlive releases: settings.
+    const [inspect, existing, webPorts, settings, others] = await Promise.all([
       docker(['image', 'inspect', '--format', '{{.Id}}', spec.image], { check: false }),
       appContainers(spec.app),
       allocatePorts(webReplicas(spec)),
+      readSettings(spec.app),
+      otherAppsNames(spec.app, host.baseDomain),
     ]);
     if (inspect.code !== 0) throw new PaasError('host', `the image ${spec.image} is not on this host`, { hint: 'push it first (paas deploy does)' });
     const old = existing.filter((c) => c.release !== spec.version);
-    // Domains added with `paas domains:add`, lb:set's balancing and the certificate outlive releases.
-    const settings = await readSettings(spec.app);
-    const others = await otherAppsNames(spec.app, host.baseDomain);
     for (const domain of spec.domains) {
       const owner = domainOwner(domain, others);
       if (owner) {
@@ -209,7 +214,8 @@ export async function rollout(requested: ReleaseSpec, emit: Emit, lock: { waitMs
     if (spec.releaseCommand && options.releasePhase !== false) {
       timings.release = (await runReleasePhase(spec, env, emit)).ms;
     }
-    const started = await startHealthy(spec, env, webPorts, existing, emit);
+    mark('prepare', t0);
+    const started = await startHealthy(spec, env, webPorts, existing, emit, {}, timings);
     mark('start', t0);
 
     const t1 = Date.now();

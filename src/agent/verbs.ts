@@ -157,11 +157,12 @@ async function deploy({ args, emit, readStdin, stdin }: VerbContext): Promise<un
   }
   const started = Date.now();
   emit(`building ${spec.image} on the host`, 'build');
+  const stale = build.requires[0]?.startsWith(`paas/${spec.app}:deps-`) ? staleDepsImages(spec.app, build.requires[0]) : Promise.resolve([]);
+  stale.catch(() => {});
   const imageId = await hostBuild(rest, build, spec.image, emit);
   const buildMs = Date.now() - started;
   emit(`built ${imageId.replace(/^sha256:/, '').slice(0, 12)} in ${(buildMs / 1000).toFixed(1)} s`, 'build');
-  const stale = build.requires[0]?.startsWith(`paas/${spec.app}:deps-`) ? await staleDepsImages(spec.app, build.requires[0]) : [];
-  const result = await rollout({ ...spec, imageId }, emit, lockOptions(args), stale);
+  const result = await rollout({ ...spec, imageId }, emit, lockOptions(args), await stale);
   return { ...result, built: { imageId, ms: buildMs } };
 }
 

@@ -1,7 +1,9 @@
 import { Args, Flags } from '@oclif/core';
 import { resolveApp } from '../app.js';
+import { appDockerfile } from '../build/dockerfile.js';
+import { splitDockerfile } from '../build/split.js';
 import {
-  buildForDeploy, checkArchitectures, deployResult, deployToHost, inspectHost, nextReleaseVersion,
+  buildForDeploy, checkArchitectures, deployResult, deployToHost, inspectHost, nextReleaseVersion, prestartSourceDeploy,
   type DeployContext, type DeployResult, type HostFacts, type HostTarget,
 } from '../deploy/index.js';
 import { HostCommand, hostAddresses, hostFlags, whoAmI } from '../ui/host-command.js';
@@ -34,6 +36,7 @@ export default class Deploy extends HostCommand {
     // The local build needs no host: it starts now and runs while the hosts connect. Its lines
     // wait for the Build step to show them; a failed connection aborts it.
     const abort = new AbortController();
+    const sourceBuild = typeof splitDockerfile(await appDockerfile(resolved.dir, resolved.plan)) !== 'string';
     const early: string[] = [];
     let buildReport = (line: string) => { early.push(line); };
     const building = buildForDeploy(ctx, (line) => buildReport(line), abort.signal);
@@ -45,6 +48,7 @@ export default class Deploy extends HostCommand {
         const lock = await this.lockAppWithInfo(session, app, `deploy from ${args.dir}`, flags.wait);
         const host: HostTarget = { label: address.label, agent: session.agent, lockToken: lock.token };
         inspectHost(host, lock.info as HostFacts);
+        if (sourceBuild) prestartSourceDeploy(host);
         c.hosts.push(host);
       }
       c.version = nextReleaseVersion(c.hosts.map((h) => h.state!));
@@ -67,6 +71,7 @@ export default class Deploy extends HostCommand {
       ], ctx, { json: this.jsonEnabled() });
     } finally {
       abort.abort();
+      for (const host of ctx.hosts) host.prestarted?.body.end(); // unused: the agent ends with nothing done
     }
     ctx.seconds.total = (Date.now() - started) / 1000;
     const result = deployResult(ctx);

@@ -147,7 +147,8 @@ async function deploy({ args, emit, readStdin, stdin }: VerbContext): Promise<un
     return rollout(spec, emit, lockOptions(args));
   }
   const { header, rest } = await readHeaderLine(stdin);
-  const { spec, build } = JSON.parse(header) as { spec: ReleaseSpec; build: HostBuildRequest };
+  // The lock token comes with the request: the CLI starts this process before it holds the lock.
+  const { spec, build, lockToken } = JSON.parse(header) as { spec: ReleaseSpec; build: HostBuildRequest; lockToken?: string };
   validateSpec(spec);
   validateBuildRequest(build);
   const missing = await missingImages(build.requires);
@@ -162,7 +163,8 @@ async function deploy({ args, emit, readStdin, stdin }: VerbContext): Promise<un
   const imageId = await hostBuild(rest, build, spec.image, emit);
   const buildMs = Date.now() - started;
   emit(`built ${imageId.replace(/^sha256:/, '').slice(0, 12)} in ${(buildMs / 1000).toFixed(1)} s`, 'build');
-  const result = await rollout({ ...spec, imageId }, emit, lockOptions(args), await stale);
+  const lock = typeof lockToken === 'string' ? { token: lockToken } : lockOptions(args);
+  const result = await rollout({ ...spec, imageId }, emit, lock, await stale);
   return { ...result, built: { imageId, ms: buildMs } };
 }
 

@@ -45,11 +45,13 @@ export default class Deploy extends HostCommand {
       const t = Date.now();
       for (const address of addresses) {
         const session = await this.open(address, flags);
-        const lock = await this.lockAppWithInfo(session, app, `deploy from ${args.dir}`, flags.wait);
-        const host: HostTarget = { label: address.label, agent: session.agent, lockToken: lock.token };
-        inspectHost(host, lock.info as HostFacts);
+        const host: HostTarget = { label: address.label, agent: session.agent, lockToken: '' };
+        // Started before the lock is taken (they start in parallel); it gets the token with its request.
         if (sourceBuild) prestartSourceDeploy(host);
         c.hosts.push(host);
+        const lock = await this.lockAppWithInfo(session, app, `deploy from ${args.dir}`, flags.wait);
+        host.lockToken = lock.token;
+        inspectHost(host, lock.info as HostFacts);
       }
       c.version = nextReleaseVersion(c.hosts.map((h) => h.state!));
       c.seconds.connect = (Date.now() - t) / 1000;

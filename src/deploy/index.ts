@@ -161,14 +161,15 @@ export interface PrestartedDeploy {
 }
 
 /**
- * Starts the host's `agent deploy --build` as soon as its lock is held: the SSH channel and the
- * agent's start (~0.2 s of Node.js on a small host) overlap the local build, and the agent waits
- * for its request on stdin. Ending `body` unused makes it fail harmlessly.
+ * Starts the host's `agent deploy --build` as soon as the host is connected, beside the lock's
+ * agent: the SSH channel and the agent's start (~0.2 s of Node.js on a small host) overlap the
+ * lock and the local build, and the agent waits for its request (with the lock token) on stdin.
+ * Ending `body` unused makes it fail harmlessly.
  */
 export function prestartSourceDeploy(host: HostTarget): void {
   const body = new PassThrough();
   const prestarted: PrestartedDeploy = { body, report: () => {}, result: Promise.resolve({ missing: [] }) };
-  prestarted.result = host.agent.call<BuildAndRollout>('deploy', ['--lock-token', host.lockToken, '--build'], {
+  prestarted.result = host.agent.call<BuildAndRollout>('deploy', ['--build'], {
     stdin: body,
     onEvent: (message) => prestarted.report(message),
   });
@@ -177,9 +178,10 @@ export function prestartSourceDeploy(host: HostTarget): void {
 }
 
 /** The body of `deploy --build`: one JSON line, then the gzip'd source archive. Counts what it sends. */
-async function sourceRequest(ctx: DeployContext, build: Extract<DeployBuild, { kind: 'source' }>, counter: { bytes: number }, body = new PassThrough()): Promise<Readable> {
+async function sourceRequest(ctx: DeployContext, host: HostTarget, build: Extract<DeployBuild, { kind: 'source' }>, counter: { bytes: number }, body = new PassThrough()): Promise<Readable> {
   const { dir, plan, config } = ctx.resolved;
   const header = JSON.stringify({
+    lockToken: host.lockToken,
     spec: releaseSpecFor(ctx, ''),
     build: { requires: [build.depsImage, ...build.baseImages], dockerfile: GENERATED_DOCKERFILE, buildArgs: config.build?.args ?? {} },
   });
@@ -224,11 +226,11 @@ export async function deployToHost(ctx: DeployContext, host: HostTarget, report:
         try {
           if (prestarted) {
             prestarted.report = report;
-            await sourceRequest(ctx, build, counter, prestarted.body);
+            await sourceRequest(ctx, host, build, counter, prestarted.body);
             return await prestarted.result;
           }
-          return await host.agent.call<BuildAndRollout>('deploy', ['--lock-token', host.lockToken, '--build'], {
-            stdin: await sourceRequest(ctx, build, counter),
+          return await host.agent.call<BuildAndRollout>('deploy', ['--build'], {
+            stdin: await sourceRequest(ctx, host, build, counter),
             onEvent: (message) => report(message),
           });
         } finally {

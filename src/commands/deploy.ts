@@ -12,7 +12,7 @@ import { formatBytes } from '../ui/format.js';
 
 export default class Deploy extends HostCommand {
   static override summary = 'Build the app and roll it out on its hosts with zero downtime';
-  static override description = 'Detects and builds the app locally, sends each host only the image layers it lacks (over SSH, no registry), and has the host\'s agent start the new release beside the old one, health-check it, switch nginx to it and drain the old containers. Hosts are done one after another; the first failure stops the deploy and says which hosts moved.';
+  static override description = 'Detects the app and builds its dependencies locally (the Dockerfile above its `# paas:source` line), sends each host only what it lacks (the dependency image once, thin over SSH, no registry; then only the source) and has the host build the rest and its agent start the new release beside the old one, health-check it, switch nginx to it and drain the old containers. A Dockerfile without the line is built whole here and pushed thin. Hosts are done one after another; the first failure stops the deploy and says which hosts moved.';
   static override examples = [
     '<%= config.bin %> deploy',
     '<%= config.bin %> deploy ./api --host ssh://deploy@203.0.113.10',

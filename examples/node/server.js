@@ -6,8 +6,8 @@ const VERSION = 1;
 
 const app = express();
 app.get('/up', (_req, res) => res.send('ok\n'));
-// Which replica answered: its container's host name (paas ps:scale tests spread requests).
-app.get('/whoami', (_req, res) => res.send(`${os.hostname()}\n`));
+// Which replica answered: the process paas started (web.1, web.2, ...), else the container's host name.
+app.get('/whoami', (_req, res) => res.send(`${process.env.PAAS_PROCESS ?? os.hostname()}\n`));
 app.get('/', (_req, res) => res.send(`Hello from the ${NAME} example, version ${VERSION}\n`));
 // The exact bytes of an environment variable (config vars: `paas config:set`), 404 when unset.
 app.get('/env/:name', (req, res) => {

@@ -135,6 +135,11 @@ describe('paas deploy to a sandbox host', () => {
 
   it('lock: a concurrent deploy of the same app fails at once, naming the holder', async () => {
     setVersion(14);
+    // This release takes 5 s to start listening, so the first deploy surely holds the lock while
+    // the second one asks for it (a warm deploy takes about 2 s otherwise).
+    const server = path.join(example.dir, 'server.js');
+    const fast = readFileSync(server, 'utf8');
+    writeFileSync(server, `Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5000);\n${fast}`);
     const first = deploy('--json');
     // Wait until the first deploy holds the app's lock on the host.
     const lockFile = `/var/lib/paas/apps/${app}/lock`;
@@ -150,6 +155,7 @@ describe('paas deploy to a sandbox host', () => {
     expect(second.stderr).toContain('--wait');
     expect(Date.now() - started).toBeLessThan(10_000);
     const done = await first;
+    writeFileSync(server, fast);
     expect(done.exitCode, done.stderr.slice(-2000)).toBe(0);
     expect(JSON.parse(done.stdout).release).toBe(14);
     expect(await versionServed()).toBe('14');

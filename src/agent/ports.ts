@@ -8,7 +8,9 @@ export const PORT_RANGE = { from: 20000, to: 29999 } as const;
 async function boundByContainers(): Promise<Set<number>> {
   const ids = (await docker(['ps', '--all', '--quiet'])).stdout.split('\n').filter(Boolean);
   if (ids.length === 0) return new Set();
-  const { stdout } = await docker(['inspect', '--format', '{{json .HostConfig.PortBindings}}', ...ids]);
+  // A container listed above may be gone by now (an earlier release's drain removes its own):
+  // docker then exits 1 but still prints the others.
+  const { stdout } = await docker(['inspect', '--format', '{{json .HostConfig.PortBindings}}', ...ids], { check: false });
   const ports = new Set<number>();
   for (const match of stdout.matchAll(/"HostPort":"(\d+)"/g)) ports.add(Number(match[1]));
   return ports;

@@ -116,7 +116,8 @@ async function setup({ args }: VerbContext): Promise<unknown> {
 async function layers(): Promise<unknown> {
   const ids = (await docker(['image', 'ls', '--quiet', '--no-trunc'])).stdout.split('\n').filter(Boolean);
   if (ids.length === 0) return { chainIds: [] };
-  const { stdout } = await docker(['image', 'inspect', '--format', '{{json .RootFS.Layers}}', ...new Set(ids)]);
+  // An image listed above may be pruned by now (a drain in the background): the others still print.
+  const { stdout } = await docker(['image', 'inspect', '--format', '{{json .RootFS.Layers}}', ...new Set(ids)], { check: false });
   const all = new Set<string>();
   for (const line of stdout.split('\n').filter(Boolean)) for (const id of chainIds(JSON.parse(line) as string[])) all.add(id);
   return { chainIds: [...all] };

@@ -20,6 +20,7 @@ import { checkAppName } from '../config/validators.js';
 import { AUTHORIZED_KEYS_HEADER, checkKeyName, fingerprint, parseAuthorizedKeys, parsePublicKey, renderAuthorizedKeys, type KeyEntry } from '../git/authorized-keys.js';
 import { parseGitCommand } from '../git/forced-command.js';
 import { renderPreReceiveHook } from '../git/hook.js';
+import { GIT_USER } from '../git/user.js';
 import { releaseSpec } from '../release/spec.js';
 import { quoteArg } from '../util/shell.js';
 import { hostBuildDir } from './build.js';
@@ -28,8 +29,7 @@ import { acquireLock } from './lock.js';
 import { nextVersion, rollout } from './rollout.js';
 import { ROOT, readState, writeAtomic } from './state.js';
 
-export { GIT_USER } from '../git/user.js';
-import { GIT_USER } from '../git/user.js';
+export { GIT_USER };
 export const GIT_DIR = path.join(ROOT, 'git');
 export const GIT_SHELL = path.join(ROOT, 'bin', 'paas-git-shell');
 /** The agent build the git user's commands run: a link to the newest installed agent. */

@@ -2,6 +2,7 @@ import { execa } from 'execa';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { shellCommand } from '../../src/util/shell.js';
 import { cliPath, copyExample } from './helpers.js';
 import { testWorld, viaNginx, type TestHost } from './hosts.js';
 import { formatLoadReport, startLoad } from './load.js';
@@ -199,6 +200,18 @@ describe('config vars, release phase and paas run on a sandbox host', () => {
     expect((await hostExec('docker', 'ps', '--all', '--quiet', '--filter', 'label=paas.oneoff')).stdout.trim()).toBe('');
     const missing = await run('no-such-command-here');
     expect(missing.exitCode).toBe(127);
+  });
+
+  it('paas run on a terminal: the command gets a TTY, and its exit code is ours', async () => {
+    // `script` gives the CLI a pseudo-terminal as its stdin and stdout, as an interactive shell would.
+    const command = shellCommand([process.execPath, cliPath, 'run', '--app', app, ...world.at(host), '--', 'sh', '-c', 'tty; echo "cols $(stty size)"; exit 5']);
+    const result = await execa('script', ['-q', '-e', '-c', command, '/dev/null'], { env: { ...world.env, NO_COLOR: '1' }, reject: false, stdin: 'ignore' });
+    // `tty` names a pseudo-terminal inside the container (without one it prints "not a tty").
+    expect(result.stdout, result.stderr).toMatch(/\/dev\/pts\/\d+\r/);
+    expect(result.stdout).not.toContain('not a tty');
+    expect(result.stdout).toMatch(/cols \d+ \d+/);
+    expect(result.exitCode).toBe(5);
+    expect((await hostExec('docker', 'ps', '--all', '--quiet', '--filter', 'label=paas.oneoff')).stdout.trim()).toBe('');
   });
 
   it('paas run: a dropped connection removes the container', async () => {

@@ -18,15 +18,9 @@ import { repoPath } from './git.js';
 import { DEFAULT_TLS_FILE, anyCertificate, appStateDir, certsDir, otherAppsNames, readSettings, syncDefaultTlsServer, writeSettings } from './settings.js';
 import { appDir, readState, writeAtomic } from './state.js';
 import type { VerbContext } from './verbs.js';
+import { flag, flags as all } from './args.js';
 
-function flag(args: string[], name: string): string | undefined {
-  const index = args.indexOf(`--${name}`);
-  return index >= 0 ? args[index + 1] : undefined;
-}
 
-function all(args: string[], name: string): string[] {
-  return args.flatMap((arg, i) => (arg === `--${name}` && args[i + 1] !== undefined ? [args[i + 1]!] : []));
-}
 
 function appOf(args: string[]): string {
   const app = flag(args, 'app');

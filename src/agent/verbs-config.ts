@@ -12,22 +12,14 @@ import { acquireLock } from './lock.js';
 import { rollout, type RolloutResult } from './rollout.js';
 import { readState } from './state.js';
 import type { VerbContext } from './verbs.js';
+import { flag, flags, requireFlag } from './args.js';
 
 /*
  * Config vars and one-off processes. Values come in on stdin (never argv) and leave only in the
  * answer of `config-show --reveal`; events and errors name variables, never their values.
  */
 
-function flag(args: string[], name: string): string | undefined {
-  const index = args.indexOf(`--${name}`);
-  return index >= 0 ? args[index + 1] : undefined;
-}
 
-function requireFlag(args: string[], name: string): string {
-  const value = flag(args, name);
-  if (value === undefined) throw new PaasError('usage', `--${name} is required`);
-  return value;
-}
 
 export interface ConfigShowResult {
   app: string;
@@ -41,7 +33,7 @@ export interface ConfigShowResult {
 async function configShow({ args }: VerbContext): Promise<ConfigShowResult> {
   const app = requireFlag(args, 'app');
   const reveal = args.includes('--reveal');
-  const keys = args.flatMap((arg, i) => (arg === '--key' && args[i + 1] !== undefined ? [args[i + 1]!] : []));
+  const keys = flags(args, 'key');
   const stored = await readAppConfig(app);
   const chosen = keys.length ? Object.fromEntries(Object.entries(stored).filter(([k]) => keys.includes(k))) : stored;
   const vars = Object.fromEntries(Object.entries(chosen).map(([k, v]) => [k, reveal ? v : maskValue(v)]));

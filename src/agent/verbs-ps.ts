@@ -22,21 +22,10 @@ import { readFormationOverride } from './formation-store.js';
 import { appContainers, drainInBackground, rollout, startHealthy, stopContainers, type ListedContainer } from './rollout.js';
 import { readState } from './state.js';
 import type { VerbContext } from './verbs.js';
+import { flag, flags as all, requireFlag } from './args.js';
 
-function flag(args: string[], name: string): string | undefined {
-  const index = args.indexOf(`--${name}`);
-  return index >= 0 ? args[index + 1] : undefined;
-}
 
-function all(args: string[], name: string): string[] {
-  return args.flatMap((arg, i) => (arg === `--${name}` && args[i + 1] !== undefined ? [args[i + 1]!] : []));
-}
 
-function requireFlag(args: string[], name: string): string {
-  const value = flag(args, name);
-  if (value === undefined) throw new PaasError('usage', `--${name} is required`);
-  return value;
-}
 
 function currentRelease(state: AppState): Release {
   const release = state.releases.find((r) => r.version === state.current);

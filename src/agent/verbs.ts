@@ -20,6 +20,7 @@ import { APP_VERBS } from './verbs-app.js';
 import { readSettings } from './settings.js';
 import { extraDomains } from '../release/settings.js';
 import { APPS_DIR, HOST_FILE, NGINX_DIR, ROOT, dockerArch, listApps, readJson, readState, writeAtomic, type HostInfo } from './state.js';
+import { flag, flags, requireFlag } from './args.js';
 
 export interface VerbContext {
   args: string[];
@@ -29,16 +30,7 @@ export interface VerbContext {
   stdin: Readable;
 }
 
-function flag(args: string[], name: string): string | undefined {
-  const index = args.indexOf(`--${name}`);
-  return index >= 0 ? args[index + 1] : undefined;
-}
 
-function requireFlag(args: string[], name: string): string {
-  const value = flag(args, name);
-  if (value === undefined) throw new PaasError('usage', `--${name} is required`);
-  return value;
-}
 
 const NGINX_INCLUDE = '/etc/nginx/conf.d/paas.conf';
 const DEBIAN_DEFAULT_SITE = '/etc/nginx/sites-enabled/default';
@@ -59,7 +51,7 @@ async function info({ args }: VerbContext): Promise<unknown> {
 
 /** The background end of a rollout: wait, SIGTERM the old containers, remove old images. */
 async function drain({ args }: VerbContext): Promise<unknown> {
-  const all = (name: string) => args.flatMap((arg, i) => (arg === `--${name}` && args[i + 1] !== undefined ? [args[i + 1]!] : []));
+  const all = (name: string) => flags(args, name);
   const containers = all('container').filter((name) => /^paas-[A-Za-z0-9_.-]+$/.test(name));
   const images = all('image').filter((image) => /^[a-z0-9][a-z0-9._/:@-]*$/i.test(image));
   await sleep(Number(flag(args, 'after') ?? 0));
@@ -239,7 +231,7 @@ async function appInfo({ args }: VerbContext): Promise<unknown> {
 
 /** Which of the given images (--ref, repeatable) this host lacks. */
 async function images({ args }: VerbContext): Promise<unknown> {
-  const refs = args.flatMap((arg, i) => (arg === '--ref' && args[i + 1] !== undefined ? [args[i + 1]!] : []));
+  const refs = flags(args, 'ref');
   validateBuildRequest({ requires: refs, dockerfile: 'Dockerfile', buildArgs: {} });
   return { missing: await missingImages(refs) };
 }

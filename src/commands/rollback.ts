@@ -3,9 +3,7 @@ import { PaasError } from '../errors.js';
 import { HostCommand, hostAddresses, hostFlags, whoAmI } from '../ui/host-command.js';
 import { runSteps } from '../ui/progress.js';
 import { nextReleaseVersion } from '../deploy/index.js';
-import type { AppState } from '../release/types.js';
 import type { RolloutResult } from '../agent/rollout.js';
-import type { HostAgent } from '../host/agent.js';
 
 export default class Rollback extends HostCommand {
   static override summary = 'Run an earlier release again, without rebuilding';
@@ -25,15 +23,7 @@ export default class Rollback extends HostCommand {
       to = Number(match[1]);
     }
     const addresses = hostAddresses(flags, config);
-    const agents: HostAgent[] = [];
-    const tokens: string[] = [];
-    const states: AppState[] = [];
-    for (const address of addresses) {
-      const session = await this.open(address, flags);
-      tokens.push(await this.lockApp(session, app, `rollback${to !== undefined ? ` to v${to}` : ''}`, flags.wait));
-      agents.push(session.agent);
-      states.push(await session.agent.call<AppState>('releases', ['--app', app]));
-    }
+    const { agents, tokens, states } = await this.lockEveryHost(addresses, flags, app, `rollback${to !== undefined ? ` to v${to}` : ''}`, flags.wait);
     const version = nextReleaseVersion(states);
     const results: RolloutResult[] = [];
     await runSteps<object>(agents.map((agent, index) => ({

@@ -2,8 +2,6 @@ import { Flags } from '@oclif/core';
 import type { ConfigSetResult } from '../agent/verbs-config.js';
 import type { ConfigChange } from '../config/changes.js';
 import { nextReleaseVersion } from '../deploy/index.js';
-import type { HostAgent } from '../host/agent.js';
-import type { AppState } from '../release/types.js';
 import { HostCommand, hostAddresses, hostFlags, whoAmI, type HostFlagValues } from './host-command.js';
 import { runSteps } from './progress.js';
 
@@ -30,15 +28,7 @@ export abstract class ConfigChangeCommand extends HostCommand {
     const config = await this.configOf('.');
     const app = this.appName(flags, config);
     const addresses = hostAddresses(flags, config);
-    const agents: HostAgent[] = [];
-    const tokens: string[] = [];
-    const states: AppState[] = [];
-    for (const address of addresses) {
-      const session = await this.open(address, flags);
-      tokens.push(await this.lockApp(session, app, what, flags.wait ?? false));
-      agents.push(session.agent);
-      states.push(await session.agent.call<AppState>('releases', ['--app', app]));
-    }
+    const { agents, tokens, states } = await this.lockEveryHost(addresses, flags, app, what, flags.wait ?? false);
     const version = nextReleaseVersion(states);
     const results: ConfigSetResult[] = [];
     await runSteps<object>(agents.map((agent, index) => ({

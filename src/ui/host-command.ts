@@ -8,6 +8,7 @@ import { connectHost, parseHost, type HostAddress } from '../ssh/connect.js';
 import { resolveIdentity } from '../ssh/identity.js';
 import type { SshConnection } from '../ssh/client.js';
 import { HostAgent } from '../host/agent.js';
+import type { AppState } from '../release/types.js';
 import { PaasCommand } from './command.js';
 import { appNameFromDir } from '../app.js';
 
@@ -72,6 +73,23 @@ export abstract class HostCommand extends PaasCommand {
     const session = { address, ssh, agent: new HostAgent(ssh, address.label) };
     this.sessions.push(session);
     return session;
+  }
+
+  /**
+   * Connects to every host, locks the app on each (one after another, so a held lock fails the
+   * command before anything changes), and reads its releases: where a change of every host starts.
+   */
+  protected async lockEveryHost(addresses: HostAddress[], flags: HostFlagValues, app: string, what: string, wait: boolean): Promise<{ agents: HostAgent[]; tokens: string[]; states: AppState[] }> {
+    const agents: HostAgent[] = [];
+    const tokens: string[] = [];
+    const states: AppState[] = [];
+    for (const address of addresses) {
+      const session = await this.open(address, flags);
+      tokens.push(await this.lockApp(session, app, what, wait));
+      agents.push(session.agent);
+      states.push(await session.agent.call<AppState>('releases', ['--app', app]));
+    }
+    return { agents, tokens, states };
   }
 
   /** The open session of an address (after open()). */

@@ -4,9 +4,7 @@ import { HostCommand, hostAddresses, hostFlags, whoAmI } from '../../ui/host-com
 import { runSteps } from '../../ui/progress.js';
 import { nextReleaseVersion } from '../../deploy/index.js';
 import { formationText, parseFormationArgs, sameFormation } from '../../release/formation.js';
-import type { AppState } from '../../release/types.js';
 import type { RolloutResult } from '../../agent/rollout.js';
-import type { HostAgent } from '../../host/agent.js';
 
 export default class PsScale extends HostCommand {
   static override summary = 'Set how many replicas of each process type run, on every host of the app';
@@ -22,15 +20,7 @@ export default class PsScale extends HostCommand {
     const app = this.appName(flags, config);
     const assignments = (argv as string[]).filter((a) => a.trim() !== '');
     const addresses = hostAddresses(flags, config);
-    const agents: HostAgent[] = [];
-    const tokens: string[] = [];
-    const states: AppState[] = [];
-    for (const address of addresses) {
-      const session = await this.open(address, flags);
-      tokens.push(await this.lockApp(session, app, `ps:scale ${assignments.join(' ')}`, flags.wait));
-      agents.push(session.agent);
-      states.push(await session.agent.call<AppState>('releases', ['--app', app]));
-    }
+    const { agents, tokens, states } = await this.lockEveryHost(addresses, flags, app, `ps:scale ${assignments.join(' ')}`, flags.wait);
     const currents = states.map((s, i) => {
       const release = s.releases.find((r) => r.version === s.current);
       if (!release) throw new PaasError('usage', `${app} has no release on ${addresses[i]!.label}`, { hint: 'deploy it first: `paas deploy`' });

@@ -95,55 +95,57 @@ function stepLine(line: string): string | undefined {
  */
 export async function hostBuild(context: Readable, request: HostBuildRequest, tag: string, emit: Emit): Promise<string> {
   validateBuildRequest(request);
-  if (!IMAGE_REF.test(tag)) throw new PaasError('usage', `${JSON.stringify(tag)} is not an image reference`);
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'paas-build-'));
   try {
     const archive = path.join(dir, 'context');
-    const idFile = path.join(dir, 'id');
     context.resume();
     await pipeline(context, createWriteStream(archive, { mode: 0o600 }));
-    const args = [
-      '--file', request.dockerfile, '--tag', tag, '--iidfile', idFile,
-      ...Object.entries(request.buildArgs).flatMap(([key, value]) => ['--build-arg', `${key}=${value}`]),
-      '-',
-    ];
-    let result = await runBuild(['build', '--progress', 'plain', ...args], archive, { DOCKER_BUILDKIT: '1' }, emit);
-    if (result.code !== 0 && NO_BUILDKIT.test(result.tail.join('\n'))) {
-      emit('BuildKit is not available here: building with the classic builder', 'build');
-      result = await runBuild(['build', ...args], archive, { DOCKER_BUILDKIT: '0' }, emit);
-    }
-    if (result.code !== 0) {
-      throw new PaasError('build', 'the build on the host failed', {
-        details: result.tail.slice(-20),
-        hint: 'the lines above are the end of the build output; fix the step that failed and deploy again',
-      });
-    }
-    return (await fs.readFile(idFile, 'utf8')).trim();
+    return await build({ dockerfile: request.dockerfile, tag, buildArgs: request.buildArgs, context: '-', archive, idFile: path.join(dir, 'id'), again: 'deploy' }, emit);
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }
 }
 
-/** Builds from a directory on this host (a pushed revision): `docker build -f FILE DIR`, BuildKit first. */
-export async function hostBuildDir(dir: string, dockerfile: string, tag: string, buildArgs: Record<string, string>, emit: Emit): Promise<string> {
-  if (!IMAGE_REF.test(tag)) throw new PaasError('usage', `${JSON.stringify(tag)} is not an image reference`);
-  const idFile = path.join(dir, '.paas', 'image-id');
-  const args = ['--file', dockerfile, '--tag', tag, '--iidfile', idFile, ...Object.entries(buildArgs).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]), dir];
-  let result = await runBuild(['build', '--progress', 'plain', ...args], undefined, { DOCKER_BUILDKIT: '1' }, emit);
+/** Builds from a directory on this host (a pushed revision): `docker build -f FILE DIR`. */
+export function hostBuildDir(dir: string, dockerfile: string, tag: string, buildArgs: Record<string, string>, emit: Emit): Promise<string> {
+  return build({ dockerfile, tag, buildArgs, context: dir, idFile: path.join(dir, '.paas', 'image-id'), again: 'push' }, emit);
+}
+
+interface BuildJob {
+  dockerfile: string;
+  tag: string;
+  buildArgs: Record<string, string>;
+  /** A directory, or '-' for the archive on stdin. */
+  context: string;
+  archive?: string;
+  idFile: string;
+  /** What the user does after fixing a failed step. */
+  again: 'deploy' | 'push';
+}
+
+/** `docker build` with BuildKit, or the classic builder where the CLI has no BuildKit; returns the image ID. */
+async function build(job: BuildJob, emit: Emit): Promise<string> {
+  if (!IMAGE_REF.test(job.tag)) throw new PaasError('usage', `${JSON.stringify(job.tag)} is not an image reference`);
+  const args = [
+    '--file', job.dockerfile, '--tag', job.tag, '--iidfile', job.idFile,
+    ...Object.entries(job.buildArgs).flatMap(([key, value]) => ['--build-arg', `${key}=${value}`]),
+    job.context,
+  ];
+  let result = await runBuild(['build', '--progress', 'plain', ...args], job.archive, { DOCKER_BUILDKIT: '1' }, emit);
   if (result.code !== 0 && NO_BUILDKIT.test(result.tail.join('\n'))) {
     emit('BuildKit is not available here: building with the classic builder', 'build');
-    result = await runBuild(['build', ...args], undefined, { DOCKER_BUILDKIT: '0' }, emit);
+    result = await runBuild(['build', ...args], job.archive, { DOCKER_BUILDKIT: '0' }, emit);
   }
   if (result.code !== 0) {
-    const missingBase = /pull access denied|failed to resolve source metadata for ([^:\s]+:[^\s:]+)|no such host|failed to do request/i.exec(result.tail.join('\n'));
+    const missingBase = /pull access denied|failed to resolve source metadata|no such host|failed to do request/i.test(result.tail.join('\n'));
     throw new PaasError('build', 'the build on the host failed', {
       details: result.tail.slice(-20),
       hint: missingBase
         ? 'the host could not get a base image: run `paas host:setup --images` in the app\'s directory to send them from your machine'
-        : 'the lines above are the end of the build output; fix the step that failed and push again',
+        : `the lines above are the end of the build output; fix the step that failed and ${job.again} again`,
     });
   }
-  return (await fs.readFile(idFile, 'utf8')).trim();
+  return (await fs.readFile(job.idFile, 'utf8')).trim();
 }
 
 async function runBuild(args: string[], archive: string | undefined, env: Record<string, string>, emit: Emit): Promise<{ code: number; tail: string[] }> {

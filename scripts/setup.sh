@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Everything the tests and the demo need on this machine, idempotently:
 # a running Docker Engine, the base images paas's templates name, and nginx with its Lua module
-# and the OpenSSH client for tests that check configs with `nginx -t` (nginx is not started).
+# (tests check configs with `nginx -t`; nginx is not started), the OpenSSH client and openssl.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bash "$here/engine.sh"
@@ -10,6 +10,8 @@ bash "$here/base-images.sh"
 missing=()
 [ -e /usr/share/nginx/modules/ngx_http_lua_module.so ] || missing+=(nginx-light libnginx-mod-http-lua)
 command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
+# The TLS tests make their certificates with the openssl CLI.
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "[setup] installing ${missing[*]} (nginx is not started)" >&2
   export DEBIAN_FRONTEND=noninteractive

@@ -17,7 +17,7 @@ import {
   type AppSite,
 } from '../../src/nginx/config.js';
 import { PAAS_LUA } from '../../src/nginx/lua.js';
-import { hasNginxLua, loadModuleLines, NGINX, tempPathLines } from './harness.js';
+import { loadModuleLines, NGINX, skipWithoutNginxLua, tempPathLines } from './harness.js';
 
 /** The exact file renderAppConfig writes for `app`, upstream `upstream` and the given names. */
 function appConfig(app: string, upstream: string, names: string): string {
@@ -515,13 +515,13 @@ describe('the real nginx (nginx -t, with the Lua module)', () => {
     'app-my-shop.conf': renderAppConfig({ app: 'my-shop', serverNames: ['my-shop.example.com', 'localhost'] }),
   };
 
-  it.skipIf(!hasNginxLua)('accepts the app configs, the default server and the agent server together', async () => {
+  it.skipIf(skipWithoutNginxLua)('accepts the app configs, the default server and the agent server together', async () => {
     const result = await nginxTest(configs);
     expect(result.all).toBe('');
     expect(result.exitCode).toBe(0);
   });
 
-  it.skipIf(!hasNginxLua)('the test harness does catch a broken file (nginx -t fails)', async () => {
+  it.skipIf(skipWithoutNginxLua)('the test harness does catch a broken file (nginx -t fails)', async () => {
     const result = await nginxTest({ 'broken.conf': 'server { listen 80; server_name a.com b.com; }\nserver {' });
     expect(result.exitCode).toBe(1);
     expect(result.all).toContain('unexpected end of file');

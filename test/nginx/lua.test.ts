@@ -11,9 +11,9 @@ import { PAAS_LUA } from '../../src/nginx/lua.js';
 import {
   freePort,
   get,
-  hasNginxLua,
   loadModuleLines,
   NGINX,
+  skipWithoutNginxLua,
   sleep,
   startBackend,
   tally,
@@ -39,7 +39,7 @@ function concurrent(port: number, count: number): Promise<Reply[]> {
   return Promise.all(Array.from({ length: count }, () => get(port, APP_HOST)));
 }
 
-describe.skipIf(!hasNginxLua)('the paas Lua balancer in a real nginx', () => {
+describe.skipIf(skipWithoutNginxLua)('the paas Lua balancer in a real nginx', () => {
   let dir = '';
   let routesDir = '';
   let port = 0;

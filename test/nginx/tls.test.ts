@@ -22,12 +22,12 @@ import { inspectCertificate } from '../../src/tls/pem.js';
 import {
   freePort,
   get,
-  hasNginxLua,
-  hasOpenssl,
   listenOn,
   loadModuleLines,
   NGINX,
   request,
+  skipWithoutNginxLua,
+  skipWithoutOpenssl,
   sleep,
   tempPathLines,
 } from './harness.js';
@@ -37,7 +37,7 @@ const TLS_HOST = 'shop.example.test';
 const PLAIN_HOST = 'shop.apps.example.test';
 const TOKEN = '1700000000000-tls1';
 
-describe.skipIf(!hasNginxLua || !hasOpenssl)('HTTPS for an app in a real nginx', () => {
+describe.skipIf(skipWithoutNginxLua || skipWithoutOpenssl)('HTTPS for an app in a real nginx', () => {
   let dir = '';
   let httpPort = 0;
   let httpsPort = 0;

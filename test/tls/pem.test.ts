@@ -8,7 +8,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PaasError } from '../../src/errors.js';
 import { certificateCovers, inspectCertificate } from '../../src/tls/pem.js';
-import { hasOpenssl } from '../nginx/harness.js';
+import { skipWithoutOpenssl } from '../nginx/harness.js';
 
 const where = { cert: '/home/me/shop.crt', key: '/home/me/shop.key' };
 const EC = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1'];
@@ -59,7 +59,7 @@ describe('certificateCovers', () => {
   });
 });
 
-describe.skipIf(!hasOpenssl)('inspectCertificate (material made by openssl)', () => {
+describe.skipIf(skipWithoutOpenssl)('inspectCertificate (material made by openssl)', () => {
   let dir = '';
   const pem: Record<string, string> = {};
 

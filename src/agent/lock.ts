@@ -13,7 +13,8 @@ export interface LockHolder {
   token?: string;
 }
 
-function alive(pid: number): boolean {
+/** The process exists (EPERM: it does, as another user). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -6,6 +6,7 @@ import { PaasError } from '../errors.js';
 import { AGENT_HOST, ROUTES_DIR, renderAgentServer, renderAppConfig, renderRoutes, type AppRoutes, type AppSite } from '../nginx/config.js';
 import { run, sleep } from './exec.js';
 import { NGINX_DIR, writeAtomic } from './state.js';
+import { alive } from './lock.js';
 
 const exists = (file: string) => fs.access(file).then(() => true, () => false);
 const AGENT_SERVER_FILE = () => path.join(NGINX_DIR, '001-agent.conf');
@@ -46,15 +47,6 @@ export async function reloadNginx(generation: string, timeoutMs = 15_000): Promi
   throw new PaasError('host', `nginx did not take the new configuration within ${timeoutMs / 1000} s`, {
     hint: 'check nginx on the host: `nginx -t`, its error log, and that it listens on port 80',
   });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**

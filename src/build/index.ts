@@ -49,6 +49,8 @@ export interface BuildOptions {
   latest?: boolean;
   /** Stops the build (the engine cancels it when the request goes away). */
   signal?: AbortSignal;
+  /** The app's git state, when the caller has read it already. */
+  git?: GitState;
 }
 
 export interface GitState { commit?: string; dirty: boolean }
@@ -123,7 +125,7 @@ export async function buildImage(docker: Docker, options: BuildOptions): Promise
     await ensureImage(docker, plan.baseImage, `the ${plan.stack} template`);
     if (plan.runtimeImage) await ensureImage(docker, plan.runtimeImage, `the ${plan.stack} template`);
   }
-  const git = await gitState(dir);
+  const git = options.git ?? await gitState(dir);
   const image = options.tag ?? defaultTag(app, git);
   const latest = `${image.replace(/:[^:/]+$/, '')}:latest`;
   const tags = image === latest || options.latest === false ? [image] : [image, latest];

@@ -36,10 +36,11 @@ export default class Deploy extends HostCommand {
     // The local build needs no host: it starts now and runs while the hosts connect. Its lines
     // wait for the Build step to show them; a failed connection aborts it.
     const abort = new AbortController();
-    const sourceBuild = typeof splitDockerfile(await appDockerfile(resolved.dir, resolved.plan)) !== 'string';
+    const split = splitDockerfile(await appDockerfile(resolved.dir, resolved.plan));
+    const sourceBuild = typeof split !== 'string';
     const early: string[] = [];
     let buildReport = (line: string) => { early.push(line); };
-    const building = buildForDeploy(ctx, (line) => buildReport(line), abort.signal);
+    const building = buildForDeploy(ctx, split, (line) => buildReport(line), abort.signal);
     building.catch(() => {});
     const connect = async (c: DeployContext) => {
       const t = Date.now();

@@ -4,9 +4,9 @@ import { createGzip } from 'node:zlib';
 import { PaasError } from '../errors.js';
 import type { ResolvedApp } from '../app.js';
 import {
-  GENERATED_DOCKERFILE, appDockerfile, buildContext, buildImage, defaultTag, gitState, imageLabels, withLabels, type BuildResult,
+  GENERATED_DOCKERFILE, buildContext, buildImage, defaultTag, gitState, imageLabels, withLabels, type BuildResult,
 } from '../build/index.js';
-import { splitDockerfile } from '../build/split.js';
+import type { SplitDockerfile } from '../build/split.js';
 import { connectEngine } from '../docker/engine.js';
 import type { HostAgent } from '../host/agent.js';
 import type { ImageReceiver, PushResult } from '../push/thin.js';
@@ -56,7 +56,7 @@ export async function checkArchitectures(docker: Docker, hosts: HostTarget[]): P
   for (const host of hosts) {
     if (host.info && host.info.arch !== local) {
       throw new PaasError('build', `${host.label} runs ${host.info.arch} and your Docker Engine builds ${local} images`, {
-        hint: 'build on a machine of the host\'s architecture (for example in CI), or on the host itself with git push once it lands',
+        hint: 'build on a machine of the host\'s architecture (for example in CI), or let the host build it: `git push paas main`',
       });
     }
   }
@@ -111,7 +111,8 @@ export interface DeployContext {
   seconds: Record<string, number>;
 }
 
-export async function buildForDeploy(ctx: DeployContext, report: (line: string) => void, signal?: AbortSignal): Promise<void> {
+/** `split`: the app's Dockerfile cut at `# paas:source` (splitDockerfile), or why it cannot be. */
+export async function buildForDeploy(ctx: DeployContext, split: SplitDockerfile | string, report: (line: string) => void, signal?: AbortSignal): Promise<void> {
   const started = Date.now();
   const docker = ctx.docker = await connectEngine();
   const { app, dir, plan, config } = ctx.resolved;
@@ -119,14 +120,13 @@ export async function buildForDeploy(ctx: DeployContext, report: (line: string) 
   const git = await gitState(dir);
   const image = defaultTag(app, git);
   const commit = git.commit ? { commit: git.commit } : {};
-  const split = splitDockerfile(await appDockerfile(dir, plan));
   if (typeof split === 'string') {
     report(`the whole image is built here and pushed: the Dockerfile ${split} (add one above the line that copies the source, and deploys ship only the source)`);
-    const local = await buildImage(docker, { dir, app, plan, buildArgs, onOutput: report, tag: image, ...(signal ? { signal } : {}) });
+    const local = await buildImage(docker, { dir, app, plan, buildArgs, onOutput: report, tag: image, git, ...(signal ? { signal } : {}) });
     ctx.build = { kind: 'image', image, imageId: local.imageId, local, ...commit };
   } else {
     const deps = await buildImage(docker, {
-      dir, app, plan, buildArgs, onOutput: report, dockerfile: split.deps, tag: `paas/${app}:deps`, latest: false, ...(signal ? { signal } : {}),
+      dir, app, plan, buildArgs, onOutput: report, dockerfile: split.deps, tag: `paas/${app}:deps`, latest: false, git, ...(signal ? { signal } : {}),
       labels: { 'paas.app': app, 'paas.role': 'dependencies' },
     });
     const depsTag = `deps-${deps.imageId.replace(/^sha256:/, '').slice(0, 12)}`;

@@ -2,11 +2,12 @@ import { spawn } from 'node:child_process';
 import { createWriteStream, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import type { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import type { Writable } from 'node:stream';
 import { PaasError } from '../errors.js';
 import { checkVariableName } from '../config/validators.js';
 import { docker } from './exec.js';
+import { apiName, engineGet } from './engine.js';
 import type { Emit } from './rollout.js';
 
 /** What the client sends before the context archive of a build on the host. */
@@ -34,45 +35,9 @@ export function validateBuildRequest(request: HostBuildRequest): void {
   if (problems.length) throw new PaasError('usage', 'the build request is invalid', { details: problems });
 }
 
-/**
- * Reads one JSON line from the front of a stream and returns it with the rest of the stream
- * (the bytes after the newline come first). The rest is paused until the caller reads it.
- */
-export function readHeaderLine(stream: Readable, maxBytes = 4 * 1024 * 1024): Promise<{ header: string; rest: Readable }> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      const newline = chunk.indexOf(0x0a);
-      if (newline < 0) {
-        chunks.push(chunk);
-        size += chunk.length;
-        if (size > maxBytes) finish(new PaasError('usage', 'the request header is too long'));
-        return;
-      }
-      chunks.push(chunk.subarray(0, newline));
-      const after = chunk.subarray(newline + 1);
-      finish(undefined, after);
-    };
-    const onEnd = () => finish(new PaasError('usage', 'the request ended before its header line'));
-    const finish = (error?: Error, after?: Buffer) => {
-      stream.off('data', onData);
-      stream.off('end', onEnd);
-      stream.off('error', reject);
-      stream.pause();
-      if (error) return reject(error);
-      if (after && after.length) stream.unshift(after);
-      resolve({ header: Buffer.concat(chunks).toString('utf8'), rest: stream });
-    };
-    stream.on('data', onData);
-    stream.on('end', onEnd);
-    stream.on('error', reject);
-  });
-}
-
 /** Which of these image references this host's engine lacks. */
 export async function missingImages(refs: string[]): Promise<string[]> {
-  const present = await Promise.all(refs.map(async (ref) => (await docker(['image', 'inspect', '--format', '{{.Id}}', ref], { check: false })).code === 0));
+  const present = await Promise.all(refs.map(async (ref) => (await engineGet(`/images/${apiName(ref)}/json`)).status === 200));
   return refs.filter((_, i) => !present[i]);
 }
 
@@ -89,21 +54,28 @@ function stepLine(line: string): string | undefined {
 }
 
 /**
- * Builds an image on this host's engine from a context archive (tar, gzip or not) on `context`,
- * tags it and returns its ID. The archive is spooled to a temp file first, so a second builder
- * can be tried, and the build never depends on the connection staying up once the bytes are in.
+ * Spools a build context archive (tar, gzip or not) to a temp file: a second builder can read it
+ * again, and the build never depends on the connection staying up once the bytes are in.
+ * `receive` writes the archive into the file's stream and ends it.
  */
-export async function hostBuild(context: Readable, request: HostBuildRequest, tag: string, emit: Emit): Promise<string> {
-  validateBuildRequest(request);
+export async function spoolArchive(receive: (sink: Writable) => Promise<void>): Promise<{ file: string; remove: () => Promise<void> }> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'paas-build-'));
+  const remove = () => fs.rm(dir, { recursive: true, force: true });
   try {
-    const archive = path.join(dir, 'context');
-    context.resume();
-    await pipeline(context, createWriteStream(archive, { mode: 0o600 }));
-    return await build({ dockerfile: request.dockerfile, tag, buildArgs: request.buildArgs, context: '-', archive, idFile: path.join(dir, 'id'), again: 'deploy' }, emit);
-  } finally {
-    await fs.rm(dir, { recursive: true, force: true });
+    const file = path.join(dir, 'context');
+    const sink = createWriteStream(file, { mode: 0o600 });
+    await Promise.all([receive(sink), finished(sink)]);
+    return { file, remove };
+  } catch (error) {
+    await remove();
+    throw error;
   }
+}
+
+/** Builds an image on this host's engine from a spooled context archive, tags it and returns its ID. */
+export function hostBuild(archive: string, request: HostBuildRequest, tag: string, emit: Emit): Promise<string> {
+  validateBuildRequest(request);
+  return build({ dockerfile: request.dockerfile, tag, buildArgs: request.buildArgs, context: '-', archive, idFile: path.join(path.dirname(archive), 'id'), again: 'deploy' }, emit);
 }
 
 /** Builds from a directory on this host (a pushed revision): `docker build -f FILE DIR`. */

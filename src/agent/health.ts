@@ -2,6 +2,7 @@ import http from 'node:http';
 import { PaasError } from '../errors.js';
 import type { Healthcheck } from '../detect/types.js';
 import { docker, sleep } from './exec.js';
+import { apiName, engineGet } from './engine.js';
 
 export interface Probe {
   ok: boolean;
@@ -38,9 +39,9 @@ function answersProbe(port: number, timeoutMs: number): Promise<Probe> {
 }
 
 export async function containerState(name: string): Promise<{ running: boolean; exitCode: number; restarts: number }> {
-  const { stdout } = await docker(['inspect', '--format', '{{.State.Running}} {{.State.ExitCode}} {{.RestartCount}}', name]);
-  const [running, exitCode, restarts] = stdout.trim().split(' ');
-  return { running: running === 'true', exitCode: Number(exitCode), restarts: Number(restarts) };
+  const { status, body } = await engineGet<{ State: { Running: boolean; ExitCode: number }; RestartCount: number }>(`/containers/${apiName(name)}/json`);
+  if (status !== 200 || !body) throw new PaasError('healthcheck', `the container ${name} is gone (the engine answered ${status})`, { where: name });
+  return { running: body.State.Running, exitCode: body.State.ExitCode, restarts: body.RestartCount };
 }
 
 export async function containerLogTail(name: string, lines = 30): Promise<string[]> {
@@ -48,8 +49,12 @@ export async function containerLogTail(name: string, lines = 30): Promise<string
   return `${stdout}${stderr}`.split('\n').filter((l) => l.trim()).slice(-lines);
 }
 
-/** Without a configured check: the app answers HTTP and the process stays up. */
-const PORT_CHECK = { intervalMs: 100, successes: 2, timeoutMs: 2000 };
+/**
+ * Without a configured check: the app answers HTTP and the process stays up. Probes come every
+ * 25 ms until the first answer (a probe is one Engine API read and one HTTP request), and the
+ * second answer must come 50 ms later from the same, still running process.
+ */
+const PORT_CHECK = { pollMs: 25, intervalMs: 50, successes: 2, timeoutMs: 2000 };
 
 /**
  * Waits until the container passes its health check `successes` times in a row. Fails at once
@@ -84,6 +89,6 @@ export async function waitHealthy(name: string, port: number | undefined, check:
         hint: check ? `make ${check.path} answer ${check.status ?? '2xx'} (paas.yml healthcheck), or fix the app` : 'the web process must answer HTTP on the port in $PORT',
       });
     }
-    await sleep(intervalMs);
+    await sleep(streak === 0 && !check ? PORT_CHECK.pollMs : intervalMs);
   }
 }

@@ -1,18 +1,21 @@
 import net from 'node:net';
-import { docker } from './exec.js';
+import { engineGet } from './engine.js';
 
 /** Loopback ports paas gives web replicas; below Linux's default ephemeral range (32768+). */
 export const PORT_RANGE = { from: 20000, to: 29999 } as const;
 
 /** Host ports that containers on this engine have bound, running or stopped (they come back). */
-async function boundByContainers(): Promise<Set<number>> {
-  const ids = (await docker(['ps', '--all', '--quiet'])).stdout.split('\n').filter(Boolean);
-  if (ids.length === 0) return new Set();
-  // A container listed above may be gone by now (an earlier release's drain removes its own):
-  // docker then exits 1 but still prints the others.
-  const { stdout } = await docker(['inspect', '--format', '{{json .HostConfig.PortBindings}}', ...ids], { check: false });
+export async function boundByContainers(): Promise<Set<number>> {
+  const listed = await engineGet<{ Id: string }[]>('/containers/json?all=1');
+  if (listed.status !== 200 || !listed.body) throw new Error(`the Docker Engine did not list its containers (${listed.status})`);
+  // A container listed above may be gone by now (an earlier release's drain removes its own): 404, skipped.
+  const inspected = await Promise.all(listed.body.map((c) => engineGet<{ HostConfig?: { PortBindings?: Record<string, { HostPort?: string }[] | null> | null } }>(`/containers/${c.Id}/json`)));
   const ports = new Set<number>();
-  for (const match of stdout.matchAll(/"HostPort":"(\d+)"/g)) ports.add(Number(match[1]));
+  for (const { body } of inspected) {
+    for (const bindings of Object.values(body?.HostConfig?.PortBindings ?? {})) {
+      for (const binding of bindings ?? []) if (binding.HostPort) ports.add(Number(binding.HostPort));
+    }
+  }
   return ports;
 }
 
@@ -24,9 +27,13 @@ function canListen(port: number): Promise<boolean> {
   });
 }
 
-/** `count` free loopback ports in PORT_RANGE, picked at random so concurrent deploys rarely meet. */
-export async function allocatePorts(count: number): Promise<number[]> {
-  const taken = await boundByContainers();
+/**
+ * `count` free loopback ports in PORT_RANGE, picked at random so concurrent deploys rarely meet.
+ * `taken`: ports containers hold (boundByContainers, maybe read a moment ago); each pick is also
+ * checked by listening on it.
+ */
+export async function allocatePorts(count: number, taken?: Set<number>): Promise<number[]> {
+  taken ??= await boundByContainers();
   const chosen: number[] = [];
   const size = PORT_RANGE.to - PORT_RANGE.from + 1;
   for (let attempt = 0; chosen.length < count && attempt < size; attempt += 1) {

@@ -15,3 +15,17 @@ export const AGENT_DIR = '/var/lib/paas/agent';
 export function agentPath(hash: string): string {
   return `${AGENT_DIR}/agent-${hash}.mjs`;
 }
+
+/**
+ * The unix socket of the standby agent of this build (see agent/standby.ts): a started agent
+ * waiting for the next deploy, reached over SSH as a stream-local channel.
+ */
+export function standbySocket(hash: string): string {
+  return `${AGENT_DIR}/standby-${hash}.sock`;
+}
+
+/** The first line a client sends a standby agent: what it would have run as argv. */
+export interface StandbyRequest { argv: string[] }
+
+/** Verbs a standby agent serves. */
+export const STANDBY_VERBS = ['deploy'];

@@ -7,9 +7,10 @@ import { DEFAULTS, WEB, type AppState, type Release, type ReleaseSpec } from '..
 import { releaseEnv } from '../config/changes.js';
 import { pruneSnapshots, readAppConfig, removeSnapshot, writeAppConfig, writeSnapshot } from './config-store.js';
 import { docker } from './exec.js';
+import { engineGet } from './engine.js';
 import { runReleasePhase } from './release-phase.js';
 import { waitHealthy } from './health.js';
-import { allocatePorts } from './ports.js';
+import { allocatePorts, boundByContainers } from './ports.js';
 import { acquireLock } from './lock.js';
 import { applySite, switchRoutes } from './nginx.js';
 import { HOST_FILE, readJson, readState, writeState, type HostInfo } from './state.js';
@@ -17,6 +18,7 @@ import { effectiveFormation, formationText } from '../release/formation.js';
 import { readFormationOverride, writeFormationOverride } from './formation-store.js';
 import { domainOwner, extraDomains, routesFor, siteFor } from '../release/settings.js';
 import { otherAppsNames, readSettings } from './settings.js';
+import type { AppSettings } from '../release/settings.js';
 
 export type Emit = (message: string, step?: string) => void;
 
@@ -93,15 +95,24 @@ export interface RolloutOptions {
   releasePhase?: boolean;
   /** ps:scale: the formation override to run (instead of the stored one) and to store once live. */
   formation?: Record<string, number>;
+  /** The image was just built on this host (no need to check that it is here). */
+  imageBuilt?: boolean;
 }
 
 export async function appContainers(app: string): Promise<ListedContainer[]> {
-  const { stdout } = await docker(['ps', '--all', '--filter', `label=${LABEL.app}=${app}`, '--format',
-    `{{.Names}}\t{{.Label "${LABEL.release}"}}\t{{.Label "${LABEL.process}"}}\t{{.Label "${LABEL.replica}"}}\t{{.Label "${LABEL.restart}"}}`]);
+  const filters = encodeURIComponent(JSON.stringify({ label: [`${LABEL.app}=${app}`] }));
+  const { status, body } = await engineGet<{ Names: string[]; Labels: Record<string, string> | null }[]>(`/containers/json?all=1&filters=${filters}`);
+  if (status !== 200 || !body) throw new PaasError('host', `the Docker Engine did not list the containers of ${app} (${status})`);
   // One-off containers (release phase, `paas run`) have no process label: a rollout leaves them be.
-  return stdout.split('\n').filter(Boolean).map((line) => {
-    const [name, release, type, replica, generation] = line.split('\t');
-    return { name: name!, release: Number(release), type: type ?? '', replica: Number(replica) || 0, generation: Number(generation) || 0 };
+  return body.map((container) => {
+    const labels = container.Labels ?? {};
+    return {
+      name: (container.Names[0] ?? '').replace(/^\//, ''),
+      release: Number(labels[LABEL.release]) || 0,
+      type: labels[LABEL.process] ?? '',
+      replica: Number(labels[LABEL.replica]) || 0,
+      generation: Number(labels[LABEL.restart]) || 0,
+    };
   }).filter((c) => c.type !== '');
 }
 
@@ -155,7 +166,10 @@ export function imagesToPrune(state: AppState, keep: number): string[] {
 
 export async function pruneImages(images: string[]): Promise<string[]> {
   const removed: string[] = [];
-  for (const image of images) {
+  // Release records outlive their images: only the tags still on the engine need a `docker rmi`.
+  const listed = await engineGet<{ RepoTags?: string[] | null }[]>('/images/json');
+  const tagged = new Set((listed.body ?? []).flatMap((image) => image.RepoTags ?? []));
+  for (const image of listed.status === 200 ? images.filter((i) => tagged.has(i)) : images) {
     if ((await docker(['rmi', image], { check: false })).code === 0) removed.push(image);
   }
   return removed;
@@ -165,6 +179,39 @@ export function nextVersion(state: AppState, requested: number): number {
   return Math.max(requested, ...state.releases.map((r) => r.version + 1), 1);
 }
 
+/** What a rollout reads before it changes anything, none of it from the release: a deploy reads it while its image builds. */
+export interface RolloutInputs {
+  host: HostInfo;
+  state: AppState;
+  config: Record<string, string>;
+  override: Record<string, number> | undefined;
+  existing: ListedContainer[];
+  settings: AppSettings;
+  others: Awaited<ReturnType<typeof otherAppsNames>>;
+  /** Host ports that containers hold (allocatePorts' `taken`). */
+  boundPorts: Set<number>;
+}
+
+/** Reads a rollout's inputs (under the app's lock), at once: the docker calls among them overlap. */
+export async function readRolloutInputs(app: string, options: RolloutOptions = {}): Promise<RolloutInputs> {
+  // Config vars: only their names go into the spec (and so the release record); the values stay
+  // in memory, reach docker through its environment, and are kept encrypted (config-store.ts).
+  // ps:scale's formation wins over the release's (paas.yml / Procfile), in every later rollout.
+  // Domains added with `paas domains:add`, lb:set's balancing and the certificate outlive
+  // releases: settings.
+  const host = await readHostInfo();
+  const [state, config, override, existing, settings, others, boundPorts] = await Promise.all([
+    readState(app),
+    options.config ?? readAppConfig(app),
+    options.formation ?? readFormationOverride(app),
+    appContainers(app),
+    readSettings(app),
+    otherAppsNames(app, host.baseDomain),
+    boundByContainers(),
+  ]);
+  return { host, state, config, override, existing, settings, others, boundPorts };
+}
+
 /**
  * The zero-downtime rollout of one release on this host: lock, start new containers on loopback
  * ports, health-check them, switch nginx (test, then reload), record the release, drain, stop the
@@ -172,100 +219,93 @@ export function nextVersion(state: AppState, requested: number): number {
  */
 export async function rollout(requested: ReleaseSpec, emit: Emit, lock: { waitMs?: number; token?: string } = {}, alsoPrune: string[] = [], options: RolloutOptions = {}): Promise<RolloutResult> {
   validateSpec(requested);
-  const timings: Record<string, number> = {};
-  const mark = (step: string, since: number) => { timings[step] = Date.now() - since; };
   const release = await acquireLock(requested.app, { holder: requested.createdBy, command: requested.description }, lock.waitMs ?? 0, lock.token);
   try {
-    const t0 = Date.now();
-    // Config vars: only their names go into the spec (and so the release record); the values stay
-    // in memory, reach docker through its environment, and are kept encrypted (config-store.ts).
-    // ps:scale's formation wins over the release's (paas.yml / Procfile), in every later rollout.
-    const [host, state, config, override] = await Promise.all([
-      readHostInfo(),
-      readState(requested.app),
-      options.config ?? readAppConfig(requested.app),
-      options.formation ?? readFormationOverride(requested.app),
-    ]);
-    const formation = effectiveFormation(requested.formation, requested.processes, override);
-    const spec: ReleaseSpec = { ...requested, formation, version: nextVersion(state, requested.version), configVars: Object.keys(config).sort() };
-    if (override && formationText(formation) !== formationText(requested.formation)) emit(`formation set by ps:scale: ${formationText(formation)}`, 'start');
-    const env = releaseEnv(spec.env, config);
-    // Independent reads, at once (the first three are docker calls). Domains added with
-    // `paas domains:add`, lb:set's balancing and the certificate outlive releases: settings.
-    const [inspect, existing, webPorts, settings, others] = await Promise.all([
-      docker(['image', 'inspect', '--format', '{{.Id}}', spec.image], { check: false }),
-      appContainers(spec.app),
-      allocatePorts(webReplicas(spec)),
-      readSettings(spec.app),
-      otherAppsNames(spec.app, host.baseDomain),
-    ]);
-    if (inspect.code !== 0) throw new PaasError('host', `the image ${spec.image} is not on this host`, { hint: 'push it first (paas deploy does)' });
-    const old = existing.filter((c) => c.release !== spec.version);
-    for (const domain of spec.domains) {
-      const owner = domainOwner(domain, others);
-      if (owner) {
-        throw new PaasError('usage', `the domain ${domain} (paas.yml) is already served by the app ${owner} on this host`, {
-          hint: `remove it from paas.yml, or from ${owner} first (paas domains:remove ${domain} --app ${owner})`,
-        });
-      }
-    }
-    emit(`v${spec.version}: ${spec.description}`, 'start');
-
-    if (spec.releaseCommand && options.releasePhase !== false) {
-      timings.release = (await runReleasePhase(spec, env, emit)).ms;
-    }
-    mark('prepare', t0);
-    const started = await startHealthy(spec, env, webPorts, existing, emit, {}, timings);
-    mark('start', t0);
-
-    const t1 = Date.now();
-    const routes = routesFor(spec.version, spec.balance, started.filter((c) => c.type === WEB).map((c) => c.port!), settings);
-    const upstreams = routes.upstreams;
-    const record = (status: Release['status']): Release => ({ ...withoutAppFields(spec), createdAt: new Date().toISOString(), status });
-    const otherReleases = state.releases.filter((r) => r.version !== spec.version);
-    await writeSnapshot(spec.app, spec.version, config);
-    await writeState({ ...state, releases: [...otherReleases, record('pending')] });
-    try {
-      const site = siteFor(spec.app, host.baseDomain, spec.domains, settings);
-      if (await applySite(site)) {
-        emit(`nginx serves ${spec.app} at ${site.serverNames.join(', ')}`, 'switch');
-      }
-      await switchRoutes(spec.app, routes);
-    } catch (error) {
-      await docker(['rm', '--force', ...started.map((c) => c.name)], { check: false });
-      await writeState(state);
-      await removeSnapshot(spec.app, spec.version);
-      throw error;
-    }
-    const switchMs = Date.now() - t1;
-    emit(`nginx now routes ${spec.app} to v${spec.version} (${upstreams.length} web replica(s)), without a reload`, 'switch');
-
-    const previous = state.current;
-    const next: AppState = {
-      app: spec.app,
-      current: spec.version,
-      releases: [...otherReleases.map((r) => ({ ...r, status: 'superseded' as const })), record('active')],
-    };
-    await writeState(next);
-    await writeAppConfig(spec.app, config);
-    await pruneSnapshots(next, spec.keepReleases);
-    if (options.formation) await writeFormationOverride(spec.app, options.formation);
-
-    const draining = old.map((c) => c.name);
-    const pruning = [...imagesToPrune(next, spec.keepReleases), ...alsoPrune];
-    if (draining.length || pruning.length) {
-      emit(`${draining.length} old container(s) keep serving their requests for ${spec.drainMs} ms, then get SIGTERM (in the background)`, 'drain');
-      drainInBackground(draining, pruning, spec.drainMs, spec.stopTimeoutSeconds);
-    }
-    return {
-      app: spec.app, version: spec.version, image: spec.image,
-      ...(previous !== undefined ? { previous } : {}),
-      containers: started, draining, pruning, switchMs,
-      urls: appUrls(spec.app, extraDomains(spec.domains, settings), host), timings: { ...timings, switch: switchMs },
-    };
+    return await rolloutLocked(requested, emit, readRolloutInputs(requested.app, options), alsoPrune, options);
   } finally {
     await release();
   }
+}
+
+/** rollout() for a caller that holds the app's lock and has started reading its inputs. */
+export async function rolloutLocked(requested: ReleaseSpec, emit: Emit, reading: Promise<RolloutInputs>, alsoPrune: string[] = [], options: RolloutOptions = {}): Promise<RolloutResult> {
+  validateSpec(requested);
+  const timings: Record<string, number> = {};
+  const mark = (step: string, since: number) => { timings[step] = Date.now() - since; };
+  const t0 = Date.now();
+  const { host, state, config, override, existing, settings, others, boundPorts } = await reading;
+  const formation = effectiveFormation(requested.formation, requested.processes, override);
+  const spec: ReleaseSpec = { ...requested, formation, version: nextVersion(state, requested.version), configVars: Object.keys(config).sort() };
+  if (override && formationText(formation) !== formationText(requested.formation)) emit(`formation set by ps:scale: ${formationText(formation)}`, 'start');
+  const env = releaseEnv(spec.env, config);
+  const [inspect, webPorts] = await Promise.all([
+    options.imageBuilt ? { code: 0 } : docker(['image', 'inspect', '--format', '{{.Id}}', spec.image], { check: false }),
+    allocatePorts(webReplicas(spec), boundPorts),
+  ]);
+  if (inspect.code !== 0) throw new PaasError('host', `the image ${spec.image} is not on this host`, { hint: 'push it first (paas deploy does)' });
+  const old = existing.filter((c) => c.release !== spec.version);
+  for (const domain of spec.domains) {
+    const owner = domainOwner(domain, others);
+    if (owner) {
+      throw new PaasError('usage', `the domain ${domain} (paas.yml) is already served by the app ${owner} on this host`, {
+        hint: `remove it from paas.yml, or from ${owner} first (paas domains:remove ${domain} --app ${owner})`,
+      });
+    }
+  }
+  emit(`v${spec.version}: ${spec.description}`, 'start');
+
+  if (spec.releaseCommand && options.releasePhase !== false) {
+    timings.release = (await runReleasePhase(spec, env, emit)).ms;
+  }
+  mark('prepare', t0);
+  const started = await startHealthy(spec, env, webPorts, existing, emit, {}, timings);
+  mark('start', t0);
+
+  const t1 = Date.now();
+  const routes = routesFor(spec.version, spec.balance, started.filter((c) => c.type === WEB).map((c) => c.port!), settings);
+  const upstreams = routes.upstreams;
+  const record = (status: Release['status']): Release => ({ ...withoutAppFields(spec), createdAt: new Date().toISOString(), status });
+  const otherReleases = state.releases.filter((r) => r.version !== spec.version);
+  await writeSnapshot(spec.app, spec.version, config);
+  await writeState({ ...state, releases: [...otherReleases, record('pending')] });
+  try {
+    const site = siteFor(spec.app, host.baseDomain, spec.domains, settings);
+    if (await applySite(site)) {
+      emit(`nginx serves ${spec.app} at ${site.serverNames.join(', ')}`, 'switch');
+    }
+    await switchRoutes(spec.app, routes);
+  } catch (error) {
+    await docker(['rm', '--force', ...started.map((c) => c.name)], { check: false });
+    await writeState(state);
+    await removeSnapshot(spec.app, spec.version);
+    throw error;
+  }
+  const switchMs = Date.now() - t1;
+  emit(`nginx now routes ${spec.app} to v${spec.version} (${upstreams.length} web replica(s)), without a reload`, 'switch');
+
+  const previous = state.current;
+  const next: AppState = {
+    app: spec.app,
+    current: spec.version,
+    releases: [...otherReleases.map((r) => ({ ...r, status: 'superseded' as const })), record('active')],
+  };
+  await writeState(next);
+  await writeAppConfig(spec.app, config);
+  await pruneSnapshots(next, spec.keepReleases);
+  if (options.formation) await writeFormationOverride(spec.app, options.formation);
+
+  const draining = old.map((c) => c.name);
+  const pruning = [...imagesToPrune(next, spec.keepReleases), ...alsoPrune];
+  if (draining.length || pruning.length) {
+    emit(`${draining.length} old container(s) keep serving their requests for ${spec.drainMs} ms, then get SIGTERM (in the background)`, 'drain');
+    drainInBackground(draining, pruning, spec.drainMs, spec.stopTimeoutSeconds);
+  }
+  return {
+    app: spec.app, version: spec.version, image: spec.image,
+    ...(previous !== undefined ? { previous } : {}),
+    containers: started, draining, pruning, switchMs,
+    urls: appUrls(spec.app, extraDomains(spec.domains, settings), host), timings: { ...timings, switch: switchMs },
+  };
 }
 
 /**

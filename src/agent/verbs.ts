@@ -6,15 +6,16 @@ import { PaasError } from '../errors.js';
 import { chainIds } from '../push/layers.js';
 import { LUA_DIR, ROUTES_DIR, renderDefaultServer, renderInclude } from '../nginx/config.js';
 import { PAAS_LUA } from '../nginx/lua.js';
-import { DEFAULTS, type AppState, type ReleaseSpec } from '../release/types.js';
-import { addKey, gitReceive, gitShell, listKeys, removeKey, setupGit } from './git.js';
-import { hostBuild, missingImages, readHeaderLine, staleDepsImages, validateBuildRequest, type HostBuildRequest } from './build.js';
+import { DEFAULTS, type AppState } from '../release/types.js';
+import { addKey, gitShell, listKeys, removeKey, setupGit } from './git.js';
+import { missingImages, validateBuildRequest } from './build.js';
+import { deploySession, hostFacts } from './deploy-session.js';
 import { docker, run, sleep } from './exec.js';
 import { applyNginxConfig } from './nginx.js';
 import { acquireLock } from './lock.js';
 import { readSnapshot } from './config-store.js';
 import { CONFIG_VERBS } from './verbs-config.js';
-import { appUrls, pruneImages, readHostInfo, rollbackSpec, rollbackTarget, rollout, stopContainers, validateSpec, type Emit } from './rollout.js';
+import { appUrls, pruneImages, readHostInfo, rollbackSpec, rollbackTarget, rollout, stopContainers, type Emit } from './rollout.js';
 import { PS_VERBS } from './verbs-ps.js';
 import { APP_VERBS } from './verbs-app.js';
 import { readSettings } from './settings.js';
@@ -34,16 +35,6 @@ export interface VerbContext {
 
 const NGINX_INCLUDE = '/etc/nginx/conf.d/paas.conf';
 const DEBIAN_DEFAULT_SITE = '/etc/nginx/sites-enabled/default';
-
-/** What the host has: architecture, engine, setup; with --app, that app's state. */
-async function hostFacts(app: string | undefined): Promise<unknown> {
-  const [host, engine, state] = await Promise.all([
-    readJson<HostInfo>(HOST_FILE),
-    docker(['version', '--format', '{{.Server.Version}}'], { check: false }),
-    app ? readState(app) : undefined,
-  ]);
-  return { arch: dockerArch(), node: process.version, docker: engine.code === 0 ? engine.stdout.trim() : undefined, host, ...(state ? { state } : {}) };
-}
 
 async function info({ args }: VerbContext): Promise<unknown> {
   return hostFacts(flag(args, 'app'));
@@ -130,38 +121,6 @@ function lockOptions(args: string[]): { waitMs: number; token?: string } {
 }
 
 /**
- * Rolls out a release. With --build the body is one JSON line ({spec, build}) followed by a
- * build context archive: the image is built here first (see deploy/index.ts, "source" builds).
- * When an image the build starts FROM is missing, answers { missing } and changes nothing.
- */
-async function deploy({ args, emit, readStdin, stdin }: VerbContext): Promise<unknown> {
-  if (!args.includes('--build')) {
-    const spec = JSON.parse(await readStdin()) as ReleaseSpec;
-    return rollout(spec, emit, lockOptions(args));
-  }
-  const { header, rest } = await readHeaderLine(stdin);
-  // The lock token comes with the request: the CLI starts this process before it holds the lock.
-  const { spec, build, lockToken } = JSON.parse(header) as { spec: ReleaseSpec; build: HostBuildRequest; lockToken?: string };
-  validateSpec(spec);
-  validateBuildRequest(build);
-  const missing = await missingImages(build.requires);
-  if (missing.length) {
-    rest.resume();
-    return { missing };
-  }
-  const started = Date.now();
-  emit(`building ${spec.image} on the host`, 'build');
-  const stale = build.requires[0]?.startsWith(`paas/${spec.app}:deps-`) ? staleDepsImages(spec.app, build.requires[0]) : Promise.resolve([]);
-  stale.catch(() => {});
-  const imageId = await hostBuild(rest, build, spec.image, emit);
-  const buildMs = Date.now() - started;
-  emit(`built ${imageId.replace(/^sha256:/, '').slice(0, 12)} in ${(buildMs / 1000).toFixed(1)} s`, 'build');
-  const lock = typeof lockToken === 'string' ? { token: lockToken } : lockOptions(args);
-  const result = await rollout({ ...spec, imageId }, emit, lock, await stale);
-  return { ...result, built: { imageId, ms: buildMs } };
-}
-
-/**
  * Holds the app's lock for as long as stdin stays open: the CLI takes it when it connects, so a
  * second deploy fails before building anything, and a dropped connection releases it.
  */
@@ -170,8 +129,6 @@ async function lock({ args, emit, readStdin }: VerbContext): Promise<unknown> {
   const token = randomUUID();
   const release = await acquireLock(app, { holder: flag(args, 'by') ?? 'unknown', command: flag(args, 'command') ?? 'paas', token }, Number(flag(args, 'wait') ?? 0));
   try {
-    // With --info, what `info --app` answers, read under the lock: one agent process fewer per deploy.
-    if (args.includes('--info')) emit(JSON.stringify(await hostFacts(app)), 'info');
     emit(token, 'locked');
     await readStdin();
   } finally {
@@ -241,7 +198,7 @@ async function keysAdd({ args, readStdin }: VerbContext): Promise<unknown> {
 }
 
 export const VERBS: Record<string, (context: VerbContext) => Promise<unknown>> = {
-  info, setup, layers, load, lock, deploy, rollback, drain, releases, apps, 'app-info': appInfo, images,
+  info, setup, layers, load, lock, deploy: deploySession, rollback, drain, releases, apps, 'app-info': appInfo, images,
   ...CONFIG_VERBS,
   ...PS_VERBS,
   ...APP_VERBS,
@@ -263,6 +220,7 @@ function readAll(stream: NodeJS.ReadableStream): Promise<string> {
 export const RAW_VERBS: Record<string, (args: string[]) => Promise<number>> = {
   'git-shell': (args) => gitShell(args[0]),
   'git-receive': async (args) => {
+    const { gitReceive } = await import('./git-receive.js');
     await gitReceive(args[0] ?? '', await readAll(process.stdin), (line) => process.stderr.write(`${line}\n`));
     return 0;
   },

@@ -3,10 +3,11 @@ import { resolveApp } from '../app.js';
 import { appDockerfile } from '../build/dockerfile.js';
 import { splitDockerfile } from '../build/split.js';
 import {
-  buildForDeploy, checkArchitectures, deployResult, deployToHost, inspectHost, nextReleaseVersion, prestartSourceDeploy,
+  buildForDeploy, checkArchitectures, deployResult, deployToHost, inspectHost, nextReleaseVersion, sendSource,
   type DeployContext, type DeployResult, type HostFacts, type HostTarget,
 } from '../deploy/index.js';
-import { HostCommand, hostAddresses, hostFlags, whoAmI } from '../ui/host-command.js';
+import { DeploySession } from '../host/deploy-session.js';
+import { HostCommand, LOCK_WAIT_MS, hostAddresses, hostFlags, whoAmI } from '../ui/host-command.js';
 import { runSteps } from '../ui/progress.js';
 import { formatBytes } from '../ui/format.js';
 
@@ -36,24 +37,38 @@ export default class Deploy extends HostCommand {
     // The local build needs no host: it starts now and runs while the hosts connect. Its lines
     // wait for the Build step to show them; a failed connection aborts it.
     const abort = new AbortController();
+    // SSH handshakes first: they wait on the network while the build below loads its modules.
+    const opening = addresses.map((address) => this.open(address, flags));
+    for (const open of opening) open.catch(() => {}); // awaited by the Connect step
     const split = splitDockerfile(await appDockerfile(resolved.dir, resolved.plan));
     const sourceBuild = typeof split !== 'string';
     const early: string[] = [];
     let buildReport = (line: string) => { early.push(line); };
     const building = buildForDeploy(ctx, split, (line) => buildReport(line), abort.signal);
     building.catch(() => {});
+    // Every host's deploy session starts at once: each takes the app's lock and tells its facts.
+    // Each host is sent the source as soon as the local build is done, and builds it while the
+    // other hosts connect and earlier hosts roll out.
+    const connectHost = async (c: DeployContext, address: (typeof addresses)[number], index: number): Promise<HostTarget> => {
+      const connection = await opening[index]!;
+      const session = new DeploySession(connection.agent, { app, by: ctx.createdBy, command: `deploy from ${args.dir}`, waitMs: flags.wait ? LOCK_WAIT_MS : 0 });
+      this.holdUntilEnd(() => session.close());
+      const host: HostTarget = { label: address.label, agent: connection.agent, session, sourceBytes: { bytes: 0 } };
+      if (sourceBuild) {
+        // Sent without waiting for the lock: the agent reads it only once it holds the lock.
+        host.sent = building.then(() => sendSource(c, host));
+        host.sent.catch(() => {}); // awaited by the host's release step
+      }
+      inspectHost(host, await session.info<HostFacts>());
+      return host;
+    };
     const connect = async (c: DeployContext) => {
       const t = Date.now();
-      for (const address of addresses) {
-        const session = await this.open(address, flags);
-        const host: HostTarget = { label: address.label, agent: session.agent, lockToken: '' };
-        // Started before the lock is taken (they start in parallel); it gets the token with its request.
-        if (sourceBuild) prestartSourceDeploy(host);
-        c.hosts.push(host);
-        const lock = await this.lockAppWithInfo(session, app, `deploy from ${args.dir}`, flags.wait);
-        host.lockToken = lock.token;
-        inspectHost(host, lock.info as HostFacts);
-      }
+      // Settled, not raced: every connection is registered (and so closed) before a failure ends the command.
+      const connected = await Promise.allSettled(addresses.map((address, index) => connectHost(c, address, index)));
+      const failed = connected.find((outcome) => outcome.status === 'rejected');
+      if (failed) throw failed.reason;
+      c.hosts = connected.map((outcome) => (outcome as PromiseFulfilledResult<HostTarget>).value);
       c.version = nextReleaseVersion(c.hosts.map((h) => h.state!));
       c.seconds.connect = (Date.now() - t) / 1000;
     };
@@ -74,7 +89,6 @@ export default class Deploy extends HostCommand {
       ], ctx, { json: this.jsonEnabled() });
     } finally {
       abort.abort();
-      for (const host of ctx.hosts) host.prestarted?.body.end(); // unused: the agent ends with nothing done
     }
     ctx.seconds.total = (Date.now() - started) / 1000;
     const result = deployResult(ctx);

@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { PaasError } from '../errors.js';
 import type { ResolvedApp } from '../app.js';
@@ -9,6 +9,7 @@ import {
 import type { SplitDockerfile } from '../build/split.js';
 import { connectEngine } from '../docker/engine.js';
 import type { HostAgent } from '../host/agent.js';
+import type { BuildAnswer, DeploySession } from '../host/deploy-session.js';
 import type { ImageReceiver, PushResult } from '../push/thin.js';
 import { releaseSpec } from '../release/spec.js';
 import type { AppState } from '../release/types.js';
@@ -26,10 +27,12 @@ export function agentReceiver(agent: HostAgent): ImageReceiver {
 export interface HostTarget {
   label: string;
   agent: HostAgent;
-  /** Token of the app's lock, held on this host for the whole deploy (see HostCommand.lockApp). */
-  lockToken: string;
-  /** An agent `deploy --build` already started, waiting for its request (see prestartSourceDeploy). */
-  prestarted?: PrestartedDeploy;
+  /** The agent's deploy session: it holds the app's lock on this host for the whole deploy. */
+  session: DeploySession;
+  /** The source sent to the host and its build there ("source" builds), started as soon as it can be. */
+  sent?: Promise<BuildAnswer>;
+  /** Compressed bytes of the source sent so far. */
+  sourceBytes: { bytes: number };
   info?: { arch: string; host?: HostInfo };
   state?: AppState;
 }
@@ -73,6 +76,8 @@ export interface HostOutcome {
   bytesSent: number;
   /** ID of the release image on this host (built there for "source" builds). */
   imageId?: string;
+  /** "standby": the host's standby agent took the deploy (no agent process to start); "process": one was started. */
+  agent?: 'standby' | 'process';
   rollout?: RolloutResult;
   error?: string;
 }
@@ -150,113 +155,66 @@ function releaseSpecFor(ctx: DeployContext, imageId: string) {
   });
 }
 
-type BuildAndRollout = (RolloutResult & { built: { imageId: string; ms: number } }) | { missing: string[] };
-
-export interface PrestartedDeploy {
-  /** The agent's stdin: the request goes here once the build is done. */
-  body: PassThrough;
-  result: Promise<BuildAndRollout>;
-  /** Where the agent's events go (set when the host's step starts). */
-  report: (line: string) => void;
-}
-
 /**
- * Starts the host's `agent deploy --build` as soon as the host is connected, beside the lock's
- * agent: the SSH channel and the agent's start (~0.2 s of Node.js on a small host) overlap the
- * lock and the local build, and the agent waits for its request (with the lock token) on stdin.
- * Ending `body` unused makes it fail harmlessly.
+ * Sends the app's files (gzip'd tar) to a host's deploy session, which builds the part of the
+ * Dockerfile below `# paas:source` FROM the dependency image, or answers which images it lacks.
  */
-export function prestartSourceDeploy(host: HostTarget): void {
-  const body = new PassThrough();
-  const prestarted: PrestartedDeploy = { body, report: () => {}, result: Promise.resolve({ missing: [] }) };
-  prestarted.result = host.agent.call<BuildAndRollout>('deploy', ['--build'], {
-    stdin: body,
-    onEvent: (message) => prestarted.report(message),
-  });
-  prestarted.result.catch(() => {});
-  host.prestarted = prestarted;
-}
-
-/** The body of `deploy --build`: one JSON line, then the gzip'd source archive. Counts what it sends. */
-async function sourceRequest(ctx: DeployContext, host: HostTarget, build: Extract<DeployBuild, { kind: 'source' }>, counter: { bytes: number }, body = new PassThrough()): Promise<Readable> {
+export async function sendSource(ctx: DeployContext, host: HostTarget): Promise<BuildAnswer> {
+  const build = ctx.build;
+  if (build?.kind !== 'source') throw new Error('sendSource: not a source build');
   const { dir, plan, config } = ctx.resolved;
-  const header = JSON.stringify({
-    lockToken: host.lockToken,
-    spec: releaseSpecFor(ctx, ''),
-    build: { requires: [build.depsImage, ...build.baseImages], dockerfile: GENERATED_DOCKERFILE, buildArgs: config.build?.args ?? {} },
-  });
-  body.write(`${header}\n`);
-  const archive = (await buildContext(dir, plan, build.dockerfile) as Readable).pipe(createGzip({ level: 6 }));
-  archive.on('data', (chunk: Buffer) => { counter.bytes += chunk.length; });
-  archive.on('error', (error) => body.destroy(error));
-  archive.pipe(body);
-  return body;
+  const tar = await buildContext(dir, plan, build.dockerfile) as Readable;
+  const archive = createGzip({ level: 6 });
+  tar.on('error', (error) => archive.destroy(error));
+  tar.pipe(archive);
+  return host.session.build(
+    { tag: build.image, requires: [build.depsImage, ...build.baseImages], dockerfile: GENERATED_DOCKERFILE, buildArgs: config.build?.args ?? {} },
+    archive, host.sourceBytes,
+  );
 }
 
 /** Push (or send the source and build there), then roll out, on one host. Outcomes record what happened even when it fails. */
 export async function deployToHost(ctx: DeployContext, host: HostTarget, report: (line: string) => void): Promise<void> {
   const outcome: HostOutcome = { host: host.label, pushes: [], bytesSent: 0 };
   ctx.outcomes.push(outcome);
+  host.session.report(report);
   const build = ctx.build!;
+  const started = Date.now();
   const push = async (image: string) => {
-    const started = Date.now();
     // Loaded when an image must travel: a warm deploy of a code change sends only the source.
     const { pushImage } = await import('../push/thin.js');
     const result = await pushImage(ctx.docker!, image, agentReceiver(host.agent), { onProgress: report });
     outcome.pushes.push(result);
     outcome.bytesSent += result.bytesSent;
-    ctx.seconds[`push ${host.label}`] = (ctx.seconds[`push ${host.label}`] ?? 0) + (Date.now() - started) / 1000;
   };
   try {
     if (build.kind === 'image') {
       await push(build.image);
-      const rolloutStarted = Date.now();
-      outcome.rollout = await host.agent.call<RolloutResult>('deploy', ['--lock-token', host.lockToken], {
-        stdin: JSON.stringify(releaseSpecFor(ctx, build.imageId)),
-        onEvent: (message) => report(message),
-      });
       outcome.imageId = build.imageId;
-      ctx.seconds[`rollout ${host.label}`] = (Date.now() - rolloutStarted) / 1000;
     } else {
-      const attempt = async (): Promise<BuildAndRollout> => {
-        const counter = { bytes: 0 };
-        const started = Date.now();
-        const prestarted = host.prestarted;
-        host.prestarted = undefined;
-        try {
-          if (prestarted) {
-            prestarted.report = report;
-            await sourceRequest(ctx, host, build, counter, prestarted.body);
-            return await prestarted.result;
-          }
-          return await host.agent.call<BuildAndRollout>('deploy', ['--build'], {
-            stdin: await sourceRequest(ctx, host, build, counter),
-            onEvent: (message) => report(message),
-          });
-        } finally {
-          outcome.sourceBytes = counter.bytes;
-          outcome.bytesSent += counter.bytes;
-          ctx.seconds[`build and rollout ${host.label}`] = (Date.now() - started) / 1000;
-        }
-      };
-      let result = await attempt();
-      if ('missing' in result) {
-        for (const image of result.missing) {
+      let answer = await (host.sent ?? sendSource(ctx, host));
+      if ('missing' in answer) {
+        for (const image of answer.missing) {
           report(`the host lacks ${image}: pushing it (once)`);
           await push(image);
         }
-        result = await attempt();
-        if ('missing' in result) {
-          throw new PaasError('host', `the host still lacks ${result.missing.join(', ')} after they were pushed`, { where: host.label, hint: 'check the host\'s disk space and Docker Engine, then deploy again' });
+        answer = await sendSource(ctx, host);
+        if ('missing' in answer) {
+          throw new PaasError('host', `the host still lacks ${answer.missing.join(', ')} after they were pushed`, { where: host.label, hint: 'check the host\'s disk space and Docker Engine, then deploy again' });
         }
       }
-      outcome.rollout = result;
-      outcome.imageId = result.built.imageId;
+      outcome.imageId = answer.imageId;
     }
+    outcome.rollout = await host.session.release(releaseSpecFor(ctx, outcome.imageId));
     outcome.version = outcome.rollout.version;
   } catch (error) {
     outcome.error = error instanceof Error ? error.message : String(error);
     throw partialFailure(ctx, host, error);
+  } finally {
+    if (host.session.via) outcome.agent = host.session.via;
+    outcome.sourceBytes = host.sourceBytes.bytes;
+    outcome.bytesSent += host.sourceBytes.bytes;
+    ctx.seconds[`release ${host.label}`] = (Date.now() - started) / 1000;
   }
 }
 

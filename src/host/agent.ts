@@ -4,7 +4,7 @@ import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { PaasError, type ExitCodeName } from '../errors.js';
 import type { AgentMessage } from '../agent/protocol.js';
-import { AGENT_DIR, agentPath } from '../agent/protocol.js';
+import { AGENT_DIR, agentPath, standbySocket, type StandbyRequest } from '../agent/protocol.js';
 import type { SshConnection } from '../ssh/client.js';
 import { packageRoot } from '../util/paths.js';
 
@@ -23,6 +23,9 @@ export function agentBundle(): { code: Buffer; hash: string } {
 export interface CallOptions {
   stdin?: Readable | string | Buffer;
   onEvent?: (message: string, step?: string) => void;
+  /** Use this build's standby agent when the host has one (a stream stdin only; see agent/standby.ts). */
+  standby?: boolean;
+  onStart?: (via: 'standby' | 'process') => void;
 }
 
 /** argv run as root: directly when logged in as root, else through passwordless sudo. */
@@ -63,25 +66,21 @@ export class HostAgent {
 
   /**
    * Takes the app's lock on this host and holds it until release() (or until the connection
-   * drops: the agent releases it when its stdin closes). With `info`, also returns what the
-   * `info --app` verb would, read under the lock.
+   * drops: the agent releases it when its stdin closes).
    */
-  async holdLock(app: string, holder: string, command: string, waitMs = 0, info = false): Promise<{ token: string; info?: unknown; release: () => Promise<void> }> {
+  async holdLock(app: string, holder: string, command: string, waitMs = 0): Promise<{ token: string; release: () => Promise<void> }> {
     const stdin = new PassThrough();
     let onToken: (token: string) => void = () => {};
     const token = new Promise<string>((resolve) => { onToken = resolve; });
-    let facts: unknown;
-    const held = this.call('lock', ['--app', app, '--by', holder, '--command', command, '--wait', String(waitMs), ...(info ? ['--info'] : [])], {
+    const held = this.call('lock', ['--app', app, '--by', holder, '--command', command, '--wait', String(waitMs)], {
       stdin,
       onEvent: (message, step) => {
-        if (step === 'info') facts = JSON.parse(message);
         if (step === 'locked') onToken(message);
       },
     });
     const value = await Promise.race([token, held.then(() => { throw new PaasError('host', 'the agent released the lock at once'); })]);
     return {
       token: value,
-      ...(facts !== undefined ? { info: facts } : {}),
       release: async () => {
         stdin.end();
         await held.catch(() => {});
@@ -89,46 +88,124 @@ export class HostAgent {
     };
   }
 
-  /** Calls an agent verb; resolves with its result, or throws its error as a PaasError. */
+  /**
+   * Calls an agent verb; resolves with its result, or throws its error as a PaasError. With
+   * `standby`, the verb goes to this build's standby agent when the host has one (see
+   * agent/standby.ts), else to a new agent process; `onStart` is told which.
+   */
   async call<T>(verb: string, args: string[] = [], options: CallOptions = {}): Promise<T> {
+    const output = new AgentOutput(options.onEvent);
+    if (options.standby && options.stdin !== undefined && typeof options.stdin !== 'string' && !Buffer.isBuffer(options.stdin)) {
+      const ended = await this.viaStandby(verb, args, options.stdin, output, () => options.onStart?.('standby'));
+      if (ended) return output.outcome<T>(verb, this.label, 0, true);
+    }
+    options.onStart?.('process');
     await this.install();
-    let buffered = '';
-    let outcome: AgentMessage | undefined;
-    const stderr: string[] = [];
-    const onLine = (line: string) => {
-      if (!line.trim()) return;
-      let message: AgentMessage;
-      try {
-        message = JSON.parse(line) as AgentMessage;
-      } catch {
-        stderr.push(line);
-        return;
-      }
-      if (message.type === 'event') options.onEvent?.(message.message, message.step);
-      else outcome = message;
-    };
     const code = await this.ssh.execStream(asRoot(this.ssh, ['node', this.path, verb, ...args]), {
       ...(options.stdin !== undefined ? { stdin: options.stdin } : {}),
-      onStdout: (chunk) => {
-        buffered += chunk.toString('utf8');
-        const lines = buffered.split('\n');
-        buffered = lines.pop() ?? '';
-        lines.forEach(onLine);
-      },
-      onStderr: (chunk) => { stderr.push(chunk.toString('utf8')); },
+      onStdout: (chunk) => output.push(chunk),
+      onStderr: (chunk) => output.stderr.push(chunk.toString('utf8')),
     });
-    onLine(buffered);
-    if (outcome?.type === 'result' && code === 0) return outcome.data as T;
-    if (outcome?.type === 'error') {
-      throw new PaasError(outcome.kind as ExitCodeName, outcome.message, {
-        where: outcome.where ? `${this.label}: ${outcome.where}` : this.label,
-        ...(outcome.details ? { details: outcome.details } : {}),
-        ...(outcome.hint ? { hint: outcome.hint } : {}),
+    return output.outcome<T>(verb, this.label, code, false);
+  }
+
+  /**
+   * Runs the verb on the standby agent: resolves true once the channel ended (the outcome is in
+   * `output`), false when there is no standby to talk to (nothing was read from `stdin` then).
+   */
+  private async viaStandby(verb: string, args: string[], stdin: Readable, output: AgentOutput, onGreeted: () => void): Promise<boolean> {
+    let channel: Awaited<ReturnType<SshConnection['openStreamLocal']>>;
+    try {
+      channel = await this.ssh.openStreamLocal(standbySocket(this.bundle.hash));
+    } catch {
+      return false;
+    }
+    // The standby says hello first; a socket left by a dead standby closes without a word.
+    const greeted = await new Promise<boolean>((resolve) => {
+      let seen = '';
+      const onData = (chunk: Buffer) => {
+        seen += chunk.toString('utf8');
+        const newline = seen.indexOf('\n');
+        if (newline < 0) return;
+        channel.pause();
+        channel.off('data', onData);
+        const rest = Buffer.from(seen.slice(newline + 1));
+        let hello: AgentMessage | undefined;
+        try { hello = JSON.parse(seen.slice(0, newline)) as AgentMessage; } catch { hello = undefined; }
+        const ok = hello?.type === 'event' && hello.step === 'standby';
+        if (ok && rest.length) output.push(rest);
+        resolve(ok);
+      };
+      channel.on('data', onData);
+      channel.once('close', () => resolve(false));
+      channel.once('error', () => resolve(false));
+    });
+    if (!greeted) {
+      channel.destroy();
+      return false;
+    }
+    onGreeted();
+    return new Promise((resolve) => {
+      channel.on('data', (chunk: Buffer) => output.push(chunk));
+      channel.on('close', () => resolve(true));
+      channel.resume();
+      channel.write(`${JSON.stringify({ argv: [verb, ...args] } satisfies StandbyRequest)}\n`);
+      stdin.on('error', () => channel.close());
+      stdin.pipe(channel);
+    });
+  }
+}
+
+/** The agent's stdout, as JSON lines: events go to onEvent; the last result or error is kept. */
+class AgentOutput {
+  private buffered = '';
+  private last: AgentMessage | undefined;
+  readonly stderr: string[] = [];
+
+  constructor(private readonly onEvent?: (message: string, step?: string) => void) {}
+
+  push(chunk: Buffer): void {
+    this.buffered += chunk.toString('utf8');
+    const lines = this.buffered.split('\n');
+    this.buffered = lines.pop() ?? '';
+    lines.forEach((line) => this.line(line));
+  }
+
+  private line(line: string): void {
+    if (!line.trim()) return;
+    let message: AgentMessage;
+    try {
+      message = JSON.parse(line) as AgentMessage;
+    } catch {
+      this.stderr.push(line);
+      return;
+    }
+    if (message.type === 'event') this.onEvent?.(message.message, message.step);
+    else this.last = message;
+  }
+
+  /** The verb's result, or its error as a PaasError. */
+  outcome<T>(verb: string, label: string, code: number, standby: boolean): T {
+    this.line(this.buffered);
+    this.buffered = '';
+    const last = this.last;
+    if (last?.type === 'result' && code === 0) return last.data as T;
+    if (last?.type === 'error') {
+      throw new PaasError(last.kind as ExitCodeName, last.message, {
+        where: last.where ? `${label}: ${last.where}` : label,
+        ...(last.details ? { details: last.details } : {}),
+        ...(last.hint ? { hint: last.hint } : {}),
       });
     }
-    const text = stderr.join('').trim();
+    if (standby) {
+      throw new PaasError('ssh', `the connection to the agent ended before it finished (${verb})`, {
+        where: label,
+        hint: 'check the network and run the command again; nothing half-done is kept on the host',
+      });
+    }
+    const text = this.stderr.join('').trim();
     throw new PaasError('host', `the paas agent failed (${verb}, exit ${code})`, {
-      where: this.label,
+      where: label,
       details: text.split('\n').slice(-10),
       hint: /node: (command )?not found|No such file/.test(text) ? 'Node.js >= 18 is needed on the host: run `paas host:setup`' : 'run `paas host:setup` for this host, then try again',
     });

@@ -5,7 +5,7 @@
  * (the SSH channel's stdin ends with no end frame: remove the container).
  */
 
-const MAX_FRAME = 1 << 20;
+export const MAX_FRAME = 1 << 20;
 
 export function encodeFrame(data: Buffer): Buffer[] {
   const frames: Buffer[] = [];

@@ -126,6 +126,14 @@ export class SshConnection {
     });
   }
 
+  /** Opens a channel to a unix socket on the host (OpenSSH stream-local forwarding); rejects when sshd cannot. */
+  openStreamLocal(socketPath: string): Promise<ssh2.ClientChannel> {
+    return new Promise((resolve, reject) => {
+      if (this.closed) return reject(this.lostError());
+      this.client.openssh_forwardOutStreamLocal(socketPath, (error, channel) => (error ? reject(error) : resolve(channel)));
+    });
+  }
+
   /** Runs argv on the host (quoted by shellCommand, never concatenated), collecting its output. */
   async exec(argv: readonly string[], stdin?: string | Buffer): Promise<ExecResult> {
     const stdout: Buffer[] = [];

@@ -47,6 +47,9 @@ export function hostAddresses(flags: HostFlagValues, config: AppConfig, env: Nod
   return values.map(parseHost);
 }
 
+/** How long --wait waits for another command's lock. */
+export const LOCK_WAIT_MS = 600_000;
+
 export abstract class HostCommand extends PaasCommand {
   private sessions: HostSession[] = [];
   private locks: (() => Promise<void>)[] = [];
@@ -99,14 +102,14 @@ export abstract class HostCommand extends PaasCommand {
 
   /** Locks the app on a host for the rest of the command; returns the token agent verbs present. */
   protected async lockApp(session: HostSession, app: string, command: string, wait: boolean): Promise<string> {
-    return (await this.lockAppWithInfo(session, app, command, wait, false)).token;
+    const lock = await session.agent.holdLock(app, whoAmI(), command, wait ? LOCK_WAIT_MS : 0);
+    this.holdUntilEnd(lock.release);
+    return lock.token;
   }
 
-  /** lockApp, also reading the host's facts and the app's state under the lock (the `info` verb's answer). */
-  protected async lockAppWithInfo(session: HostSession, app: string, command: string, wait: boolean, info = true): Promise<{ token: string; info?: unknown }> {
-    const lock = await session.agent.holdLock(app, whoAmI(), command, wait ? 600_000 : 0, info);
-    this.locks.push(lock.release);
-    return lock;
+  /** Something that holds a lock on a host (a lock, a deploy session): released when the command ends, before the connections close. */
+  protected holdUntilEnd(release: () => Promise<void>): void {
+    this.locks.push(release);
   }
 
   protected override async finally(error: Error | undefined): Promise<unknown> {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { forcedCommand, parseRefUpdates, renderGitShell, renderSudoers, repoPath } from '../../src/agent/git.js';
+import { forcedCommand, renderGitShell, renderSudoers, repoPath } from '../../src/agent/git.js';
+import { parseRefUpdates } from '../../src/agent/git-receive.js';
 import { gitRemoteUrl } from '../../src/git/remote.js';
 
 const A = 'a'.repeat(40);

@@ -13,7 +13,7 @@ interface DeployJson {
   build: 'source' | 'image';
   bytesSent: number;
   urls: string[];
-  hosts: { host: string; version: number; bytesSent: number; sourceBytes?: number; pushes: { image: string; bytesSent: number; layersSkipped: number; layersTotal: number }[] }[];
+  hosts: { host: string; version: number; bytesSent: number; sourceBytes?: number; agent?: 'standby' | 'process'; pushes: { image: string; bytesSent: number; layersSkipped: number; layersTotal: number }[] }[];
   seconds: Record<string, number>;
 }
 
@@ -35,6 +35,12 @@ const deployJson = async () => {
   return JSON.parse(result.stdout) as DeployJson;
 };
 const versionServed = async () => /version (\d+)/.exec((await viaNginx(host, app)).body)?.[1];
+/** The standby agents' sockets on the host (see src/agent/standby.ts). */
+const standbySockets = async () => (await execa('docker', ['exec', host.container, 'find', '/var/lib/paas/agent', '-name', 'standby-*.sock'])).stdout.split('\n').filter(Boolean);
+async function waitForStandby(): Promise<void> {
+  for (let i = 0; i < 100 && (await standbySockets()).length === 0; i += 1) await new Promise((r) => setTimeout(r, 100));
+  expect(await standbySockets()).toHaveLength(1);
+}
 
 beforeAll(async () => {
   host = await world.addHost('a');
@@ -55,6 +61,8 @@ describe('paas deploy to a sandbox host', () => {
     expect(result.hosts[0]!.pushes.map((p) => p.image)).toEqual([expect.stringMatching(new RegExp(`^paas/${app}:deps-[0-9a-f]{12}$`))]);
     expect(result.hosts[0]!.pushes[0]!.bytesSent).toBeGreaterThan(1_000_000);
     expect(result.hosts[0]!.sourceBytes).toBeGreaterThan(0);
+    // No standby agent on a new host: this deploy started one, and leaves one for the next.
+    expect(result.hosts[0]!.agent).toBe('process');
     const answer = await viaNginx(host, app);
     expect(answer.status).toBe(200);
     expect(answer.body).toBe('Hello from the node example, version 1\n');
@@ -70,9 +78,14 @@ describe('paas deploy to a sandbox host', () => {
       maxDurationMs: 300_000,
     });
     const pushed: number[] = [];
+    const agents: (string | undefined)[] = [];
     for (let version = 2; version <= 11; version += 1) {
       setVersion(version);
+      // v2 is deployed by the standby agent v1 left; v3 finds its socket gone and starts an agent.
+      if (version <= 3) await waitForStandby();
+      if (version === 3) await execa('docker', ['exec', host.container, 'sh', '-c', 'rm -f /var/lib/paas/agent/standby-*.sock']);
       const result = await deployJson();
+      agents.push(result.hosts[0]!.agent);
       expect(result.release).toBe(version);
       // The dependencies did not change: no image travels, only the source.
       expect(result.hosts[0]!.pushes).toEqual([]);
@@ -80,7 +93,10 @@ describe('paas deploy to a sandbox host', () => {
       expect(await versionServed()).toBe(String(version));
     }
     const report = await load.stop();
-    console.log(`${formatLoadReport(report)}; bytes pushed per rollout: ${pushed.join(', ')}`);
+    console.log(`${formatLoadReport(report)}; bytes pushed per rollout: ${pushed.join(', ')}; agents: ${agents.join(', ')}`);
+    expect(agents.slice(0, 2)).toEqual(['standby', 'process']);
+    // Back to back, a deploy may come before the last one's standby listens: then it starts one.
+    expect(agents.filter((a) => a === 'standby').length).toBeGreaterThanOrEqual(5);
     expect(report.failed, JSON.stringify(report.failures.slice(0, 5))).toBe(0);
     expect(report.sent).toBeGreaterThan(2000);
     expect(report.keepAlive.sent).toBeGreaterThan(0);

@@ -1,0 +1,118 @@
+import { PaasError } from '../errors.js';
+import type { ReleaseSpec } from '../release/types.js';
+import { flag, requireFlag } from './args.js';
+import { hostBuild, missingImages, spoolArchive, staleDepsImages, validateBuildRequest, type HostBuildRequest } from './build.js';
+import { docker } from './exec.js';
+import { acquireLock } from './lock.js';
+import { MessageReader } from './messages.js';
+import { readRolloutInputs, rolloutLocked, type Emit, type RolloutInputs, type RolloutResult } from './rollout.js';
+import { HOST_FILE, dockerArch, readJson, readState, type HostInfo } from './state.js';
+import type { VerbContext } from './verbs.js';
+
+/** What the host has: architecture, setup, with `engine` the Docker Engine's version; with an app, that app's state. */
+export async function hostFacts(app: string | undefined, engine = true): Promise<unknown> {
+  const [host, version, state] = await Promise.all([
+    readJson<HostInfo>(HOST_FILE),
+    engine ? docker(['version', '--format', '{{.Server.Version}}'], { check: false }) : undefined,
+    app ? readState(app) : undefined,
+  ]);
+  return {
+    arch: dockerArch(), node: process.version, host, ...(state ? { state } : {}),
+    ...(version ? { docker: version.code === 0 ? version.stdout.trim() : undefined } : {}),
+  };
+}
+
+/** A request line of a deploy session. */
+export type SessionRequest =
+  | { build: HostBuildRequest & { tag: string } }
+  | { release: ReleaseSpec };
+
+export function parseSessionRequest(line: string): SessionRequest {
+  let request: unknown;
+  try {
+    request = JSON.parse(line);
+  } catch {
+    throw new PaasError('usage', 'a deploy request is not JSON');
+  }
+  if (request && typeof request === 'object') {
+    const build = (request as { build?: unknown }).build;
+    if (build && typeof build === 'object' && typeof (build as { tag?: unknown }).tag === 'string') {
+      const { tag, requires, dockerfile, buildArgs } = build as HostBuildRequest & { tag: string };
+      if (Array.isArray(requires) && typeof dockerfile === 'string' && buildArgs && typeof buildArgs === 'object') {
+        return { build: { tag, requires, dockerfile, buildArgs } };
+      }
+    }
+    const release = (request as { release?: unknown }).release;
+    if (release && typeof release === 'object') return { release: release as ReleaseSpec };
+  }
+  throw new PaasError('usage', 'a deploy request is neither {build} nor {release}');
+}
+
+interface Built { tag: string; imageId: string; ms: number; stalePrune: string[] }
+
+/** Receives the framed archive (always, so the next request can be read) and builds it, unless an image it starts FROM is missing. */
+async function receiveAndBuild(request: HostBuildRequest & { tag: string }, input: MessageReader, app: string, emit: Emit): Promise<Built | { missing: string[] }> {
+  validateBuildRequest(request);
+  const [missing, archive] = await Promise.all([missingImages(request.requires), spoolArchive((sink) => input.frames(sink))]);
+  try {
+    if (missing.length) return { missing };
+    const started = Date.now();
+    emit(`building ${request.tag} on the host`, 'build');
+    const deps = request.requires[0];
+    const stale = deps?.startsWith(`paas/${app}:deps-`) ? staleDepsImages(app, deps) : Promise.resolve([]);
+    stale.catch(() => {});
+    const imageId = await hostBuild(archive.file, request, request.tag, emit);
+    const ms = Date.now() - started;
+    emit(`built ${imageId.replace(/^sha256:/, '').slice(0, 12)} in ${(ms / 1000).toFixed(1)} s`, 'build');
+    return { tag: request.tag, imageId, ms, stalePrune: await stale };
+  } finally {
+    await archive.remove();
+  }
+}
+
+/**
+ * `deploy`: the one agent process of a `paas deploy` on this host. It takes the app's lock at once
+ * (a second deploy fails before anything is built) and holds it until stdin ends, tells the host's
+ * facts (event "info"), then serves the CLI's requests in order:
+ *   {"build": {tag, requires, dockerfile, buildArgs}} + the framed context archive
+ *       -> event "missing" (a JSON list; nothing changed, push them and ask again)
+ *          or event "built" ({imageId, ms})
+ *   {"release": spec}  -> the rollout (of the image built here, or of spec.image), event "released"
+ * While the source arrives and builds, it already reads what the rollout needs (under the lock,
+ * so only a background drain can change it meanwhile, and a rollout tolerates that).
+ */
+export async function deploySession({ args, emit, stdin }: VerbContext): Promise<unknown> {
+  const app = requireFlag(args, 'app');
+  const input = new MessageReader(stdin);
+  const unlock = await acquireLock(app, { holder: flag(args, 'by') ?? 'unknown', command: flag(args, 'command') ?? 'paas deploy' }, Number(flag(args, 'wait') ?? 0));
+  try {
+    const reading: Promise<RolloutInputs> = readRolloutInputs(app);
+    reading.catch(() => {}); // a host that is not set up: the CLI stops after "info"
+    emit(JSON.stringify(await hostFacts(app, false)), 'info');
+    let built: Built | undefined;
+    let result: RolloutResult | undefined;
+    for (let line = await input.line(); line !== undefined; line = await input.line()) {
+      const request = parseSessionRequest(line);
+      if ('build' in request) {
+        built = undefined;
+        const outcome = await receiveAndBuild(request.build, input, app, emit);
+        if ('missing' in outcome) {
+          emit(JSON.stringify(outcome.missing), 'missing');
+        } else {
+          built = outcome;
+          emit(JSON.stringify({ imageId: outcome.imageId, ms: outcome.ms }), 'built');
+        }
+        continue;
+      }
+      const spec = request.release;
+      if (result) throw new PaasError('usage', 'a deploy session rolls out one release');
+      if (spec.app !== app) throw new PaasError('usage', `this session deploys ${app}, not ${JSON.stringify(spec.app)}`);
+      if (built && spec.image !== built.tag) throw new PaasError('usage', `the release is of ${JSON.stringify(spec.image)}, but ${built.tag} was built`);
+      result = await rolloutLocked(built ? { ...spec, imageId: built.imageId } : spec, emit, reading, built?.stalePrune ?? [], { imageBuilt: built !== undefined });
+      emit(JSON.stringify(result), 'released');
+    }
+    return result ?? { app, released: true };
+  } finally {
+    await unlock();
+  }
+}

@@ -1,0 +1,131 @@
+import { spawn } from 'node:child_process';
+import { promises as fs, statSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { PaasError } from '../errors.js';
+import { STANDBY_VERBS, standbySocket, type AgentMessage, type StandbyRequest } from './protocol.js';
+import type { VerbIo } from './main.js';
+
+/**
+ * A standby agent: an agent process started ahead of time that waits on a unix socket (0600,
+ * root) for one deploy. Over SSH the CLI opens a stream-local channel to the socket instead of
+ * running `node agent.mjs deploy`, which saves Node.js's start (~0.2 s on a small host) on the
+ * deploy's critical path. It serves exactly one connection (the socket is removed as soon as it
+ * is taken, so a second deploy at the same moment starts its own agent), speaks the agent's JSON
+ * lines on it, and exits; the deploy then starts the next standby. Its socket is named after its
+ * build, so a CLI only ever talks to the agent build it installed. When anything is off (no
+ * socket, a user other than root, sshd refusing stream-local forwarding) the CLI starts the agent
+ * as usual.
+ */
+
+/** A standby that nobody used within this long exits (the next deploy starts the agent, and a new standby). */
+const IDLE_MS = 6 * 60 * 60 * 1000;
+
+/** The socket of this agent file's standby, or undefined when the file is not `agent-<hash>.mjs`. */
+export function ownStandbySocket(agentFile: string | undefined): string | undefined {
+  const hash = /^agent-([0-9a-f]+)\.mjs$/.exec(path.basename(agentFile ?? ''))?.[1];
+  return hash ? standbySocket(hash) : undefined;
+}
+
+/** Starts this agent's standby, detached, unless this agent file has none. */
+export function spawnStandby(): void {
+  if (!ownStandbySocket(process.argv[1])) return;
+  try {
+    spawn(process.execPath, [process.argv[1]!, 'standby'], { detached: true, stdio: 'ignore', cwd: '/' }).unref();
+  } catch {
+    // Only a speed-up: the next deploy starts the agent itself.
+  }
+}
+
+function answers(socket: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.connect(socket);
+    probe.once('connect', () => { probe.destroy(); resolve(true); });
+    probe.once('error', () => resolve(false));
+  });
+}
+
+/** Reads the first line of a stream; the bytes after it are put back. */
+function firstLine(stream: Readable, maxBytes = 64 * 1024): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buffered = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      const newline = buffered.indexOf(0x0a);
+      if (newline < 0) {
+        if (buffered.length > maxBytes) done(new PaasError('usage', 'the standby request line is too long'));
+        return;
+      }
+      done(undefined, buffered.subarray(0, newline).toString('utf8'), buffered.subarray(newline + 1));
+    };
+    const onEnd = () => done(new PaasError('usage', 'the connection ended before the standby request'));
+    const done = (error?: Error, line?: string, rest?: Buffer) => {
+      stream.off('data', onData);
+      stream.off('end', onEnd);
+      stream.off('error', onEnd);
+      stream.pause();
+      if (error) return reject(error);
+      if (rest?.length) stream.unshift(rest);
+      resolve(line!);
+    };
+    stream.on('data', onData);
+    stream.on('end', onEnd);
+    stream.on('error', onEnd);
+  });
+}
+
+/** The `standby` verb: waits for one connection and runs its verb on it. Resolves with the exit code. */
+export async function serveStandby(runVerb: (verb: string, args: string[], io: VerbIo) => Promise<number>): Promise<number> {
+  const socket = ownStandbySocket(process.argv[1]);
+  if (!socket) return 2;
+  if (await answers(socket)) return 0; // this build already has a standby
+  await fs.rm(socket, { force: true });
+  const server = net.createServer();
+  server.maxConnections = 1;
+  let listening: { ino: number } | undefined;
+  const connection = await new Promise<net.Socket | undefined>((resolve) => {
+    const settle = (c: net.Socket | undefined) => { clearTimeout(idle); clearInterval(watch); resolve(c); };
+    const idle = setTimeout(() => settle(undefined), IDLE_MS);
+    // A socket file removed (or replaced) by someone else: this standby can no longer be reached.
+    const watch = setInterval(() => {
+      void fs.stat(socket).then((stat) => stat.ino !== listening?.ino && settle(undefined), () => settle(undefined));
+    }, 60_000);
+    // Before any connection can come; not on a failed listen (the file may be another standby's).
+    server.once('listening', () => { listening = statSync(socket, { throwIfNoEntry: false }); });
+    server.once('connection', (c) => settle(c));
+    server.once('error', () => settle(undefined));
+    // The socket file is made by listen() itself: owner only. (The umask is put back at once:
+    // what the agent writes later, nginx's files for one, keeps its own modes.)
+    const previous = process.umask(0o077);
+    try {
+      server.listen(socket);
+    } finally {
+      process.umask(previous);
+    }
+  });
+  server.close();
+  // Taken: the next deploy must not find it (a standby serves one). Only ever our own file.
+  const current = await fs.stat(socket).catch(() => undefined);
+  if (current && current.ino === listening?.ino) await fs.rm(socket, { force: true });
+  if (!connection) return 0;
+  connection.on('error', () => {});
+  const send = (message: AgentMessage) => {
+    if (!connection.destroyed) connection.write(`${JSON.stringify(message)}\n`);
+  };
+  // Tells the client it reached a live agent before it sends anything it could not send again.
+  send({ type: 'event', message: String(process.pid), step: 'standby' });
+  let request: StandbyRequest;
+  try {
+    request = JSON.parse(await firstLine(connection)) as StandbyRequest;
+  } catch {
+    connection.destroy();
+    return 2;
+  }
+  const [verb, ...args] = Array.isArray(request.argv) ? request.argv.map(String) : [];
+  const code = verb && STANDBY_VERBS.includes(verb)
+    ? await runVerb(verb, args, { stdin: connection, send, log: () => {} })
+    : await runVerb('', [], { stdin: connection, send, log: () => {} });
+  await new Promise<void>((resolve) => connection.end(resolve));
+  return code;
+}

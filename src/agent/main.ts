@@ -69,7 +69,7 @@ async function main(): Promise<number> {
     }
   }
   process.stdout.on('error', () => {});
-  return runVerb(verb, args, {
+  const code = await runVerb(verb, args, {
     stdin: process.stdin,
     send: (message) => {
       try {
@@ -80,6 +80,10 @@ async function main(): Promise<number> {
     },
     log: (text) => { process.stderr.write(text); },
   });
+  // A verb that failed before reading all of stdin (a deploy session refused its lock) must
+  // still exit: the open pipe would keep it, and so the CLI, waiting.
+  process.stdin.destroy();
+  return code;
 }
 
 process.exitCode = await main();

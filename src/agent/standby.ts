@@ -75,7 +75,11 @@ function firstLine(stream: Readable, maxBytes = 64 * 1024): Promise<string> {
   });
 }
 
-/** The `standby` verb: waits for one connection and runs its verb on it. Resolves with the exit code. */
+/**
+ * The `standby` verb: waits for the first connection that sends a request and runs its verb on
+ * it. Connections that end without one (another standby checking that this one answers) do not
+ * use it up. Resolves with the exit code.
+ */
 export async function serveStandby(runVerb: (verb: string, args: string[], io: VerbIo) => Promise<number>): Promise<number> {
   const socket = ownStandbySocket(process.argv[1]);
   if (!socket) return 2;
@@ -84,48 +88,65 @@ export async function serveStandby(runVerb: (verb: string, args: string[], io: V
   const server = net.createServer();
   server.maxConnections = 1;
   let listening: { ino: number } | undefined;
-  const connection = await new Promise<net.Socket | undefined>((resolve) => {
-    const settle = (c: net.Socket | undefined) => { clearTimeout(idle); clearInterval(watch); resolve(c); };
-    const idle = setTimeout(() => settle(undefined), IDLE_MS);
-    // A socket file removed (or replaced) by someone else: this standby can no longer be reached.
-    const watch = setInterval(() => {
-      void fs.stat(socket).then((stat) => stat.ino !== listening?.ino && settle(undefined), () => settle(undefined));
-    }, 60_000);
-    // Before any connection can come; not on a failed listen (the file may be another standby's).
-    server.once('listening', () => { listening = statSync(socket, { throwIfNoEntry: false }); });
-    server.once('connection', (c) => settle(c));
-    server.once('error', () => settle(undefined));
-    // The socket file is made by listen() itself: owner only. (The umask is put back at once:
-    // what the agent writes later, nginx's files for one, keeps its own modes.)
-    const previous = process.umask(0o077);
-    try {
-      server.listen(socket);
-    } finally {
-      process.umask(previous);
+  const connections: net.Socket[] = [];
+  let wake: (() => void) | undefined;
+  let over = false;
+  const stop = () => { over = true; wake?.(); };
+  const idle = setTimeout(stop, IDLE_MS);
+  // A socket file removed (or replaced) by someone else: this standby can no longer be reached.
+  const watch = setInterval(() => {
+    void fs.stat(socket).then((stat) => { if (stat.ino !== listening?.ino) stop(); }, stop);
+  }, 60_000);
+  // Before any connection can come; not on a failed listen (the file may be another standby's).
+  server.once('listening', () => { listening = statSync(socket, { throwIfNoEntry: false }); });
+  server.on('connection', (c) => { connections.push(c); wake?.(); });
+  server.once('error', stop);
+  // The socket file is made by listen() itself: owner only. (The umask is put back at once:
+  // what the agent writes later, nginx's files for one, keeps its own modes.)
+  const previous = process.umask(0o077);
+  try {
+    server.listen(socket);
+  } finally {
+    process.umask(previous);
+  }
+  let taken: { connection: net.Socket; line: string } | undefined;
+  while (!over && !taken) {
+    const connection = connections.shift();
+    if (!connection) {
+      await new Promise<void>((resolve) => { wake = resolve; });
+      continue;
     }
-  });
+    connection.on('error', () => {});
+    // Tells the client it reached a live agent before it sends anything it could not send again.
+    connection.write(`${JSON.stringify({ type: 'event', message: String(process.pid), step: 'standby' } satisfies AgentMessage)}\n`);
+    const line = await firstLine(connection).catch(() => undefined);
+    if (line === undefined) connection.destroy();
+    else taken = { connection, line };
+  }
+  clearTimeout(idle);
+  clearInterval(watch);
   server.close();
   // Taken: the next deploy must not find it (a standby serves one). Only ever our own file.
   const current = await fs.stat(socket).catch(() => undefined);
   if (current && current.ino === listening?.ino) await fs.rm(socket, { force: true });
-  if (!connection) return 0;
-  connection.on('error', () => {});
+  if (!taken) return 0;
+  const { connection } = taken;
   const send = (message: AgentMessage) => {
     if (!connection.destroyed) connection.write(`${JSON.stringify(message)}\n`);
   };
-  // Tells the client it reached a live agent before it sends anything it could not send again.
-  send({ type: 'event', message: String(process.pid), step: 'standby' });
-  let request: StandbyRequest;
+  let request: StandbyRequest | undefined;
   try {
-    request = JSON.parse(await firstLine(connection)) as StandbyRequest;
+    request = JSON.parse(taken.line) as StandbyRequest;
   } catch {
-    connection.destroy();
-    return 2;
+    request = undefined;
   }
-  const [verb, ...args] = Array.isArray(request.argv) ? request.argv.map(String) : [];
+  const [verb, ...args] = Array.isArray(request?.argv) ? request.argv.map(String) : [];
   const code = verb && STANDBY_VERBS.includes(verb)
     ? await runVerb(verb, args, { stdin: connection, send, log: () => {} })
     : await runVerb('', [], { stdin: connection, send, log: () => {} });
+  // Closed, not half-closed: the CLI's side stays open (its stdin) until it sees the channel
+  // close, which sshd signals only once the socket is closed (a process's exit does that for exec).
   await new Promise<void>((resolve) => connection.end(resolve));
+  connection.destroy();
   return code;
 }

@@ -120,38 +120,39 @@ export class HostAgent {
     } catch {
       return false;
     }
-    // The standby says hello first; a socket left by a dead standby closes without a word.
-    const greeted = await new Promise<boolean>((resolve) => {
-      let seen = '';
-      const onData = (chunk: Buffer) => {
-        seen += chunk.toString('utf8');
-        const newline = seen.indexOf('\n');
-        if (newline < 0) return;
-        channel.pause();
-        channel.off('data', onData);
-        const rest = Buffer.from(seen.slice(newline + 1));
-        let hello: AgentMessage | undefined;
-        try { hello = JSON.parse(seen.slice(0, newline)) as AgentMessage; } catch { hello = undefined; }
-        const ok = hello?.type === 'event' && hello.step === 'standby';
-        if (ok && rest.length) output.push(rest);
-        resolve(ok);
-      };
-      channel.on('data', onData);
-      channel.once('close', () => resolve(false));
-      channel.once('error', () => resolve(false));
-    });
-    if (!greeted) {
-      channel.destroy();
-      return false;
-    }
-    onGreeted();
     return new Promise((resolve) => {
-      channel.on('data', (chunk: Buffer) => output.push(chunk));
-      channel.on('close', () => resolve(true));
-      channel.resume();
-      channel.write(`${JSON.stringify({ argv: [verb, ...args] } satisfies StandbyRequest)}\n`);
-      stdin.on('error', () => channel.close());
-      stdin.pipe(channel);
+      // The standby says hello first; a socket left by a dead standby closes without a word.
+      // One data handler and one close handler for the channel's whole life: a standby that fails
+      // at once sends everything and closes before the request could even be read.
+      let greeted = false;
+      let seen = Buffer.alloc(0);
+      channel.on('data', (chunk: Buffer) => {
+        if (greeted) return output.push(chunk);
+        seen = Buffer.concat([seen, chunk]);
+        const newline = seen.indexOf(0x0a);
+        if (newline < 0) return;
+        let hello: AgentMessage | undefined;
+        try { hello = JSON.parse(seen.subarray(0, newline).toString('utf8')) as AgentMessage; } catch { hello = undefined; }
+        if (hello?.type !== 'event' || hello.step !== 'standby') return void channel.destroy();
+        greeted = true;
+        onGreeted();
+        if (newline + 1 < seen.length) output.push(seen.subarray(newline + 1));
+        channel.write(`${JSON.stringify({ argv: [verb, ...args] } satisfies StandbyRequest)}\n`);
+        stdin.on('error', () => channel.close());
+        stdin.pipe(channel);
+      });
+      channel.on('error', () => {});
+      // The standby closes its socket when it is done, and sshd passes that on as EOF; it closes
+      // the channel only once this side has ended too (unlike an exec channel, which closes when
+      // the process exits). Ended before the hello: nothing was read from stdin, and the caller
+      // starts an agent instead.
+      const done = () => {
+        stdin.unpipe(channel);
+        channel.close();
+        resolve(greeted);
+      };
+      channel.on('end', done);
+      channel.on('close', done);
     });
   }
 }

@@ -165,3 +165,13 @@ describe('DeploySession: the CLI\'s end (event routing only; the real agent is i
     await expect(info).rejects.toThrow('the agent ended the deploy session early');
   });
 });
+
+describe('the standby agent\'s socket', () => {
+  it('is named after the agent build, and only an installed agent file has one', async () => {
+    const { ownStandbySocket } = await import('../../src/agent/standby.js');
+    expect(ownStandbySocket('/var/lib/paas/agent/agent-0123456789abcdef.mjs')).toBe('/var/lib/paas/agent/standby-0123456789abcdef.sock');
+    for (const other of ['/var/lib/paas/agent/current.mjs', '/work/dist/agent.mjs', undefined, '/x/agent-XYZ.mjs', '/x/agent-12.mjs.bak']) {
+      expect(ownStandbySocket(other), String(other)).toBeUndefined();
+    }
+  });
+});

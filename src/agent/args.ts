@@ -16,3 +16,12 @@ export function requireFlag(args: string[], name: string): string {
   if (value === undefined) throw new PaasError('usage', `--${name} is required`);
   return value;
 }
+
+/** Parses a request's JSON; text that is not JSON is refused as `what` (a usage error). */
+export function parseJsonRequest(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new PaasError('usage', `${what} is not JSON`);
+  }
+}

@@ -1,6 +1,6 @@
 import { PaasError } from '../errors.js';
 import type { ReleaseSpec } from '../release/types.js';
-import { flag, requireFlag } from './args.js';
+import { flag, parseJsonRequest, requireFlag } from './args.js';
 import { hostBuild, missingImages, spoolArchive, staleDepsImages, validateBuildRequest, type HostBuildRequest } from './build.js';
 import { docker } from './exec.js';
 import { acquireLock } from './lock.js';
@@ -28,12 +28,7 @@ export type SessionRequest =
   | { release: ReleaseSpec };
 
 export function parseSessionRequest(line: string): SessionRequest {
-  let request: unknown;
-  try {
-    request = JSON.parse(line);
-  } catch {
-    throw new PaasError('usage', 'a deploy request is not JSON');
-  }
+  const request = parseJsonRequest(line, 'a deploy request');
   if (request && typeof request === 'object') {
     const build = (request as { build?: unknown }).build;
     if (build && typeof build === 'object' && typeof (build as { tag?: unknown }).tag === 'string') {

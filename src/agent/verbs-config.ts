@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { PaasError } from '../errors.js';
 import { applyChange, changeDescription, isConfigChange, releaseEnv, type ConfigChange } from '../config/changes.js';
 import { maskValue, parseAssignments, parseKeys } from '../config/vars.js';
-import { FrameDecoder } from '../host/frames.js';
+import { MessageReader } from './messages.js';
 import { planOneOff } from '../release/oneoff.js';
 import { DEFAULTS, type Release, type ReleaseSpec } from '../release/types.js';
 import { readAppConfig, writeAppConfig } from './config-store.js';
@@ -12,7 +12,7 @@ import { acquireLock } from './lock.js';
 import { rollout, type RolloutResult } from './rollout.js';
 import { readState } from './state.js';
 import type { VerbContext } from './verbs.js';
-import { flag, flags, requireFlag } from './args.js';
+import { flag, flags, parseJsonRequest, requireFlag } from './args.js';
 
 /*
  * Config vars and one-off processes. Values come in on stdin (never argv) and leave only in the
@@ -50,12 +50,7 @@ export interface ConfigSetResult {
 
 /** The change on stdin, checked as the CLI checks it (a hand-made request gets the same refusals). */
 export function readChange(text: string): ConfigChange {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new PaasError('usage', 'the config change on stdin is not JSON');
-  }
+  const value = parseJsonRequest(text, 'the config change on stdin');
   if (!isConfigChange(value)) throw new PaasError('usage', 'the config change on stdin is not {set: {KEY: value}, unset: [KEY]}');
   const set = Object.keys(value.set).length ? parseAssignments(Object.entries(value.set).map(([k, v]) => `${k}=${v}`)) : {};
   const unset = value.unset.length ? parseKeys(value.unset) : [];
@@ -146,17 +141,12 @@ async function runOneOff({ args }: VerbContext): Promise<never> {
     process.on(signal, () => { void finish(129); });
   }
   if (!tty) {
-    const decoder = new FrameDecoder((data) => child.stdin!.write(data), () => child.stdin!.end());
     child.stdin!.on('error', () => {});
-    process.stdin.on('data', (chunk: Buffer) => {
-      try {
-        decoder.push(chunk);
-      } catch {
-        void finish(2);
-      }
+    // The end frame closes the command's stdin. The channel's stdin ending without it means the
+    // CLI is gone (Ctrl-C, dropped connection); a malformed frame is a bad request.
+    new MessageReader(process.stdin).frames(child.stdin!).catch((error: unknown) => {
+      void finish(error instanceof PaasError && error.kind === 'usage' ? 2 : 130);
     });
-    // The channel's stdin ended without the end frame: the CLI is gone (Ctrl-C, dropped connection).
-    process.stdin.on('end', () => { if (!decoder.ended) void finish(130); });
   }
   child.on('error', () => { void finish(127); });
   child.on('close', (code, signal) => { void finish(code ?? (signal ? 128 + 9 : 1)); });

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import { PaasError, type ExitCodeName } from '../errors.js';
 import type { AgentMessage } from '../agent/protocol.js';
 import { AGENT_DIR, agentPath, standbySocket, type StandbyRequest } from '../agent/protocol.js';
@@ -160,13 +161,15 @@ export class HostAgent {
 /** The agent's stdout, as JSON lines: events go to onEvent; the last result or error is kept. */
 class AgentOutput {
   private buffered = '';
+  /** A character split between two SSH packets stays whole. */
+  private readonly utf8 = new StringDecoder('utf8');
   private last: AgentMessage | undefined;
   readonly stderr: string[] = [];
 
   constructor(private readonly onEvent?: (message: string, step?: string) => void) {}
 
   push(chunk: Buffer): void {
-    this.buffered += chunk.toString('utf8');
+    this.buffered += this.utf8.write(chunk);
     const lines = this.buffered.split('\n');
     this.buffered = lines.pop() ?? '';
     lines.forEach((line) => this.line(line));
@@ -187,7 +190,7 @@ class AgentOutput {
 
   /** The verb's result, or its error as a PaasError. */
   outcome<T>(verb: string, label: string, code: number, standby: boolean): T {
-    this.line(this.buffered);
+    this.line(this.buffered + this.utf8.end());
     this.buffered = '';
     const last = this.last;
     if (last?.type === 'result' && code === 0) return last.data as T;

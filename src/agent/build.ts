@@ -1,14 +1,16 @@
-import { spawn } from 'node:child_process';
-import { createWriteStream, promises as fs } from 'node:fs';
-import os from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { finished } from 'node:stream/promises';
-import type { Writable } from 'node:stream';
+import readline from 'node:readline';
+import type { Readable } from 'node:stream';
 import { PaasError } from '../errors.js';
 import { checkVariableName } from '../config/validators.js';
-import { docker } from './exec.js';
+import { docker, start } from './exec.js';
 import { apiName, engineGet } from './engine.js';
-import type { Emit } from './rollout.js';
+import { alive } from './lock.js';
+import { extractTree, type ExtractedTree, type TreeRules } from './tree.js';
+import { BUILDS_DIR, writeAtomic, writeError } from './state.js';
+import type { Emit } from './protocol.js';
 
 /** What the client sends before the context archive of a build on the host. */
 export interface HostBuildRequest {
@@ -17,10 +19,15 @@ export interface HostBuildRequest {
   /** Path of the Dockerfile inside the archive. */
   dockerfile: string;
   buildArgs: Record<string, string>;
+  /** Stop the build after this long (paas.yml build.timeout); at most MAX_BUILD_MS. */
+  timeoutMs?: number;
 }
 
-const IMAGE_REF = /^[a-z0-9][a-z0-9._/:@-]*$/i;
+export const IMAGE_REF = /^[a-z0-9][a-z0-9._/:@-]*$/i;
 const CONTEXT_PATH = /^[A-Za-z0-9._-][A-Za-z0-9._/-]*$/;
+/** A build that runs longer is stopped (a `RUN sleep infinity` must not hold the app's lock for ever). */
+export const DEFAULT_BUILD_MS = 30 * 60_000;
+export const MAX_BUILD_MS = 6 * 60 * 60_000;
 
 export function validateBuildRequest(request: HostBuildRequest): void {
   const problems: string[] = [];
@@ -31,6 +38,9 @@ export function validateBuildRequest(request: HostBuildRequest): void {
   for (const key of Object.keys(request.buildArgs)) {
     const problem = checkVariableName(key);
     if (problem) problems.push(`buildArgs: ${problem}`);
+  }
+  if (request.timeoutMs !== undefined && !(Number.isInteger(request.timeoutMs) && request.timeoutMs >= 1000 && request.timeoutMs <= MAX_BUILD_MS)) {
+    problems.push(`timeoutMs: expected a whole number of milliseconds from 1000 to ${MAX_BUILD_MS}`);
   }
   if (problems.length) throw new PaasError('usage', 'the build request is invalid', { details: problems });
 }
@@ -43,6 +53,7 @@ export async function missingImages(refs: string[]): Promise<string[]> {
 
 /** Engines whose CLI lacks BuildKit (23+ without the buildx plugin) say so; the classic builder still works. */
 const NO_BUILDKIT = /buildx component is missing|BuildKit is enabled but/i;
+const NO_SPACE = /no space left on device/i;
 
 /** Lines of BuildKit's plain progress worth showing: the steps and their failures. */
 function stepLine(line: string): string | undefined {
@@ -54,101 +65,138 @@ function stepLine(line: string): string | undefined {
 }
 
 /**
- * Spools a build context archive (tar, gzip or not) to a temp file: a second builder can read it
- * again, and the build never depends on the connection staying up once the bytes are in.
- * `receive` writes the archive into the file's stream and ends it.
+ * The work directory of one build on this host: BUILDS_DIR/<pid>-<random>/, root only. The tree
+ * goes into `tree` (tree.ts); the Dockerfile and the image ID file sit beside it, outside the
+ * tree, so nothing in the tree can redirect them. An agent that dies leaves it behind; the next
+ * one removes directories whose process is gone (leftoverBuilds).
  */
-export async function spoolArchive(receive: (sink: Writable) => Promise<void>): Promise<{ file: string; remove: () => Promise<void> }> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'paas-build-'));
-  const remove = () => fs.rm(dir, { recursive: true, force: true });
+export interface BuildDir {
+  dir: string;
+  tree: string;
+  remove: () => Promise<void>;
+}
+
+export async function newBuildDir(): Promise<BuildDir> {
+  const dir = path.join(BUILDS_DIR, `${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
-    const file = path.join(dir, 'context');
-    const sink = createWriteStream(file, { mode: 0o600 });
-    await Promise.all([receive(sink), finished(sink)]);
-    return { file, remove };
+    await fs.mkdir(BUILDS_DIR, { recursive: true, mode: 0o700 });
+    await fs.mkdir(dir, { mode: 0o700 });
+    await fs.mkdir(path.join(dir, 'tree'), { mode: 0o755 });
   } catch (error) {
-    await remove();
-    throw error;
+    throw writeError(error, dir);
   }
+  return { dir, tree: path.join(dir, 'tree'), remove: () => fs.rm(dir, { recursive: true, force: true }) };
 }
 
-/** Builds an image on this host's engine from a spooled context archive, tags it and returns its ID. */
-export function hostBuild(archive: string, request: HostBuildRequest, tag: string, emit: Emit): Promise<string> {
-  validateBuildRequest(request);
-  return build({ dockerfile: request.dockerfile, tag, buildArgs: request.buildArgs, context: '-', archive, idFile: path.join(path.dirname(archive), 'id'), again: 'deploy' }, emit);
+/** Build directories of agents that are gone. */
+export async function leftoverBuilds(): Promise<string[]> {
+  const names = await fs.readdir(BUILDS_DIR).catch(() => [] as string[]);
+  return names.filter((name) => {
+    const pid = Number(/^(\d+)-[0-9a-f]{8}$/.exec(name)?.[1]);
+    return pid > 0 && pid !== process.pid && !alive(pid);
+  }).map((name) => path.join(BUILDS_DIR, name));
 }
 
-/** Builds from a directory on this host (a pushed revision): `docker build -f FILE DIR`. */
-export function hostBuildDir(dir: string, dockerfile: string, tag: string, buildArgs: Record<string, string>, emit: Emit): Promise<string> {
-  return build({ dockerfile, tag, buildArgs, context: dir, idFile: path.join(dir, '.paas', 'image-id'), again: 'push' }, emit);
+/** Unpacks a tree into the build directory (tree.ts), telling the user about links it left out. */
+export async function unpackTree(input: Readable, build: BuildDir, rules: TreeRules & { what: string }, emit: Emit): Promise<ExtractedTree> {
+  const tree = await extractTree(input, build.tree, rules);
+  if (tree.dropped.length) {
+    const shown = tree.dropped.slice(0, 5).join(', ');
+    emit(`left out ${tree.dropped.length} symbolic link(s) that lead outside the app: ${shown}${tree.dropped.length > 5 ? ', ...' : ''}`, 'build');
+  }
+  return tree;
 }
 
-interface BuildJob {
+export interface TreeBuild {
   dockerfile: string;
+  /** The app's .dockerignore rules (the tree is still filtered by them). */
+  dockerignore: string;
   tag: string;
   buildArgs: Record<string, string>;
-  /** A directory, or '-' for the archive on stdin. */
-  context: string;
-  archive?: string;
-  idFile: string;
+  timeoutMs?: number;
   /** What the user does after fixing a failed step. */
   again: 'deploy' | 'push';
 }
 
-/** `docker build` with BuildKit, or the classic builder where the CLI has no BuildKit; returns the image ID. */
-async function build(job: BuildJob, emit: Emit): Promise<string> {
+/**
+ * Builds the unpacked tree: `docker build --file <dir>/Dockerfile <dir>/tree`, with BuildKit, or
+ * the classic builder where the CLI has no BuildKit; returns the image ID. The tree's
+ * .dockerignore (written here, exclusively: the tree's own was never unpacked) lists itself, so
+ * neither it nor the Dockerfile ends up in the image (a static app serves its tree).
+ */
+export async function buildTree(build: BuildDir, job: TreeBuild, emit: Emit): Promise<string> {
   if (!IMAGE_REF.test(job.tag)) throw new PaasError('usage', `${JSON.stringify(job.tag)} is not an image reference`);
+  const dockerfile = path.join(build.dir, 'Dockerfile');
+  const idFile = path.join(build.dir, 'image-id');
+  await writeAtomic(dockerfile, job.dockerfile, 0o600);
+  const ignoreFile = path.join(build.tree, '.dockerignore');
+  const ignore = `${job.dockerignore.trimEnd()}\n.dockerignore\n`;
+  const handle = await fs.open(ignoreFile, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644)
+    .catch((error: unknown) => { throw writeError(error, ignoreFile); });
+  try {
+    await handle.writeFile(ignore);
+  } finally {
+    await handle.close();
+  }
+  const timeoutMs = Math.min(job.timeoutMs ?? DEFAULT_BUILD_MS, MAX_BUILD_MS);
   const args = [
-    '--file', job.dockerfile, '--tag', job.tag, '--iidfile', job.idFile,
+    '--file', dockerfile, '--tag', job.tag, '--iidfile', idFile,
     ...Object.entries(job.buildArgs).flatMap(([key, value]) => ['--build-arg', `${key}=${value}`]),
-    job.context,
+    build.tree,
   ];
-  let result = await runBuild(['build', '--progress', 'plain', ...args], job.archive, { DOCKER_BUILDKIT: '1' }, emit);
-  if (result.code !== 0 && NO_BUILDKIT.test(result.tail.join('\n'))) {
+  let result = await runBuild(['build', '--progress', 'plain', ...args], { DOCKER_BUILDKIT: '1' }, emit, timeoutMs);
+  if (result.code !== 0 && !result.timedOut && NO_BUILDKIT.test(result.tail.join('\n'))) {
     emit('BuildKit is not available here: building with the classic builder', 'build');
-    result = await runBuild(['build', ...args], job.archive, { DOCKER_BUILDKIT: '0' }, emit);
+    result = await runBuild(['build', ...args], { DOCKER_BUILDKIT: '0' }, emit, timeoutMs);
+  }
+  if (result.timedOut) {
+    throw new PaasError('build', `the build on the host ran longer than ${Math.round(timeoutMs / 60_000)} min and was stopped`, {
+      details: result.tail.slice(-10),
+      hint: `make the step that hangs finish (the lines above are the last of its output), or give it longer: build: { timeout: 1h } in paas.yml (at most ${MAX_BUILD_MS / 3_600_000} h)`,
+    });
   }
   if (result.code !== 0) {
-    const missingBase = /pull access denied|failed to resolve source metadata|no such host|failed to do request/i.test(result.tail.join('\n'));
-    throw new PaasError('build', 'the build on the host failed', {
+    const tail = result.tail.join('\n');
+    const missingBase = /pull access denied|failed to resolve source metadata|no such host|failed to do request/i.test(tail);
+    throw new PaasError('build', NO_SPACE.test(tail) ? 'the build on the host failed: the disk of the Docker Engine is full' : 'the build on the host failed', {
       details: result.tail.slice(-20),
-      hint: missingBase
-        ? 'the host could not get a base image: run `paas host:setup --images` in the app\'s directory to send them from your machine'
-        : `the lines above are the end of the build output; fix the step that failed and ${job.again} again`,
+      hint: NO_SPACE.test(tail)
+        ? 'free space on the host (`df -h /var/lib/docker`; `docker system prune` removes unused images and build cache), then deploy again'
+        : missingBase
+          ? 'the host could not get a base image: run `paas host:setup --images` in the app\'s directory to send them from your machine'
+          : `the lines above are the end of the build output; fix the step that failed and ${job.again} again`,
     });
   }
-  return (await fs.readFile(job.idFile, 'utf8')).trim();
+  return (await fs.readFile(idFile, 'utf8')).trim();
 }
 
-async function runBuild(args: string[], archive: string | undefined, env: Record<string, string>, emit: Emit): Promise<{ code: number; tail: string[] }> {
-  const input = archive ? await fs.open(archive, 'r') : undefined;
-  try {
-    return await new Promise((resolve, reject) => {
-      const child = spawn('docker', args, { env: { ...process.env, ...env }, stdio: [input ? input.fd : 'ignore', 'pipe', 'pipe'] });
-      const tail: string[] = [];
-      let partial = '';
-      const onChunk = (chunk: Buffer) => {
-        const lines = (partial + chunk.toString('utf8')).split('\n');
-        partial = lines.pop() ?? '';
-        for (const line of lines) {
-          if (!line.trim()) continue;
-          tail.push(line);
-          if (tail.length > 60) tail.shift();
-          const shown = stepLine(line);
-          if (shown) emit(shown, 'build');
-        }
-      };
-      child.stdout!.on('data', onChunk);
-      child.stderr!.on('data', onChunk);
-      child.on('error', reject);
-      child.on('close', (code) => {
-        if (partial.trim()) tail.push(partial);
-        resolve({ code: code ?? -1, tail });
-      });
+async function runBuild(args: string[], extraEnv: Record<string, string>, emit: Emit, timeoutMs: number): Promise<{ code: number; tail: string[]; timedOut: boolean }> {
+  return new Promise((resolve, reject) => {
+    const child = start('docker', args, ['ignore', 'pipe', 'pipe'], extraEnv);
+    const tail: string[] = [];
+    let timedOut = false;
+    // Killing the client cancels the build in the engine (BuildKit's session ends; the classic builder's request goes away).
+    const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, timeoutMs);
+    const onLine = (line: string) => {
+      if (!line.trim()) return;
+      tail.push(line);
+      if (tail.length > 60) tail.shift();
+      const shown = stepLine(line);
+      if (shown) emit(shown, 'build');
+    };
+    // readline decodes UTF-8 across chunks: a character split between two reads stays whole.
+    let open = 2;
+    const closed = new Promise<void>((done) => {
+      for (const stream of [child.stdout!, child.stderr!]) {
+        readline.createInterface({ input: stream, crlfDelay: Infinity }).on('line', onLine).on('close', () => { open -= 1; if (open === 0) done(); });
+      }
     });
-  } finally {
-    await input?.close();
-  }
+    child.on('error', (error) => { clearTimeout(timer); reject(error); });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      void closed.then(() => resolve({ code: code ?? -1, tail, timedOut }));
+    });
+  });
 }
 
 /** Dependency images of an app other than `keep` (older `paas/<app>:deps-*` tags), to prune. */

@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { PaasError } from '../errors.js';
 import type { AppState } from '../release/types.js';
-import { SECRET_KEY_FILE, loadOrCreateKey, readVars, writeVars } from './secrets.js';
+import { SECRET_KEY_FILE, loadKey, loadOrCreateKey, readVars, writeVars } from './secrets.js';
 import { appDir } from './state.js';
 
 /*
@@ -24,10 +24,10 @@ export function snapshotFile(app: string, version: number): string {
 
 const exists = (file: string) => fs.stat(file).then(() => true, () => false);
 
-/** Reads an encrypted vars file; a missing file is no vars (and creates no key). */
+/** Reads an encrypted vars file; a missing file is no vars. Writes nothing (not even a key). */
 async function readFile(file: string, app: string): Promise<Record<string, string>> {
   if (!(await exists(file))) return {};
-  return readVars(file, await loadOrCreateKey(SECRET_KEY_FILE), app);
+  return readVars(file, await loadKey(SECRET_KEY_FILE), app);
 }
 
 export async function readAppConfig(app: string): Promise<Record<string, string>> {
@@ -61,6 +61,12 @@ export async function readSnapshot(app: string, release: { version: number; conf
     });
   }
   return readFile(file, app);
+}
+
+/** The config of release `version` when its snapshot is kept, else undefined. */
+export async function readSnapshotIfKept(app: string, version: number): Promise<Record<string, string> | undefined> {
+  const file = snapshotFile(app, version);
+  return (await exists(file)) ? readFile(file, app) : undefined;
 }
 
 /** Versions whose snapshot goes: all but the newest `keep` releases. Pure. */

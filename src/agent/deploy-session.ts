@@ -1,9 +1,10 @@
+import { PassThrough } from 'node:stream';
 import { PaasError } from '../errors.js';
 import type { ReleaseSpec } from '../release/types.js';
 import { flag, parseJsonRequest, requireFlag } from './args.js';
-import { hostBuild, missingImages, spoolArchive, staleDepsImages, validateBuildRequest, type HostBuildRequest } from './build.js';
+import { buildTree, missingImages, newBuildDir, staleDepsImages, unpackTree, validateBuildRequest, type HostBuildRequest } from './build.js';
 import { docker } from './exec.js';
-import { acquireLock } from './lock.js';
+import { withAppLock } from './app-lock.js';
 import { MessageReader } from './messages.js';
 import { readRolloutInputs, rolloutLocked, type Emit, type RolloutInputs, type RolloutResult } from './rollout.js';
 import { HOST_FILE, dockerArch, readJson, readState, type HostInfo } from './state.js';
@@ -32,9 +33,9 @@ export function parseSessionRequest(line: string): SessionRequest {
   if (request && typeof request === 'object') {
     const build = (request as { build?: unknown }).build;
     if (build && typeof build === 'object' && typeof (build as { tag?: unknown }).tag === 'string') {
-      const { tag, requires, dockerfile, buildArgs } = build as HostBuildRequest & { tag: string };
-      if (Array.isArray(requires) && typeof dockerfile === 'string' && buildArgs && typeof buildArgs === 'object') {
-        return { build: { tag, requires, dockerfile, buildArgs } };
+      const { tag, requires, dockerfile, buildArgs, timeoutMs } = build as HostBuildRequest & { tag: string };
+      if (Array.isArray(requires) && typeof dockerfile === 'string' && buildArgs && typeof buildArgs === 'object' && !Array.isArray(buildArgs)) {
+        return { build: { tag, requires, dockerfile, buildArgs, ...(timeoutMs !== undefined ? { timeoutMs } : {}) } };
       }
     }
     const release = (request as { release?: unknown }).release;
@@ -45,23 +46,43 @@ export function parseSessionRequest(line: string): SessionRequest {
 
 interface Built { tag: string; imageId: string; ms: number; stalePrune: string[] }
 
-/** Receives the framed archive (always, so the next request can be read) and builds it, unless an image it starts FROM is missing. */
+/** Where paas's own files sit in a deploy's source archive (build/index.ts puts them there). */
+const ARCHIVE_DOCKERFILE = '.paas/Dockerfile';
+
+/**
+ * Receives the framed archive (always, so the next request can be read) into a build directory
+ * of its own (tree.ts: no link out, no `..`, bounded) and builds it, unless an image it starts
+ * FROM is missing. The Dockerfile comes out of the archive into memory; nothing in the tree is
+ * trusted to say where anything is written.
+ */
 async function receiveAndBuild(request: HostBuildRequest & { tag: string }, input: MessageReader, app: string, emit: Emit): Promise<Built | { missing: string[] }> {
   validateBuildRequest(request);
-  const [missing, archive] = await Promise.all([missingImages(request.requires), spoolArchive((sink) => input.frames(sink))]);
+  if (request.dockerfile !== ARCHIVE_DOCKERFILE) throw new PaasError('usage', `the build request names the Dockerfile ${JSON.stringify(request.dockerfile)}, expected ${ARCHIVE_DOCKERFILE}`);
+  const work = await newBuildDir();
   try {
+    const archive = new PassThrough();
+    const [missing, tree] = await Promise.all([
+      missingImages(request.requires),
+      unpackTree(archive, work, { what: 'source archive', capture: [ARCHIVE_DOCKERFILE, '.dockerignore'], skip: ['.paas'] }, emit),
+      input.frames(archive),
+    ]);
     if (missing.length) return { missing };
+    const dockerfile = tree.captured.get(ARCHIVE_DOCKERFILE);
+    if (!dockerfile) throw new PaasError('usage', `the source archive has no ${ARCHIVE_DOCKERFILE}`, { hint: 'deploy with the paas CLI, which puts it there' });
     const started = Date.now();
     emit(`building ${request.tag} on the host`, 'build');
     const deps = request.requires[0];
     const stale = deps?.startsWith(`paas/${app}:deps-`) ? staleDepsImages(app, deps) : Promise.resolve([]);
     stale.catch(() => {});
-    const imageId = await hostBuild(archive.file, request, request.tag, emit);
+    const imageId = await buildTree(work, {
+      dockerfile: dockerfile.toString('utf8'), dockerignore: tree.captured.get('.dockerignore')?.toString('utf8') ?? '',
+      tag: request.tag, buildArgs: request.buildArgs, again: 'deploy', ...(request.timeoutMs ? { timeoutMs: request.timeoutMs } : {}),
+    }, emit);
     const ms = Date.now() - started;
     emit(`built ${imageId.replace(/^sha256:/, '').slice(0, 12)} in ${(ms / 1000).toFixed(1)} s`, 'build');
     return { tag: request.tag, imageId, ms, stalePrune: await stale };
   } finally {
-    await archive.remove();
+    await work.remove();
   }
 }
 
@@ -79,8 +100,8 @@ async function receiveAndBuild(request: HostBuildRequest & { tag: string }, inpu
 export async function deploySession({ args, emit, stdin }: VerbContext): Promise<unknown> {
   const app = requireFlag(args, 'app');
   const input = new MessageReader(stdin);
-  const unlock = await acquireLock(app, { holder: flag(args, 'by') ?? 'unknown', command: flag(args, 'command') ?? 'paas deploy' }, Number(flag(args, 'wait') ?? 0));
-  try {
+  const holder = { holder: flag(args, 'by') ?? 'unknown', command: flag(args, 'command') ?? 'paas deploy' };
+  return withAppLock(app, holder, { waitMs: Number(flag(args, 'wait') ?? 0) }, async () => {
     const reading: Promise<RolloutInputs> = readRolloutInputs(app);
     reading.catch(() => {}); // a host that is not set up: the CLI stops after "info"
     emit(JSON.stringify(await hostFacts(app, false)), 'info');
@@ -107,7 +128,5 @@ export async function deploySession({ args, emit, stdin }: VerbContext): Promise
       emit(JSON.stringify(result), 'released');
     }
     return result ?? { app, released: true };
-  } finally {
-    await unlock();
-  }
+  });
 }

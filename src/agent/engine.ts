@@ -1,37 +1,58 @@
 import http from 'node:http';
+import { PaasError } from '../errors.js';
+import type { ContainerCreate, NetworkCreate } from '../release/containers.js';
 
 /**
- * Reads from the host's Docker Engine API over its unix socket. Only for the reads on a deploy's
- * critical path that run many times (health polls, image checks): spawning the docker CLI costs
- * 30-50 ms a call on small hosts, a request here ~2 ms. The agent ships as one file without
- * node_modules, and dockerode would bring ssh2 and gRPC into it, so this is a plain GET.
- * Everything else, and every change, goes through the docker CLI with argv arrays (exec.ts).
+ * The host's Docker Engine API over its unix socket. Containers are created here, not with
+ * `docker run`: their environment (config vars) travels in the request body, so it never
+ * becomes the environment or argv of a process the agent runs as root. Reads on a deploy's
+ * critical path come here too: spawning the docker CLI costs 30-50 ms a call on small hosts, a
+ * request ~2 ms. The agent ships as one file without node_modules, and dockerode would bring
+ * ssh2 and gRPC into it, so this is plain HTTP with node:http. The socket is fixed: nothing from
+ * the environment redirects the agent to another engine.
  */
-export function engineSocket(env: NodeJS.ProcessEnv = process.env): string {
-  const host = env.DOCKER_HOST;
-  return host?.startsWith('unix://') ? host.slice('unix://'.length) : '/var/run/docker.sock';
-}
+export const ENGINE_SOCKET = '/var/run/docker.sock';
 
-/** GET a path of the Engine API; the status and the parsed JSON body (undefined when empty or not JSON). */
-export function engineGet<T>(pathname: string): Promise<{ status: number; body: T | undefined }> {
+/** The largest answer read from the engine (a list of every container of a busy host fits many times). */
+const MAX_BODY = 64 * 1024 * 1024;
+
+export interface EngineAnswer<T> { status: number; body: T | undefined }
+
+/** One Engine API request; the status and the parsed JSON body (undefined when empty or not JSON). */
+export function engineRequest<T>(method: 'GET' | 'POST' | 'DELETE', pathname: string, body?: unknown, timeoutMs = 30_000): Promise<EngineAnswer<T>> {
   return new Promise((resolve, reject) => {
-    const request = http.get({ socketPath: engineSocket(), path: pathname, timeout: 30_000 }, (response) => {
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const request = http.request({
+      socketPath: ENGINE_SOCKET, path: pathname, method, timeout: timeoutMs,
+      headers: payload ? { 'Content-Type': 'application/json', 'Content-Length': payload.length } : {},
+    }, (response) => {
       const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      let size = 0;
+      response.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > MAX_BODY) return void request.destroy(new Error(`the Docker Engine's answer to ${method} ${pathname} is larger than ${MAX_BODY} bytes`));
+        chunks.push(chunk);
+      });
       response.on('end', () => {
-        let body: T | undefined;
+        let parsed: T | undefined;
         try {
-          body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as T;
+          parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as T;
         } catch {
-          body = undefined;
+          parsed = undefined;
         }
-        resolve({ status: response.statusCode ?? 0, body });
+        resolve({ status: response.statusCode ?? 0, body: parsed });
       });
       response.on('error', reject);
     });
-    request.on('timeout', () => request.destroy(new Error(`the Docker Engine did not answer GET ${pathname} within 30 s`)));
-    request.on('error', (error) => reject(new Error(`cannot reach the Docker Engine at ${engineSocket()}: ${error.message}`)));
+    request.on('timeout', () => request.destroy(new Error(`the Docker Engine did not answer ${method} ${pathname} within ${timeoutMs / 1000} s`)));
+    request.on('error', (error) => reject(new PaasError('host', `cannot reach the Docker Engine at ${ENGINE_SOCKET}: ${error.message}`, { hint: 'check that the Docker Engine runs on the host (`docker info`)' })));
+    request.end(payload);
   });
+}
+
+/** GET a path of the Engine API. */
+export function engineGet<T>(pathname: string): Promise<EngineAnswer<T>> {
+  return engineRequest<T>('GET', pathname);
 }
 
 /** An image or container name in an API path (names are checked before they get here; this keeps '/' and ':'). */
@@ -39,3 +60,62 @@ export function apiName(name: string): string {
   return name.split('/').map(encodeURIComponent).join('/');
 }
 
+function engineFailure(what: string, answer: EngineAnswer<{ message?: string }>): PaasError {
+  const message = answer.body?.message ?? `status ${answer.status}`;
+  const full = /no space left on device/i.test(message);
+  return new PaasError('host', `the Docker Engine refused to ${what}: ${message}`, {
+    hint: full ? 'the disk of the Docker Engine is full: free space on the host (`df -h /var/lib/docker`; `docker system prune`)' : 'check the Docker Engine on the host (`docker info`, its log)',
+  });
+}
+
+/** Creates a container (not started); its ID. */
+export async function createContainer(name: string, create: ContainerCreate): Promise<string> {
+  const answer = await engineRequest<{ Id?: string; message?: string }>('POST', `/containers/create?name=${encodeURIComponent(name)}`, create);
+  if (answer.status !== 201 || !answer.body?.Id) throw engineFailure(`create the container ${name}`, answer);
+  return answer.body.Id;
+}
+
+export async function startContainer(id: string, name = id): Promise<void> {
+  const answer = await engineRequest<{ message?: string }>('POST', `/containers/${encodeURIComponent(id)}/start`);
+  if (answer.status !== 204 && answer.status !== 304) throw engineFailure(`start the container ${name}`, answer);
+}
+
+/** Removes a container by its ID (force: a running one too). A container already gone is fine. */
+export async function removeContainer(id: string): Promise<void> {
+  const answer = await engineRequest<{ message?: string }>('DELETE', `/containers/${encodeURIComponent(id)}?force=1&v=0`);
+  if (answer.status !== 204 && answer.status !== 404 && answer.status !== 409) throw engineFailure(`remove the container ${id}`, answer);
+}
+
+/** SIGTERM, up to `seconds` to exit, then SIGKILL; then removed. */
+export async function stopAndRemoveContainer(id: string, seconds: number): Promise<void> {
+  await engineRequest('POST', `/containers/${encodeURIComponent(id)}/stop?t=${seconds}`, undefined, (seconds + 30) * 1000).catch(() => undefined);
+  await removeContainer(id);
+}
+
+/** Creates the network unless it exists (two agents at once: the second sees it exists). */
+export async function ensureNetwork(network: NetworkCreate): Promise<void> {
+  if ((await engineGet(`/networks/${encodeURIComponent(network.Name)}`)).status === 200) return;
+  const answer = await engineRequest<{ message?: string }>('POST', '/networks/create', network);
+  if (answer.status === 201 || answer.status === 409) return;
+  if ((await engineGet(`/networks/${encodeURIComponent(network.Name)}`)).status === 200) return;
+  throw engineFailure(`create the network ${network.Name}`, answer);
+}
+
+export async function removeNetwork(name: string): Promise<void> {
+  await engineRequest('DELETE', `/networks/${encodeURIComponent(name)}`).catch(() => undefined);
+}
+
+export interface EngineContainer {
+  Id: string;
+  Names: string[];
+  Labels: Record<string, string> | null;
+  State?: string;
+}
+
+/** Containers (running or not) with every one of these labels (key=value). */
+export async function containersLabelled(labels: string[]): Promise<EngineContainer[]> {
+  const filters = encodeURIComponent(JSON.stringify({ label: labels }));
+  const { status, body } = await engineGet<EngineContainer[]>(`/containers/json?all=1&filters=${filters}`);
+  if (status !== 200 || !body) throw new PaasError('host', `the Docker Engine did not list its containers (${status})`);
+  return body;
+}

@@ -3,20 +3,16 @@
  * YAML into the agent, which the other verbs do not need, so the agent loads it only when a push
  * runs (esbuild turns the dynamic import into a lazy initialiser inside the one bundle).
  */
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { promises as fs } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { PaasError } from '../errors.js';
 import { resolveApp } from '../app.js';
 import { appDockerfile, defaultDockerignore, imageLabels, readTemplate, withLabels } from '../build/dockerfile.js';
 import { releaseSpec } from '../release/spec.js';
-import { hostBuildDir } from './build.js';
-import { run } from './exec.js';
+import { buildTree, newBuildDir, unpackTree, type BuildDir } from './build.js';
+import { run, start } from './exec.js';
 import { repoPath } from './git.js';
-import { acquireLock } from './lock.js';
-import { nextVersion, rollout } from './rollout.js';
+import { withAppLock } from './app-lock.js';
+import { nextVersion, readRolloutInputs, rolloutLocked, validateSpec } from './rollout.js';
 import { readState } from './state.js';
 
 const ZERO = /^0+$/;
@@ -40,16 +36,20 @@ export async function deployBranch(repo: string, updates: RefUpdate[]): Promise<
   return hasMain ? 'refs/heads/main' : 'refs/heads/master';
 }
 
-async function checkout(repo: string, revision: string, dir: string): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const archive = spawn('git', ['--git-dir', repo, 'archive', '--format=tar', revision], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const untar = spawn('tar', ['-x', '-C', dir], { stdio: ['pipe', 'ignore', 'pipe'] });
-    archive.stdout.pipe(untar.stdin);
-    let failed = '';
-    archive.stderr.on('data', (d: Buffer) => { failed += d.toString(); });
-    untar.stderr.on('data', (d: Buffer) => { failed += d.toString(); });
-    untar.on('close', (code) => (code === 0 && !failed ? resolve() : reject(new PaasError('host', `cannot check out ${revision.slice(0, 8)}: ${failed.trim() || `tar exited ${code}`}`))));
-  });
+/** `git archive` of the revision, unpacked safely (tree.ts) into the build directory's tree. */
+async function checkout(repo: string, revision: string, build: BuildDir, say: (line: string) => void) {
+  const archive = start('git', ['--git-dir', repo, 'archive', '--format=tar', revision], ['ignore', 'pipe', 'pipe']);
+  let failed = '';
+  archive.stderr!.on('data', (d: Buffer) => { if (failed.length < 4096) failed += d.toString(); });
+  const exited = new Promise<number>((resolve) => archive.on('close', (code) => resolve(code ?? -1)));
+  try {
+    const tree = await unpackTree(archive.stdout!, build, { what: `pushed revision ${revision.slice(0, 8)}`, capture: ['.dockerignore'], skip: ['.paas'] }, (line) => say(`paas: ${line}`));
+    const code = await exited;
+    if (code !== 0) throw new PaasError('host', `cannot check out ${revision.slice(0, 8)}: ${failed.trim() || `git archive exited ${code}`}`);
+    return tree;
+  } finally {
+    archive.kill('SIGKILL');
+  }
 }
 
 /** The pre-receive hook: deploys the deploy branch's new revision; a thrown error rejects the push. */
@@ -64,33 +64,33 @@ export async function gitReceive(app: string, refLines: string, say: (line: stri
   if (ZERO.test(update.next)) throw new PaasError('usage', `deleting ${short} is refused: it is the branch paas deploys`);
   const pusher = process.env.PAAS_PUSHER ?? 'unknown';
   const token = randomUUID();
-  const release = await acquireLock(app, { holder: `${pusher} (git push)`, command: `git push ${short} ${update.next.slice(0, 8)}`, token }, 0);
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'paas-push-'));
-  try {
-    say(`paas: deploying ${app} ${short} ${update.next.slice(0, 8)} (pushed by ${pusher})`);
-    await checkout(repo, update.next, dir);
-    const resolved = await resolveApp(dir);
-    if (resolved.config.app && resolved.config.app !== app) say(`paas: paas.yml names the app ${resolved.config.app}; this repository deploys ${app}`);
-    say(`paas: ${resolved.plan.stack} app (${resolved.plan.reasons[0] ?? 'detected'})`);
-    const dockerfile = withLabels(await appDockerfile(dir, resolved.plan), imageLabels(app, resolved.plan, update.next));
-    const paasDir = path.join(dir, '.paas');
-    await fs.mkdir(paasDir, { recursive: true });
-    await fs.writeFile(path.join(paasDir, 'Dockerfile'), dockerfile);
-    const ignoreFile = path.join(dir, '.dockerignore');
-    const ignore = (await fs.readFile(ignoreFile, 'utf8').catch(() => undefined))
-      ?? (resolved.plan.stack === 'dockerfile' ? readTemplate('dockerignore') : defaultDockerignore(resolved.plan));
-    await fs.writeFile(ignoreFile, `${ignore.trimEnd()}\n.paas\n`);
-    const image = `paas/${app}:${update.next.slice(0, 12)}`;
-    const state = await readState(app);
-    const spec = releaseSpec({
-      app, plan: resolved.plan, config: resolved.config, image, imageId: '', version: nextVersion(state, 1),
-      description: `Push ${update.next.slice(0, 8)}`, createdBy: `${pusher} (git push)`,
-    });
-    const imageId = await hostBuildDir(dir, path.join(paasDir, 'Dockerfile'), image, resolved.config.build?.args ?? {}, say);
-    const result = await rollout({ ...spec, imageId }, say, { token });
-    say(`paas: ${app} v${result.version} is live: ${result.urls.join(' ')}`);
-  } finally {
-    await release();
-    await fs.rm(dir, { recursive: true, force: true });
-  }
+  await withAppLock(app, { holder: `${pusher} (git push)`, command: `git push ${short} ${update.next.slice(0, 8)}`, token }, {}, async () => {
+    const work = await newBuildDir();
+    try {
+      say(`paas: deploying ${app} ${short} ${update.next.slice(0, 8)} (pushed by ${pusher})`);
+      const tree = await checkout(repo, update.next, work, say);
+      // Detection reads only the unpacked tree, which holds no link leading out of it.
+      const resolved = await resolveApp(work.tree);
+      if (resolved.config.app && resolved.config.app !== app) say(`paas: paas.yml names the app ${resolved.config.app}; this repository deploys ${app}`);
+      say(`paas: ${resolved.plan.stack} app (${resolved.plan.reasons[0] ?? 'detected'})`);
+      const dockerfile = withLabels(await appDockerfile(work.tree, resolved.plan), imageLabels(app, resolved.plan, update.next));
+      const ignore = tree.captured.get('.dockerignore')?.toString('utf8')
+        ?? (resolved.plan.stack === 'dockerfile' ? readTemplate('dockerignore') : defaultDockerignore(resolved.plan));
+      const image = `paas/${app}:${update.next.slice(0, 12)}`;
+      const state = await readState(app);
+      const spec = releaseSpec({
+        app, plan: resolved.plan, config: resolved.config, image, imageId: '', version: nextVersion(state, 1),
+        description: `Push ${update.next.slice(0, 8)}`, createdBy: `${pusher} (git push)`,
+      });
+      validateSpec(spec);
+      const imageId = await buildTree(work, {
+        dockerfile, dockerignore: ignore, tag: image, buildArgs: resolved.config.build?.args ?? {}, again: 'push',
+        ...(resolved.config.build?.timeoutMs ? { timeoutMs: resolved.config.build.timeoutMs } : {}),
+      }, say);
+      const result = await rolloutLocked({ ...spec, imageId }, say, readRolloutInputs(app));
+      say(`paas: ${app} v${result.version} is live: ${result.urls.join(' ')}`);
+    } finally {
+      await work.remove();
+    }
+  });
 }

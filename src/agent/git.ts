@@ -8,7 +8,6 @@
  *     -> hooks/pre-receive: agent git-receive <app>: build, release phase, health check, switch
  * A failure in the hook rejects the push, so the branch never points at a release that failed.
  */
-import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { PaasError } from '../errors.js';
@@ -18,7 +17,7 @@ import { parseGitCommand } from '../git/forced-command.js';
 import { renderPreReceiveHook } from '../git/hook.js';
 import { GIT_USER } from '../git/user.js';
 import { quoteArg } from '../util/shell.js';
-import { run } from './exec.js';
+import { run, start } from './exec.js';
 import { ROOT, writeAtomic } from './state.js';
 
 export { GIT_USER };
@@ -149,6 +148,13 @@ export async function listKeys(): Promise<{ name: string; type: string; fingerpr
   return (await readKeys()).map((e) => ({ name: e.name, type: e.key.type, fingerprint: fingerprint(e.key.base64) }));
 }
 
+/** What every app's repository refuses: objects git's fsck finds broken or hostile (paths such as `..` or `.git`), pushes over 1 GiB. */
+export const REPO_CONFIG: [string, string][] = [
+  ['receive.fsckObjects', 'true'],
+  ['transfer.fsckObjects', 'true'],
+  ['receive.maxInputSize', String(1024 ** 3)],
+];
+
 async function ensureRepo(app: string): Promise<string> {
   const repo = repoPath(app);
   const hook = renderPreReceiveHook(process.execPath, CURRENT_AGENT, app);
@@ -156,6 +162,10 @@ async function ensureRepo(app: string): Promise<string> {
   if (!(await fs.stat(repo).then(() => true, () => false))) {
     await run('git', ['init', '--quiet', '--bare', repo]);
     await run('git', ['--git-dir', repo, 'symbolic-ref', 'HEAD', 'refs/heads/main']);
+  }
+  const limit = await run('git', ['--git-dir', repo, 'config', '--get', 'receive.maxInputSize'], { check: false });
+  if (limit.stdout.trim() !== String(1024 ** 3)) {
+    for (const [key, value] of REPO_CONFIG) await run('git', ['--git-dir', repo, 'config', key, value]);
   }
   if ((await fs.readFile(hookFile, 'utf8').catch(() => '')) !== hook) await writeAtomic(hookFile, hook, 0o755);
   return repo;
@@ -174,7 +184,8 @@ export async function gitShell(keyName: string | undefined): Promise<number> {
   if (command.service === 'git-receive-pack') repo = await ensureRepo(command.app);
   else if (!(await fs.stat(repo).then(() => true, () => false))) return refuse(`paas: no app ${command.app} has been pushed to this host`);
   return new Promise((resolve) => {
-    const child = spawn(command.service, [repo], { stdio: 'inherit', env: { ...process.env, PAAS_PUSHER: keyName } });
+    // The fixed environment, and the key's name for the hook: nothing else of the session's.
+    const child = start(command.service, [repo], 'inherit', { PAAS_PUSHER: keyName });
     child.on('error', (error) => resolve(refuse(`paas: ${command.service} failed: ${error.message}`)));
     child.on('close', (code) => resolve(code ?? 1));
   });

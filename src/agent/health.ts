@@ -38,14 +38,14 @@ function answersProbe(port: number, timeoutMs: number): Promise<Probe> {
   });
 }
 
-export async function containerState(name: string): Promise<{ running: boolean; exitCode: number; restarts: number }> {
-  const { status, body } = await engineGet<{ State: { Running: boolean; ExitCode: number }; RestartCount: number }>(`/containers/${apiName(name)}/json`);
+export async function containerState(id: string, name = id): Promise<{ running: boolean; exitCode: number; restarts: number }> {
+  const { status, body } = await engineGet<{ State: { Running: boolean; ExitCode: number }; RestartCount: number }>(`/containers/${apiName(id)}/json`);
   if (status !== 200 || !body) throw new PaasError('healthcheck', `the container ${name} is gone (the engine answered ${status})`, { where: name });
   return { running: body.State.Running, exitCode: body.State.ExitCode, restarts: body.RestartCount };
 }
 
-export async function containerLogTail(name: string, lines = 30): Promise<string[]> {
-  const { stdout, stderr } = await docker(['logs', '--tail', String(lines), name], { check: false });
+export async function containerLogTail(id: string, lines = 30): Promise<string[]> {
+  const { stdout, stderr } = await docker(['logs', '--tail', String(lines), id], { check: false, timeoutMs: 30_000 });
   return `${stdout}${stderr}`.split('\n').filter((l) => l.trim()).slice(-lines);
 }
 
@@ -60,18 +60,18 @@ const PORT_CHECK = { pollMs: 25, intervalMs: 50, successes: 2, timeoutMs: 2000 }
  * Waits until the container passes its health check `successes` times in a row. Fails at once
  * if the process exits or restarts, or when the deadline passes.
  */
-export async function waitHealthy(name: string, port: number | undefined, check: Healthcheck | undefined, deadlineMs: number): Promise<void> {
+export async function waitHealthy(id: string, name: string, port: number | undefined, check: Healthcheck | undefined, deadlineMs: number): Promise<void> {
   const started = Date.now();
   const successesNeeded = check?.successes ?? PORT_CHECK.successes;
   const intervalMs = check?.intervalMs ?? PORT_CHECK.intervalMs;
   let streak = 0;
   let last: Probe = { ok: false, detail: 'not checked yet' };
   for (;;) {
-    const state = await containerState(name);
+    const state = await containerState(id, name);
     if (!state.running || state.restarts > 0) {
       throw new PaasError('healthcheck', `${name} exited with code ${state.exitCode}${state.running ? ' and was restarted' : ''} before it became healthy`, {
         where: name,
-        details: await containerLogTail(name),
+        details: await containerLogTail(id),
         hint: 'the lines above are the end of its log; fix the app so it starts and stays up',
       });
     }
@@ -85,7 +85,7 @@ export async function waitHealthy(name: string, port: number | undefined, check:
     if (Date.now() - started > deadlineMs) {
       throw new PaasError('healthcheck', `${name} did not pass its health check within ${Math.round(deadlineMs / 1000)} s: ${last.detail}`, {
         where: name,
-        details: await containerLogTail(name),
+        details: await containerLogTail(id),
         hint: check ? `make ${check.path} answer ${check.status ?? '2xx'} (paas.yml healthcheck), or fix the app` : 'the web process must answer HTTP on the port in $PORT',
       });
     }

@@ -3,10 +3,16 @@
  * file with no node_modules. JSON lines on stdout (events, then one result or error), human text
  * on stderr, exit code 0 on success. See protocol.ts. A standby agent (standby.ts) serves the same
  * protocol over a unix socket, so a deploy need not wait for Node.js to start.
+ *
+ * The client may go away at any moment (an SSH connection cut, a CLI killed): writes to stdout
+ * and stderr then fail, and are dropped; SIGHUP is ignored. The verb goes on until the step it
+ * is in is finished or undone, and its locks go with the process.
  */
 import type { Readable } from 'node:stream';
 import { ExitCode, PaasError } from '../errors.js';
 import type { AgentMessage } from './protocol.js';
+import { reconcileHost } from './reconcile.js';
+import { readBounded } from './args.js';
 import { serveStandby, spawnStandby } from './standby.js';
 import { RAW_VERBS, VERBS } from './verbs.js';
 
@@ -18,13 +24,9 @@ export interface VerbIo {
   log: (text: string) => void;
 }
 
-function readAll(stream: Readable): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    stream.on('data', (d: Buffer) => chunks.push(d));
-    stream.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    stream.on('error', reject);
-  });
+function errorMessage(error: unknown): AgentMessage & { type: 'error' } {
+  const paas = error instanceof PaasError ? error : new PaasError('host', (error as Error).message);
+  return { type: 'error', kind: paas.kind, message: paas.message, ...(paas.where ? { where: paas.where } : {}), ...(paas.details.length ? { details: paas.details } : {}), ...(paas.hint ? { hint: paas.hint } : {}) };
 }
 
 /** Runs one JSON-protocol verb; resolves with its exit code. */
@@ -32,53 +34,63 @@ export async function runVerb(verb: string | undefined, args: string[], io: Verb
   const handler = verb ? VERBS[verb] : undefined;
   try {
     if (!handler) throw new PaasError('usage', `unknown agent verb ${JSON.stringify(verb ?? '')}`, { hint: `one of ${Object.keys(VERBS).join(', ')}` });
+    // What a killed agent left is settled before anything else happens on this host.
+    await reconcileHost();
     const data = await handler({
       args,
       emit: (message, step) => {
         io.send({ type: 'event', message, ...(step ? { step } : {}) });
         io.log(`${message}\n`);
       },
-      readStdin: () => readAll(io.stdin),
+      readStdin: () => readBounded(io.stdin),
       stdin: io.stdin,
     });
     io.send({ type: 'result', data });
     return 0;
   } catch (error) {
-    const paas = error instanceof PaasError ? error : new PaasError('host', (error as Error).message);
-    io.send({ type: 'error', kind: paas.kind, message: paas.message, ...(paas.where ? { where: paas.where } : {}), ...(paas.details.length ? { details: paas.details } : {}), ...(paas.hint ? { hint: paas.hint } : {}) });
-    io.log(`${paas.format()}\n`);
-    return ExitCode[paas.kind];
+    const message = errorMessage(error);
+    io.send(message);
+    io.log(`${error instanceof PaasError ? error.format() : message.message}\n`);
+    return ExitCode[message.kind];
   } finally {
     // The next deploy finds an agent already started (see standby.ts).
     if (verb === 'deploy') spawnStandby();
   }
 }
 
+/** A write to a client that may be gone: dropped then (EPIPE), never fatal. */
+function safeWrite(stream: NodeJS.WriteStream, text: string): void {
+  if (stream.destroyed || !stream.writable) return;
+  try {
+    stream.write(text);
+  } catch {
+    // the client went away
+  }
+}
+
 async function main(): Promise<number> {
+  process.stdout.on('error', () => {});
+  process.stderr.on('error', () => {});
   const [verb, ...args] = process.argv.slice(2);
   if (verb === 'standby') return serveStandby(runVerb);
   // Verbs run by git (the git user's shell, the pre-receive hook) own stdout: no JSON protocol.
   const raw = verb ? RAW_VERBS[verb] : undefined;
   if (raw) {
+    process.on('SIGHUP', () => {});
     try {
       return await raw(args);
     } catch (error) {
       const paas = error instanceof PaasError ? error : new PaasError('host', (error as Error).message);
-      process.stderr.write(`${paas.format()}\n`);
+      safeWrite(process.stderr, `${paas.format()}\n`);
       return ExitCode[paas.kind];
     }
   }
-  process.stdout.on('error', () => {});
+  // `run` handles SIGHUP itself (the container goes); every other verb finishes its step.
+  if (verb !== 'run') process.on('SIGHUP', () => {});
   const code = await runVerb(verb, args, {
     stdin: process.stdin,
-    send: (message) => {
-      try {
-        process.stdout.write(`${JSON.stringify(message)}\n`);
-      } catch {
-        // The client went away (SSH cut): keep going so the host ends in a consistent state.
-      }
-    },
-    log: (text) => { process.stderr.write(text); },
+    send: (message) => safeWrite(process.stdout, `${JSON.stringify(message)}\n`),
+    log: (text) => safeWrite(process.stderr, text),
   });
   // A verb that failed before reading all of stdin (a deploy session refused its lock) must
   // still exit: the open pipe would keep it, and so the CLI, waiting.

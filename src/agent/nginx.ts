@@ -3,10 +3,10 @@ import { promises as fs } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { PaasError } from '../errors.js';
-import { AGENT_HOST, ROUTES_DIR, renderAgentServer, renderAppConfig, renderRoutes, type AppRoutes, type AppSite } from '../nginx/config.js';
+import { AGENT_HOST, PROBE_PATH, ROUTES_DIR, probeAnswer, renderAgentServer, renderAppConfig, renderRoutes, siteNames, type AppRoutes, type AppSite } from '../nginx/config.js';
 import { run, sleep } from './exec.js';
 import { NGINX_DIR, writeAtomic } from './state.js';
-import { alive } from './lock.js';
+import { withHostLock } from './lock.js';
 
 const exists = (file: string) => fs.access(file).then(() => true, () => false);
 const AGENT_SERVER_FILE = () => path.join(NGINX_DIR, '001-agent.conf');
@@ -53,36 +53,12 @@ export async function reloadNginx(generation: string, timeoutMs = 15_000): Promi
  * One nginx configuration change at a time on the host, whatever the app: each change writes the
  * agent server's generation token and waits for nginx to serve it, so two at once (two apps
  * deployed together, a domains:add during another app's deploy) would each wait for a token the
- * other overwrote. A lock file (O_EXCL, with the holder's pid; a dead holder's is taken over).
+ * other overwrote. A kernel lock (lock.ts), freed if its holder dies.
  */
 export async function withNginxLock<T>(change: () => Promise<T>, waitMs = 120_000): Promise<T> {
-  const file = path.join(NGINX_DIR, 'apply.lock');
-  const started = Date.now();
-  const deadline = started + waitMs;
-  for (;;) {
-    try {
-      await fs.writeFile(file, String(process.pid), { flag: 'wx', mode: 0o600 });
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    const holder = Number(await fs.readFile(file, 'utf8').catch(() => ''));
-    if (!Number.isInteger(holder) || holder <= 0 || !alive(holder)) {
-      // Its agent died (or an empty file, left by a crash between create and write, for over 1 s):
-      // removed only if it still reads the same.
-      const again = Number(await fs.readFile(file, 'utf8').catch(() => ''));
-      if (again === holder && (holder > 0 || Date.now() - started > 1000)) await fs.rm(file, { force: true });
-    }
-    if (Date.now() >= deadline) {
-      throw new PaasError('host', `another nginx configuration change (pid ${holder}) did not finish within ${waitMs / 1000} s`, { where: file, hint: 'try again; if it persists, check nginx on the host' });
-    }
-    await sleep(50);
-  }
-  try {
-    return await change();
-  } finally {
-    await fs.rm(file, { force: true });
-  }
+  return withHostLock('nginx', waitMs, () => new PaasError('host', `another nginx configuration change did not finish within ${waitMs / 1000} s`, {
+    hint: 'try again; if it persists, check nginx on the host',
+  }), change);
 }
 
 /** Puts `content` at `file` only if nginx accepts it (see applyUnlocked), one change at a time on the host. */
@@ -148,9 +124,15 @@ async function removeUnlocked(files: string[]): Promise<boolean> {
   return true;
 }
 
-/** After a crash mid-apply: keep the file nginx accepts, drop the other. */
+/** After a crash mid-apply: keep the file nginx accepts, drop the other (and a half-written .next). */
 export async function recoverNginxConfig(file: string): Promise<void> {
   const prev = `${file}.prev`;
+  await fs.rm(`${file}.next`, { force: true });
+  if (await exists(`${file}.removed`)) {
+    // A removal was under way: put the file back; the command that removes it runs again.
+    if (!(await exists(file))) await fs.rename(`${file}.removed`, file);
+    else await fs.rm(`${file}.removed`, { force: true });
+  }
   if (!(await exists(prev))) return;
   if (!(await testConfig()).ok) await fs.rename(prev, file);
   else await fs.rm(prev, { force: true });
@@ -158,16 +140,67 @@ export async function recoverNginxConfig(file: string): Promise<void> {
 
 export const siteFile = (app: string) => path.join(NGINX_DIR, `app-${app}.conf`);
 
-/** Writes the app's nginx file and reloads, only when its content changes (new app, new names). */
-export async function applySite(site: AppSite): Promise<boolean> {
+/** The names each other app's site file on this host serves (a deploy in progress included). */
+async function siteOwners(except: string): Promise<{ app: string; names: string[] }[]> {
+  const files = (await fs.readdir(NGINX_DIR).catch(() => [] as string[])).filter((f) => /^app-[a-z][a-z0-9-]*\.conf$/.test(f));
+  const owners = await Promise.all(files.map(async (f) => ({ app: f.slice(4, -5), names: siteNames(await fs.readFile(path.join(NGINX_DIR, f), 'utf8').catch(() => '')) })));
+  return owners.filter((o) => o.app !== except);
+}
+
+/**
+ * Writes the app's nginx file and reloads, only when its content changes (new app, new names).
+ * `check` sees the names first, beside the other apps' site files, under the host-wide nginx
+ * lock: two apps that claim one name at once cannot both get it.
+ */
+export async function applySite(site: AppSite, check: (names: string[], owners: { app: string; names: string[] }[]) => void = () => {}): Promise<boolean> {
   const file = siteFile(site.app);
   const content = renderAppConfig(site);
   return withNginxLock(async () => {
     await recoverNginxConfig(file);
+    check(site.serverNames, await siteOwners(site.app));
     if ((await fs.readFile(file, 'utf8').catch(() => '')) === content) return false;
     await applyUnlocked(file, content);
     return true;
   });
+}
+
+/** GET of the probe path for a name: the answer of the server nginx picks for it. */
+function probe(name: string): Promise<string | undefined> {
+  const host = name.startsWith('*.') ? `paas-probe.${name.slice(2)}` : name;
+  return new Promise((resolve) => {
+    const request = http.get({ host: '127.0.0.1', port: 80, path: PROBE_PATH, headers: { Host: host }, agent: false, timeout: 2000 }, (response) => {
+      let body = '';
+      response.on('data', (chunk: Buffer) => { body += chunk.toString(); if (body.length > 1024) request.destroy(); });
+      response.on('end', () => resolve(response.statusCode === 200 ? body.trim() : `status ${response.statusCode}`));
+    });
+    request.on('timeout', () => request.destroy());
+    request.on('error', (error) => resolve(`no answer (${(error as NodeJS.ErrnoException).code ?? error.message})`));
+  });
+}
+
+/** Which of the site's names nginx does not route to the app's server now. */
+async function unserved(site: AppSite): Promise<{ name: string; answer: string | undefined }[]> {
+  const answers = await Promise.all(site.serverNames.map(async (name) => ({ name, answer: await probe(name) })));
+  return answers.filter((a) => a.answer !== probeAnswer(site.app));
+}
+
+/**
+ * Asks nginx, for each of the app's names, which app's server answers. When one is not the app's
+ * (its site file is there but nginx never loaded it: an agent killed between writing and
+ * reloading), the configuration is tested and reloaded once, and asked again.
+ */
+export async function verifyServed(site: AppSite): Promise<{ ok: boolean; missing: string[]; details: string[] }> {
+  let missing = await unserved(site);
+  if (missing.length) {
+    await withNginxLock(async () => {
+      if (!(await testConfig()).ok) return;
+      const generation = randomUUID();
+      await writeAtomic(AGENT_SERVER_FILE(), renderAgentServer(generation), 0o644);
+      await reloadNginx(generation).catch(() => {});
+    });
+    missing = await unserved(site);
+  }
+  return { ok: missing.length === 0, missing: missing.map((m) => m.name), details: missing.map((m) => `${m.name}: nginx answered ${JSON.stringify(m.answer ?? 'nothing')}, not ${JSON.stringify(probeAnswer(site.app))}`) };
 }
 
 const routesFile = (app: string) => path.join(ROUTES_DIR, app);
@@ -181,6 +214,11 @@ export async function currentRoutes(app: string): Promise<string | undefined> {
 async function loadRoutes(app: string, text: string | undefined): Promise<string | undefined> {
   if (text === undefined) await fs.rm(routesFile(app), { force: true });
   else await writeAtomic(routesFile(app), text, 0o644);
+  return askNginx(`/routes/${app}`);
+}
+
+/** Has nginx load the app's route file into shared memory again (after a crash between the write and the load). */
+export async function refreshRoutes(app: string): Promise<string | undefined> {
   return askNginx(`/routes/${app}`);
 }
 

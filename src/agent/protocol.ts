@@ -9,6 +9,9 @@ export type AgentMessage =
   | { type: 'result'; data: unknown }
   | { type: 'error'; kind: ExitCodeName; message: string; where?: string; details?: string[]; hint?: string };
 
+/** How a verb reports progress: a line for the user, and the step it belongs to. */
+export type Emit = (message: string, step?: string) => void;
+
 export const AGENT_DIR = '/var/lib/paas/agent';
 
 /** Where the agent with this content hash lives on a host: a new build gets a new file. */

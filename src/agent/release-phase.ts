@@ -1,10 +1,12 @@
-import { spawn } from 'node:child_process';
+import readline from 'node:readline';
 import { PaasError } from '../errors.js';
 import { processArgv } from '../release/command.js';
-import { planOneOff, releasePhaseName } from '../release/oneoff.js';
+import { planOneOff, releasePhaseName, networkCreate } from '../release/containers.js';
 import type { ReleaseSpec } from '../release/types.js';
-import { docker } from './exec.js';
-import type { Emit } from './rollout.js';
+import { start } from './exec.js';
+import { createContainer, ensureNetwork, removeContainer } from './engine.js';
+import { removeReleasePhaseLeftover } from './containers.js';
+import type { Emit } from './protocol.js';
 
 /** A release phase still running after this long is stopped and fails the release. */
 export const RELEASE_PHASE_TIMEOUT_MS = 30 * 60_000;
@@ -12,43 +14,40 @@ const TAIL_LINES = 20;
 
 /**
  * Runs the release's `release:` command once, in a one-off container of the new image with the
- * release's environment (config vars included, by name only in argv), streaming its output as
- * events. Resolves when it exits 0; otherwise throws (kind `release`) with its last lines.
+ * release's environment (created through the Engine API: the values travel in its body), and
+ * streams its output as events (`docker start --attach`, whose own environment is the agent's
+ * fixed one). Resolves when it exits 0; otherwise throws (kind `release`) with its last lines.
  */
 export async function runReleasePhase(spec: ReleaseSpec, env: Record<string, string>, emit: Emit, timeoutMs = RELEASE_PHASE_TIMEOUT_MS): Promise<{ ms: number }> {
   const command = spec.releaseCommand!;
   const name = releasePhaseName(spec.app, spec.version);
-  const args = planOneOff(spec, { kind: 'release', name, argv: processArgv(command), envNames: Object.keys(env) });
-  await docker(['rm', '--force', name], { check: false }); // the leftover of an attempt that crashed
+  await removeReleasePhaseLeftover(spec.app, spec.version); // of an attempt that crashed
+  await ensureNetwork(networkCreate(spec.app));
+  const id = await createContainer(name, planOneOff(spec, env, { kind: 'release', argv: processArgv(command) }));
   emit(`release phase: ${command}`, 'release');
   const started = Date.now();
   const tail: string[] = [];
-  const code = await new Promise<number>((resolve, reject) => {
-    const child = spawn('docker', args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    const timer = setTimeout(() => {
-      tail.push(`(stopped after ${Math.round(timeoutMs / 1000)} s)`);
-      void docker(['rm', '--force', name], { check: false });
-    }, timeoutMs);
-    const lines = (stream: NodeJS.ReadableStream) => {
-      let buffered = '';
-      stream.setEncoding('utf8');
-      stream.on('data', (chunk: string) => {
-        buffered += chunk;
-        const parts = buffered.split('\n');
-        buffered = parts.pop() ?? '';
-        for (const line of parts) {
-          tail.push(line);
-          if (tail.length > TAIL_LINES) tail.shift();
-          emit(line, 'release');
-        }
-      });
-      stream.on('end', () => { if (buffered) { tail.push(buffered); emit(buffered, 'release'); } });
-    };
-    lines(child.stdout!);
-    lines(child.stderr!);
-    child.on('error', (error) => { clearTimeout(timer); reject(error); });
-    child.on('close', (exitCode) => { clearTimeout(timer); resolve(exitCode ?? -1); });
-  });
+  let code: number;
+  try {
+    code = await new Promise<number>((resolve, reject) => {
+      const child = start('docker', ['start', '--attach', id], ['ignore', 'pipe', 'pipe']);
+      const timer = setTimeout(() => {
+        tail.push(`(stopped after ${Math.round(timeoutMs / 1000)} s)`);
+        void removeContainer(id);
+      }, timeoutMs);
+      const onLine = (line: string) => {
+        tail.push(line);
+        if (tail.length > TAIL_LINES) tail.shift();
+        emit(line, 'release');
+      };
+      readline.createInterface({ input: child.stdout!, crlfDelay: Infinity }).on('line', onLine);
+      readline.createInterface({ input: child.stderr!, crlfDelay: Infinity }).on('line', onLine);
+      child.on('error', (error) => { clearTimeout(timer); reject(error); });
+      child.on('close', (exitCode) => { clearTimeout(timer); resolve(exitCode ?? -1); });
+    });
+  } finally {
+    await removeContainer(id);
+  }
   const ms = Date.now() - started;
   if (code !== 0) {
     throw new PaasError('release', `the release phase of v${spec.version} (${command}) exited with code ${code}`, {

@@ -1,29 +1,33 @@
-import { spawn } from 'node:child_process';
 import { PaasError } from '../errors.js';
-import { checkAppName, checkHostname, checkVariableName } from '../config/validators.js';
-import { BALANCE_STRATEGIES } from '../config/types.js';
-import { planContainers, webReplicas, LABEL, type PlanOptions } from '../release/containers.js';
+import { validateSpec } from '../release/validate.js';
+import { planContainers, webReplicas, type PlanOptions, networkCreate } from '../release/containers.js';
 import { DEFAULTS, WEB, type AppState, type Release, type ReleaseSpec } from '../release/types.js';
 import { releaseEnv } from '../config/changes.js';
 import { pruneSnapshots, readAppConfig, removeSnapshot, writeAppConfig, writeSnapshot } from './config-store.js';
-import { docker } from './exec.js';
-import { engineGet } from './engine.js';
+import { start } from './exec.js';
+import { apiName, createContainer, engineGet, ensureNetwork, startContainer } from './engine.js';
+import { appContainers, pruneImages, removeContainers, type ListedContainer } from './containers.js';
+import { failpoint } from './failpoints.js';
 import { runReleasePhase } from './release-phase.js';
 import { waitHealthy } from './health.js';
 import { allocatePorts, boundByContainers } from './ports.js';
-import { acquireLock } from './lock.js';
-import { applySite, switchRoutes } from './nginx.js';
+import { applySite, switchRoutes, verifyServed } from './nginx.js';
 import { HOST_FILE, readJson, readState, writeState, type HostInfo } from './state.js';
 import { effectiveFormation, formationText } from '../release/formation.js';
 import { readFormationOverride, writeFormationOverride } from './formation-store.js';
-import { domainOwner, extraDomains, routesFor, siteFor } from '../release/settings.js';
+import { extraDomains, routesFor, siteFor } from '../release/settings.js';
 import { otherAppsNames, readSettings } from './settings.js';
 import type { AppSettings } from '../release/settings.js';
+import { newDrainId, removeIntent, writeIntent, type RolloutIntent } from './intents.js';
+import type { Emit } from './protocol.js';
 
-export type Emit = (message: string, step?: string) => void;
+export type { Emit, ListedContainer };
+export { validateSpec };
+export { appContainers, pruneImages };
 
 export interface StartedContainer {
   name: string;
+  id: string;
   type: string;
   /** Loopback port on the host, for web replicas. */
   port?: number;
@@ -39,39 +43,10 @@ export interface RolloutResult {
   draining: string[];
   /** Images of releases beyond keep_releases (and replaced dependency images), removed once those containers are gone. */
   pruning: string[];
-  /** Time from "all new containers healthy" to "nginx reloaded". */
+  /** Time from "all new containers healthy" to "nginx serves them". */
   switchMs: number;
   urls: string[];
   timings: Record<string, number>;
-}
-
-/** Refuses a spec that could put anything but validated names and numbers into docker or nginx. */
-export function validateSpec(spec: ReleaseSpec): void {
-  const problems: string[] = [];
-  const appProblem = checkAppName(spec.app);
-  if (appProblem) problems.push(`app: ${appProblem}`);
-  if (!Number.isInteger(spec.version) || spec.version < 1) problems.push('version: expected a whole number >= 1');
-  if (!/^[a-z0-9][a-z0-9._/:@-]*$/i.test(spec.image)) problems.push(`image: ${JSON.stringify(spec.image)} is not an image reference`);
-  if (!Number.isInteger(spec.port) || spec.port < 1 || spec.port > 65535) problems.push('port: expected 1..65535');
-  for (const [type, replicas] of Object.entries(spec.formation)) {
-    if (!/^[A-Za-z0-9_-]{1,30}$/.test(type)) problems.push(`formation: invalid process type ${JSON.stringify(type)}`);
-    if (!Number.isInteger(replicas) || replicas < 0 || replicas > 100) problems.push(`formation.${type}: expected 0..100 replicas`);
-  }
-  for (const [type, limits] of Object.entries(spec.limits ?? {})) {
-    if (!/^[A-Za-z0-9_-]{1,30}$/.test(type)) problems.push(`limits: invalid process type ${JSON.stringify(type)}`);
-    if (limits.memoryBytes !== undefined && !(Number.isInteger(limits.memoryBytes) && limits.memoryBytes >= 6 * 1024 ** 2)) problems.push(`limits.${type}.memory: expected a whole number of bytes >= 6m`);
-    if (limits.cpus !== undefined && !(typeof limits.cpus === 'number' && Number.isFinite(limits.cpus) && limits.cpus > 0 && limits.cpus <= 1024)) problems.push(`limits.${type}.cpus: expected a number of CPUs above 0`);
-  }
-  for (const domain of spec.domains) {
-    const problem = checkHostname(domain);
-    if (problem) problems.push(`domains: ${JSON.stringify(domain)}: ${problem}`);
-  }
-  for (const key of Object.keys(spec.env)) {
-    const problem = checkVariableName(key);
-    if (problem) problems.push(`env: ${problem}`);
-  }
-  if (!BALANCE_STRATEGIES.includes(spec.balance)) problems.push(`balance: ${JSON.stringify(spec.balance)} is not a strategy`);
-  if (problems.length) throw new PaasError('usage', 'the release spec is invalid', { details: problems });
 }
 
 export async function readHostInfo(): Promise<HostInfo> {
@@ -85,8 +60,6 @@ export function appUrls(app: string, domains: string[], host: HostInfo): string[
   return [`${app}.${host.baseDomain}`, ...domains].map((name) => `http://${name}${port}/`);
 }
 
-export interface ListedContainer { name: string; release: number; type: string; replica: number; generation: number }
-
 /** How a rollout gets its config vars, and whether it runs the release phase. */
 export interface RolloutOptions {
   /** The config vars of the release; default: the app's stored config (config.enc). */
@@ -99,62 +72,42 @@ export interface RolloutOptions {
   imageBuilt?: boolean;
 }
 
-export async function appContainers(app: string): Promise<ListedContainer[]> {
-  const filters = encodeURIComponent(JSON.stringify({ label: [`${LABEL.app}=${app}`] }));
-  const { status, body } = await engineGet<{ Names: string[]; Labels: Record<string, string> | null }[]>(`/containers/json?all=1&filters=${filters}`);
-  if (status !== 200 || !body) throw new PaasError('host', `the Docker Engine did not list the containers of ${app} (${status})`);
-  // One-off containers (release phase, `paas run`) have no process label: a rollout leaves them be.
-  return body.map((container) => {
-    const labels = container.Labels ?? {};
-    return {
-      name: (container.Names[0] ?? '').replace(/^\//, ''),
-      release: Number(labels[LABEL.release]) || 0,
-      type: labels[LABEL.process] ?? '',
-      replica: Number(labels[LABEL.replica]) || 0,
-      generation: Number(labels[LABEL.restart]) || 0,
-    };
-  }).filter((c) => c.type !== '');
-}
-
-async function removeContainers(names: string[]): Promise<void> {
-  if (names.length) await docker(['rm', '--force', ...names], { check: false });
-}
-
 /**
- * Starts the release's containers (all at once) and waits until every one is healthy; on
- * failure removes them all. `existing` are the app's containers now, leftovers included.
+ * Starts the release's containers (all at once, through the Engine API: `env` goes in the
+ * request, nowhere else) and waits until every one is healthy; on failure removes them all.
+ * `existing` are the app's containers now (by label), leftovers of a crashed attempt included.
  */
 export async function startHealthy(spec: ReleaseSpec, env: Record<string, string>, webPorts: number[], existing: ListedContainer[], emit: Emit, options: PlanOptions = {}, timings: Record<string, number> = {}): Promise<StartedContainer[]> {
   const t0 = Date.now();
-  const plans = planContainers({ ...spec, env }, webPorts, options);
+  const plans = planContainers(spec, webPorts, options, env);
   const names = new Set(plans.map((p) => p.name));
+  const created: StartedContainer[] = [];
   try {
-    await removeContainers(existing.filter((c) => names.has(c.name)).map((c) => c.name)); // leftovers of an attempt that crashed
-    const started = await Promise.all(plans.map(async (plan) => {
-      await docker(plan.runArgs, { env });
-      const container: StartedContainer = { name: plan.name, type: plan.type };
+    await Promise.all([
+      removeContainers(existing.filter((c) => names.has(c.name))),
+      ensureNetwork(networkCreate(spec.app)),
+    ]);
+    await Promise.all(plans.map(async (plan) => {
+      const id = await createContainer(plan.name, plan.create);
+      const container: StartedContainer = { name: plan.name, id, type: plan.type };
       if (plan.type === WEB) container.port = webPorts[plan.replica - 1];
+      created.push(container);
+      await startContainer(id, plan.name);
       emit(`started ${plan.type}.${plan.replica} (${plan.name}${container.port ? `, 127.0.0.1:${container.port}` : ''})`, 'start');
-      return container;
     }));
     timings.run = Date.now() - t0;
+    await failpoint('rollout-start');
     emit(`health check: ${spec.healthcheck ? `GET ${spec.healthcheck.path}` : 'the app answers HTTP and the process stays up'}`, 'health');
-    await Promise.all(started.map((c) => waitHealthy(c.name, c.port, c.type === WEB ? spec.healthcheck : undefined, DEFAULTS.healthDeadlineMs)));
+    await failpoint('rollout-health');
+    await Promise.all(created.map((c) => waitHealthy(c.id, c.name, c.port, c.type === WEB ? spec.healthcheck : undefined, DEFAULTS.healthDeadlineMs)));
     timings.health = Date.now() - t0 - timings.run;
-    emit(`${started.length} container(s) healthy`, 'health');
-    return started;
+    emit(`${created.length} container(s) healthy`, 'health');
+    return plans.map((plan) => created.find((c) => c.name === plan.name)!);
   } catch (error) {
-    emit(`removing the new containers; the previous release keeps serving`, 'health');
-    await removeContainers([...names]);
+    emit('removing the new containers; the previous release keeps serving', 'health');
+    await removeContainers(created);
     throw error;
   }
-}
-
-export async function stopContainers(names: string[], timeoutSeconds: number): Promise<void> {
-  await Promise.all(names.map(async (name) => {
-    await docker(['stop', '--time', String(timeoutSeconds), name], { check: false });
-    await docker(['rm', '--force', name], { check: false });
-  }));
 }
 
 /** Removes images of releases beyond the newest `keep`, unless a kept release uses them. */
@@ -162,17 +115,6 @@ export function imagesToPrune(state: AppState, keep: number): string[] {
   const byNewest = [...state.releases].sort((a, b) => b.version - a.version);
   const kept = new Set(byNewest.slice(0, keep).map((r) => r.image));
   return [...new Set(byNewest.slice(keep).map((r) => r.image))].filter((image) => !kept.has(image));
-}
-
-export async function pruneImages(images: string[]): Promise<string[]> {
-  const removed: string[] = [];
-  // Release records outlive their images: only the tags still on the engine need a `docker rmi`.
-  const listed = await engineGet<{ RepoTags?: string[] | null }[]>('/images/json');
-  const tagged = new Set((listed.body ?? []).flatMap((image) => image.RepoTags ?? []));
-  for (const image of listed.status === 200 ? images.filter((i) => tagged.has(i)) : images) {
-    if ((await docker(['rmi', image], { check: false })).code === 0) removed.push(image);
-  }
-  return removed;
 }
 
 export function nextVersion(state: AppState, requested: number): number {
@@ -192,10 +134,10 @@ export interface RolloutInputs {
   boundPorts: Set<number>;
 }
 
-/** Reads a rollout's inputs (under the app's lock), at once: the docker calls among them overlap. */
+/** Reads a rollout's inputs (under the app's lock), at once: the engine calls among them overlap. */
 export async function readRolloutInputs(app: string, options: RolloutOptions = {}): Promise<RolloutInputs> {
   // Config vars: only their names go into the spec (and so the release record); the values stay
-  // in memory, reach docker through its environment, and are kept encrypted (config-store.ts).
+  // in memory, reach the containers through the Engine API, and are kept encrypted (config-store.ts).
   // ps:scale's formation wins over the release's (paas.yml / Procfile), in every later rollout.
   // Domains added with `paas domains:add`, lb:set's balancing and the certificate outlive
   // releases: settings.
@@ -213,21 +155,22 @@ export async function readRolloutInputs(app: string, options: RolloutOptions = {
 }
 
 /**
- * The zero-downtime rollout of one release on this host: lock, start new containers on loopback
- * ports, health-check them, switch nginx (test, then reload), record the release, drain, stop the
- * old containers, prune old images. Until nginx is switched, a failure changes nothing.
+ * What undoing a rollout that never switched does: its containers go, the state is the one read
+ * before (without the pending record), its config snapshot goes.
  */
-export async function rollout(requested: ReleaseSpec, emit: Emit, lock: { waitMs?: number; token?: string } = {}, alsoPrune: string[] = [], options: RolloutOptions = {}): Promise<RolloutResult> {
-  validateSpec(requested);
-  const release = await acquireLock(requested.app, { holder: requested.createdBy, command: requested.description }, lock.waitMs ?? 0, lock.token);
-  try {
-    return await rolloutLocked(requested, emit, readRolloutInputs(requested.app, options), alsoPrune, options);
-  } finally {
-    await release();
-  }
+async function undoRollout(spec: ReleaseSpec, state: AppState, started: StartedContainer[]): Promise<void> {
+  await removeContainers(started);
+  await writeState(state);
+  await removeSnapshot(spec.app, spec.version);
 }
 
-/** rollout() for a caller that holds the app's lock and has started reading its inputs. */
+/**
+ * The zero-downtime rollout of one release on this host (the caller holds the app's lock):
+ * intent first, then new containers on loopback ports, health checks, the switch of nginx's
+ * routes (no reload), a check that nginx serves the app's names, the record, the drain of the
+ * old containers. Until the switch a failure changes nothing; an agent killed anywhere leaves
+ * its intent for the next one to finish or undo (reconcile.ts).
+ */
 export async function rolloutLocked(requested: ReleaseSpec, emit: Emit, reading: Promise<RolloutInputs>, alsoPrune: string[] = [], options: RolloutOptions = {}): Promise<RolloutResult> {
   validateSpec(requested);
   const timings: Record<string, number> = {};
@@ -236,52 +179,54 @@ export async function rolloutLocked(requested: ReleaseSpec, emit: Emit, reading:
   const { host, state, config, override, existing, settings, others, boundPorts } = await reading;
   const formation = effectiveFormation(requested.formation, requested.processes, override);
   const spec: ReleaseSpec = { ...requested, formation, version: nextVersion(state, requested.version), configVars: Object.keys(config).sort() };
+  validateSpec(spec);
   if (override && formationText(formation) !== formationText(requested.formation)) emit(`formation set by ps:scale: ${formationText(formation)}`, 'start');
   const env = releaseEnv(spec.env, config);
-  const [inspect, webPorts] = await Promise.all([
-    options.imageBuilt ? { code: 0 } : docker(['image', 'inspect', '--format', '{{.Id}}', spec.image], { check: false }),
+  const [image, webPorts] = await Promise.all([
+    options.imageBuilt ? { status: 200 } : engineGet(`/images/${apiName(spec.image)}/json`),
     allocatePorts(webReplicas(spec), boundPorts),
   ]);
-  if (inspect.code !== 0) throw new PaasError('host', `the image ${spec.image} is not on this host`, { hint: 'push it first (paas deploy does)' });
+  if (image.status !== 200) throw new PaasError('host', `the image ${spec.image} is not on this host`, { hint: 'push it first (paas deploy does)' });
+  const site = siteFor(spec.app, host.baseDomain, spec.domains, settings);
+  checkClaims(spec.app, site.serverNames, others, host.baseDomain);
   const old = existing.filter((c) => c.release !== spec.version);
-  for (const domain of spec.domains) {
-    const owner = domainOwner(domain, others);
-    if (owner) {
-      throw new PaasError('usage', `the domain ${domain} (paas.yml) is already served by the app ${owner} on this host`, {
-        hint: `remove it from paas.yml, or from ${owner} first (paas domains:remove ${domain} --app ${owner})`,
-      });
-    }
-  }
   emit(`v${spec.version}: ${spec.description}`, 'start');
 
-  if (spec.releaseCommand && options.releasePhase !== false) {
-    timings.release = (await runReleasePhase(spec, env, emit)).ms;
-  }
-  mark('prepare', t0);
-  const started = await startHealthy(spec, env, webPorts, existing, emit, {}, timings);
-  mark('start', t0);
-
-  const t1 = Date.now();
-  const routes = routesFor(spec.version, spec.balance, started.filter((c) => c.type === WEB).map((c) => c.port!), settings);
-  const upstreams = routes.upstreams;
+  const intent: RolloutIntent = {
+    kind: 'rollout', app: spec.app, version: spec.version, ...(state.current !== undefined ? { previous: state.current } : {}),
+    ...(options.formation ? { formation: options.formation } : {}), pid: process.pid, since: new Date().toISOString(),
+  };
+  await writeIntent(intent);
   const record = (status: Release['status']): Release => ({ ...withoutAppFields(spec), createdAt: new Date().toISOString(), status });
   const otherReleases = state.releases.filter((r) => r.version !== spec.version);
-  await writeSnapshot(spec.app, spec.version, config);
-  await writeState({ ...state, releases: [...otherReleases, record('pending')] });
+  let started: StartedContainer[] = [];
+  const routes = () => routesFor(spec.version, spec.balance, started.filter((c) => c.type === WEB).map((c) => c.port!), settings);
+  let t1 = 0;
   try {
-    const site = siteFor(spec.app, host.baseDomain, spec.domains, settings);
-    if (await applySite(site)) {
+    if (spec.releaseCommand && options.releasePhase !== false) {
+      timings.release = (await runReleasePhase(spec, env, emit)).ms;
+    }
+    mark('prepare', t0);
+    started = await startHealthy(spec, env, webPorts, existing, emit, {}, timings);
+    mark('start', t0);
+    t1 = Date.now();
+    await writeSnapshot(spec.app, spec.version, config);
+    // pending: the number is taken even if the agent dies right after the switch.
+    await writeState({ ...state, releases: [...otherReleases, record('pending')] });
+    if (await applySite(site, (names) => checkClaims(spec.app, names, others, host.baseDomain))) {
       emit(`nginx serves ${spec.app} at ${site.serverNames.join(', ')}`, 'switch');
     }
-    await switchRoutes(spec.app, routes);
+    await switchRoutes(spec.app, routes());
   } catch (error) {
-    await docker(['rm', '--force', ...started.map((c) => c.name)], { check: false });
-    await writeState(state);
-    await removeSnapshot(spec.app, spec.version);
+    await undoRollout(spec, state, started).catch(() => {});
+    await removeIntent(intent);
     throw error;
   }
+  await failpoint('rollout-switched');
+  // "Live" is what nginx answers for the app's names, not what was written.
+  const served = await verifyServed(site);
   const switchMs = Date.now() - t1;
-  emit(`nginx now routes ${spec.app} to v${spec.version} (${upstreams.length} web replica(s)), without a reload`, 'switch');
+  emit(`nginx now routes ${spec.app} to v${spec.version} (${routes().upstreams.length} web replica(s)), without a reload`, 'switch');
 
   const previous = state.current;
   const next: AppState = {
@@ -298,7 +243,14 @@ export async function rolloutLocked(requested: ReleaseSpec, emit: Emit, reading:
   const pruning = [...imagesToPrune(next, spec.keepReleases), ...alsoPrune];
   if (draining.length || pruning.length) {
     emit(`${draining.length} old container(s) keep serving their requests for ${spec.drainMs} ms, then get SIGTERM (in the background)`, 'drain');
-    drainInBackground(draining, pruning, spec.drainMs, spec.stopTimeoutSeconds);
+    await drainInBackground(spec.app, draining, pruning, spec.drainMs, spec.stopTimeoutSeconds);
+  }
+  await removeIntent(intent);
+  if (!served.ok) {
+    throw new PaasError('host', `v${spec.version} is the current release, but nginx does not serve ${spec.app} at ${served.missing.join(', ')}`, {
+      details: served.details,
+      hint: 'check nginx on the host (`nginx -t`, its error log); `paas host:setup` installs the paas configuration again',
+    });
   }
   return {
     app: spec.app, version: spec.version, image: spec.image,
@@ -309,17 +261,43 @@ export async function rolloutLocked(requested: ReleaseSpec, emit: Emit, reading:
 }
 
 /**
- * Runs the `drain` verb detached (its own session, so it outlives this SSH session): the deploy
- * is done once nginx serves the new release. Should it die, the next rollout stops whatever old
- * containers are left, as it stops every container not of the release it starts.
+ * Names an app may not take on this host: another app's, and names under the base domain other
+ * than its own (`*.apps.example.com` would take every app's default name, `shop.apps.example.com`
+ * the default name of an app yet to come).
  */
-export function drainInBackground(containers: string[], images: string[], drainMs: number, stopTimeoutSeconds: number): void {
-  const args = [
-    process.argv[1]!, 'drain', '--after', String(drainMs), '--timeout', String(stopTimeoutSeconds),
-    ...containers.flatMap((name) => ['--container', name]),
-    ...images.flatMap((image) => ['--image', image]),
-  ];
-  spawn(process.execPath, args, { detached: true, stdio: 'ignore' }).unref();
+export function claimProblem(app: string, name: string, others: { app: string; names: string[] }[], baseDomain: string): string | undefined {
+  const owner = others.find((other) => other.names.includes(name))?.app;
+  if (owner) return `the domain ${name} is already served by the app ${owner} on this host`;
+  const own = `${app}.${baseDomain}`;
+  const bare = name.startsWith('*.') ? name.slice(2) : name;
+  const underBase = bare === baseDomain || bare.endsWith(`.${baseDomain}`);
+  const underOwn = name === own || bare.endsWith(`.${own}`);
+  if (underBase && !underOwn) return `the domain ${name} is under this host's base domain ${baseDomain}, where every app gets its default name (<app>.${baseDomain}); ${app} may use ${own} and names under it`;
+  return undefined;
+}
+
+function checkClaims(app: string, names: string[], others: { app: string; names: string[] }[], baseDomain: string): void {
+  for (const name of names) {
+    const problem = claimProblem(app, name, others, baseDomain);
+    if (problem) {
+      const owner = others.find((other) => other.names.includes(name))?.app;
+      throw new PaasError('usage', problem, {
+        hint: owner ? `remove it from paas.yml, or from ${owner} first (paas domains:remove ${name} --app ${owner})` : 'use a domain of your own (DNS pointing at this host), or the default name',
+      });
+    }
+  }
+}
+
+/**
+ * Runs the `drain` verb detached (its own session, so it outlives this SSH session): the deploy
+ * is done once nginx serves the new release. Its intent is on the journal first: should it die,
+ * the next agent that starts stops the containers it was to stop (reconcile.ts).
+ */
+export async function drainInBackground(app: string, containers: string[], images: string[], drainMs: number, stopTimeoutSeconds: number): Promise<void> {
+  const id = newDrainId();
+  const child = start(process.execPath, [process.argv[1]!, 'drain', '--app', app, '--id', id], 'ignore', undefined, true);
+  child.unref();
+  await writeIntent({ kind: 'drain', id, app, containers, images, drainMs, stopTimeoutSeconds, pid: child.pid ?? 0, since: new Date().toISOString() });
 }
 
 function withoutAppFields(spec: ReleaseSpec): Omit<ReleaseSpec, 'app' | 'keepReleases'> {
@@ -339,15 +317,15 @@ export function rollbackSpec(state: AppState, options: { to?: number; version: n
 
 /** The release a rollback runs again: `to`, else the newest one before the current release. */
 export function rollbackTarget(state: AppState, to: number | undefined): Release {
-  const options = { to };
   const current = state.current;
-  const target = options.to !== undefined
-    ? state.releases.find((r) => r.version === options.to)
+  const target = to !== undefined
+    ? state.releases.find((r) => r.version === to)
     : [...state.releases].filter((r) => current === undefined || r.version < current).sort((a, b) => b.version - a.version)[0];
   if (!target) {
-    throw new PaasError('usage', options.to !== undefined ? `${state.app} has no release v${options.to}` : `${state.app} has no earlier release to roll back to`, {
+    throw new PaasError('usage', to !== undefined ? `${state.app} has no release v${to}` : `${state.app} has no earlier release to roll back to`, {
       hint: 'see `paas releases` for the releases this host keeps',
     });
   }
   return target;
 }
+

@@ -2,7 +2,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { PaasError } from '../errors.js';
-import { ROOT, writeAtomic } from './state.js';
+import { ROOT, writeAtomic, writeError } from './state.js';
 
 /*
  * Config vars at rest on the host: AES-256-GCM, a random IV per write, the app name as additional
@@ -23,8 +23,18 @@ interface SecretsFile {
   data: string;
 }
 
+/** The host's key; a read never writes (it works on a full disk), and a missing key is an error. */
+export async function loadKey(file: string): Promise<Buffer> {
+  return readKey(file);
+}
+
 /** The host's key, created (0600) on first use. Two agents racing both end up with the same key. */
 export async function loadOrCreateKey(file: string): Promise<Buffer> {
+  const existing = await readKey(file).catch((error: PaasError) => {
+    if ((error.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return undefined;
+    throw error;
+  });
+  if (existing) return existing;
   await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
   const key = randomBytes(KEY_BYTES);
   // Write a private temp file, then link it into place: link never overwrites (EEXIST) and, unlike
@@ -36,7 +46,8 @@ export async function loadOrCreateKey(file: string): Promise<Buffer> {
     return key;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
-      throw new PaasError('host', `cannot create the secret key ${file}: ${(error as Error).message}`, { where: file, cause: error });
+      const full = writeError(error, file, KEY_BYTES);
+      throw full instanceof PaasError ? full : new PaasError('host', `cannot create the secret key ${file}: ${(error as Error).message}`, { where: file, cause: error });
     }
   } finally {
     await fs.rm(tmp, { force: true });

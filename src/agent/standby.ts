@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { promises as fs, statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -6,6 +5,7 @@ import type { Readable } from 'node:stream';
 import { PaasError } from '../errors.js';
 import { STANDBY_VERBS, standbySocket, type AgentMessage, type StandbyRequest } from './protocol.js';
 import type { VerbIo } from './main.js';
+import { start } from './exec.js';
 
 /**
  * A standby agent: an agent process started ahead of time that waits on a unix socket (0600,
@@ -32,7 +32,7 @@ export function ownStandbySocket(agentFile: string | undefined): string | undefi
 export function spawnStandby(): void {
   if (!ownStandbySocket(process.argv[1])) return;
   try {
-    spawn(process.execPath, [process.argv[1]!, 'standby'], { detached: true, stdio: 'ignore', cwd: '/' }).unref();
+    start(process.execPath, [process.argv[1]!, 'standby'], 'ignore', undefined, true).unref();
   } catch {
     // Only a speed-up: the next deploy starts the agent itself.
   }

@@ -11,9 +11,11 @@ import {
 import type { Release } from '../release/types.js';
 import { certificateCovers, inspectCertificate } from '../tls/pem.js';
 import { docker } from './exec.js';
-import { acquireLock } from './lock.js';
+import { withAppLock } from './app-lock.js';
+import { apiName, containersLabelled, engineRequest, removeContainer, removeNetwork } from './engine.js';
+import { LABEL, appNetwork } from '../release/containers.js';
 import { applySite, currentRoutes, removeNginxConfig, removeRoutes, siteFile, switchRoutes } from './nginx.js';
-import { appContainers, readHostInfo } from './rollout.js';
+import { claimProblem, readHostInfo } from './rollout.js';
 import { repoPath } from './git.js';
 import { DEFAULT_TLS_FILE, anyCertificate, appStateDir, certsDir, otherAppsNames, readSettings, syncDefaultTlsServer, writeSettings } from './settings.js';
 import { appDir, readState, writeAtomic } from './state.js';
@@ -29,15 +31,11 @@ function appOf(args: string[]): string {
   return app;
 }
 
-/** Runs `change` under the app's lock (adopted from the CLI's `lock` verb when --lock-token is given). */
+/** Runs `change` under the app's lock (worked under the CLI's `lock` verb when --lock-token is given). */
 async function locked<T>(args: string[], what: string, change: (app: string) => Promise<T>): Promise<T> {
   const app = appOf(args);
-  const release = await acquireLock(app, { holder: flag(args, 'by') ?? 'unknown', command: what }, 0, flag(args, 'lock-token'));
-  try {
-    return await change(app);
-  } finally {
-    await release();
-  }
+  const token = flag(args, 'lock-token');
+  return withAppLock(app, { holder: flag(args, 'by') ?? 'unknown', command: what }, token ? { token } : {}, () => change(app));
 }
 
 async function currentRelease(app: string): Promise<Release | undefined> {
@@ -61,7 +59,13 @@ async function applySettings(app: string, previous: AppSettings, next: AppSettin
   try {
     // A certificate added: the catch-all HTTPS server first, so the app's cert never answers other names.
     const defaultChanged = next.certificate ? await syncDefaultTlsServer() : false;
-    const siteChanged = await applySite(siteFor(app, host.baseDomain, current.domains, next));
+    const others = await otherAppsNames(app, host.baseDomain);
+    const siteChanged = await applySite(siteFor(app, host.baseDomain, current.domains, next), (names, owners) => {
+      for (const name of names) {
+        const problem = claimProblem(app, name, [...others, ...owners], host.baseDomain);
+        if (problem) throw new PaasError('usage', problem, { hint: 'remove the domain from the other app first, or use another one' });
+      }
+    });
     const defaultRemoved = next.certificate ? false : await syncDefaultTlsServer();
     return { served: true, reloaded: defaultChanged || siteChanged || defaultRemoved };
   } catch (error) {
@@ -109,12 +113,15 @@ async function domainsAdd({ args, emit }: VerbContext): Promise<unknown> {
     if (appNames(app, host.baseDomain, current?.domains ?? [], settings).includes(name)) {
       return { ...(await domainsView(app) as object), added: false };
     }
-    const owner = domainOwner(name, await otherAppsNames(app, host.baseDomain));
+    const others = await otherAppsNames(app, host.baseDomain);
+    const owner = domainOwner(name, others);
     if (owner) {
       throw new PaasError('usage', `${quote(name)} is already a domain of the app ${owner} on this host`, {
         hint: `remove it there first: paas domains:remove ${name} --app ${owner}`,
       });
     }
+    const problem = claimProblem(app, name, others, host.baseDomain);
+    if (problem) throw new PaasError('usage', problem, { hint: 'use a domain of your own (its DNS pointing at this host), or the default name' });
     const result = await applySettings(app, settings, { ...settings, domains: [...settings.domains, name] });
     emit(result.served ? `nginx serves ${app} at ${name}` : `${name} is kept for ${app}'s first deploy`, 'domains');
     return { ...(await domainsView(app) as object), added: true, reloaded: result.reloaded };
@@ -270,12 +277,16 @@ async function destroy({ args, emit }: VerbContext): Promise<unknown> {
     removed.push(...present);
     await removeRoutes(app);
     emit(`nginx no longer serves ${app}`, 'destroy');
-    const containers = (await appContainers(app)).map((c) => c.name);
-    if (containers.length) await docker(['rm', '--force', ...containers], { check: false });
-    const images = (await docker(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}', `paas/${app}`])).stdout.split('\n').filter(Boolean);
+    // Every container whose label says it is the app's (one-off runs too), by ID.
+    const all = await containersLabelled([`${LABEL.app}=${app}`]);
+    const containers = all.map((c) => (c.Names[0] ?? c.Id).replace(/^\//, ''));
+    await Promise.all(all.map((c) => removeContainer(c.Id)));
+    await removeNetwork(appNetwork(app));
+    const images = (await docker(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}', `paas/${app}`], { timeoutMs: 60_000 })).stdout.split('\n').filter(Boolean);
     const removedImages: string[] = [];
     for (const image of images) {
-      if ((await docker(['rmi', '--force', image], { check: false })).code === 0) removedImages.push(image);
+      const answer = await engineRequest('DELETE', `/images/${apiName(image)}?force=1`).catch(() => ({ status: 0 }));
+      if (answer.status === 200) removedImages.push(image);
     }
     emit(`removed ${containers.length} container(s) and ${removedImages.length} image(s)`, 'destroy');
     for (const dir of [certsDir(app), repoPath(app)]) {

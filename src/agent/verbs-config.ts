@@ -1,15 +1,15 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { PaasError } from '../errors.js';
 import { applyChange, changeDescription, isConfigChange, releaseEnv, type ConfigChange } from '../config/changes.js';
 import { maskValue, parseAssignments, parseKeys } from '../config/vars.js';
 import { MessageReader } from './messages.js';
-import { planOneOff } from '../release/oneoff.js';
+import { networkCreate, oneOffName, planOneOff } from '../release/containers.js';
 import { DEFAULTS, type Release, type ReleaseSpec } from '../release/types.js';
 import { readAppConfig, writeAppConfig } from './config-store.js';
-import { docker } from './exec.js';
-import { acquireLock } from './lock.js';
-import { rollout, type RolloutResult } from './rollout.js';
+import { start } from './exec.js';
+import { createContainer, ensureNetwork, removeContainer } from './engine.js';
+import { withAppLock } from './app-lock.js';
+import { readRolloutInputs, rolloutLocked, type RolloutResult } from './rollout.js';
 import { readState } from './state.js';
 import type { VerbContext } from './verbs.js';
 import { flag, flags, parseJsonRequest, requireFlag } from './args.js';
@@ -68,8 +68,7 @@ async function configSet({ args, emit, readStdin }: VerbContext): Promise<Config
   // The CLI holds the app's lock on every host (lockApp) before it changes any.
   const token = requireFlag(args, 'lock-token');
   const change = readChange(await readStdin());
-  const release = await acquireLock(app, { holder: flag(args, 'by') ?? 'unknown', command: 'config' }, 0, token);
-  try {
+  return withAppLock(app, { holder: flag(args, 'by') ?? 'unknown', command: 'config' }, { token }, async () => {
     const { vars, changed } = applyChange(await readAppConfig(app), change);
     if (changed.length === 0) {
       emit('no config var changed: no new release', 'config');
@@ -88,11 +87,10 @@ async function configSet({ args, emit, readStdin }: VerbContext): Promise<Config
       keepReleases: Number(flag(args, 'keep') ?? DEFAULTS.keepReleases),
       description: changeDescription({ set: Object.fromEntries(Object.keys(change.set).map((k) => [k, ''])), unset: change.unset }),
     });
-    const result = await rollout(spec, emit, { token }, [], { config: vars, releasePhase: true });
+    const options = { config: vars, releasePhase: true };
+    const result = await rolloutLocked(spec, emit, readRolloutInputs(app, options), [], options);
     return { app, changed, release: result };
-  } finally {
-    await release();
-  }
+  });
 }
 
 /** A new release of the same image and settings as `current`. */
@@ -123,18 +121,20 @@ async function runOneOff({ args }: VerbContext): Promise<never> {
   const current = state.releases.find((r) => r.version === state.current);
   if (!current) throw new PaasError('usage', `${app} has no release on this host yet`, { hint: 'deploy it first: paas deploy' });
   const env = releaseEnv(current.env, await readAppConfig(app));
-  const name = `paas-${app}-run-${randomBytes(4).toString('hex')}`;
-  const dockerArgs = planOneOff({ app, version: current.version, image: current.image, port: current.port }, {
-    kind: 'run', name, argv, envNames: Object.keys(env), interactive: true, tty,
-  });
+  const name = oneOffName(app, randomBytes(4).toString('hex'));
+  await ensureNetwork(networkCreate(app));
+  // Created through the Engine API (the env travels in its body); `docker start` only attaches.
+  const id = await createContainer(name, planOneOff({ app, version: current.version, image: current.image, port: current.port }, env, {
+    kind: 'run', argv, interactive: true, tty,
+  }));
   process.stdout.write(`${JSON.stringify({ type: 'event', message: name, step: 'attached' })}\n`);
-  const child = spawn('docker', dockerArgs, { env: { ...process.env, ...env }, stdio: [tty ? 'inherit' : 'pipe', 'inherit', 'inherit'] });
+  const child = start('docker', ['start', '--attach', '--interactive', id], [tty ? 'inherit' : 'pipe', 'inherit', 'inherit']);
   let finishing = false;
   const finish = async (code: number) => {
     if (finishing) return;
     finishing = true;
-    // Whatever ended first, the container goes (--rm covers a normal exit; this covers the rest).
-    await docker(['rm', '--force', name], { check: false });
+    // Whatever ended first, the container goes.
+    await removeContainer(id).catch(() => {});
     process.exit(code);
   };
   for (const signal of ['SIGHUP', 'SIGTERM', 'SIGINT', 'SIGPIPE'] as const) {

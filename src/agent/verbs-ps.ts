@@ -3,7 +3,8 @@
  */
 import { releaseEnv } from '../config/changes.js';
 import { readAppConfig } from './config-store.js';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import readline from 'node:readline';
 import { PaasError } from '../errors.js';
 import { effectiveFormation, formationText, parseFormationArgs } from '../release/formation.js';
 import {
@@ -12,14 +13,17 @@ import {
 } from '../release/ps.js';
 import { LABEL } from '../release/containers.js';
 import { DEFAULTS, WEB, type AppState, type Release, type ReleaseSpec } from '../release/types.js';
-import { docker } from './exec.js';
-import { acquireLock } from './lock.js';
+import { docker, start } from './exec.js';
+import { withAppLock, rollout } from './app-lock.js';
+import { failpoint } from './failpoints.js';
+import { removeIntent, writeIntent, type RestartIntent } from './intents.js';
 import { switchRoutes } from './nginx.js';
 import { readSettings } from './settings.js';
 import { routesFor } from '../release/settings.js';
 import { allocatePorts } from './ports.js';
 import { readFormationOverride } from './formation-store.js';
-import { appContainers, drainInBackground, rollout, startHealthy, stopContainers, type ListedContainer } from './rollout.js';
+import { drainInBackground, startHealthy, type StartedContainer } from './rollout.js';
+import { appContainers, removeContainers, type ListedContainer } from './containers.js';
 import { readState } from './state.js';
 import type { VerbContext } from './verbs.js';
 import { flag, flags as all, requireFlag } from './args.js';
@@ -91,8 +95,7 @@ async function restart({ args, emit }: VerbContext): Promise<unknown> {
   const app = requireFlag(args, 'app');
   const only = flag(args, 'type');
   const token = flag(args, 'lock-token');
-  const unlock = await acquireLock(app, { holder: flag(args, 'by') ?? 'unknown', command: `ps:restart${only ? ` ${only}` : ''}` }, 0, token);
-  try {
+  return withAppLock(app, { holder: flag(args, 'by') ?? 'unknown', command: `ps:restart${only ? ` ${only}` : ''}` }, token ? { token } : {}, async () => {
     const state = await readState(app);
     const release = currentRelease(state);
     const known = Object.keys(release.processes);
@@ -113,30 +116,34 @@ async function restart({ args, emit }: VerbContext): Promise<unknown> {
       emit(`web: starting ${ports.length} fresh replica(s) of v${release.version} beside the running ones (restart ${generation})`, 'start');
       // The running release's config vars (config.enc is the active release's).
       const env = releaseEnv(spec.env, await readAppConfig(app));
-      const started = await startHealthy(spec, env, ports, existing, emit, { types: [WEB], generation });
+      const intent: RestartIntent = { kind: 'restart', app, version: release.version, generation, pid: process.pid, since: new Date().toISOString() };
+      await writeIntent(intent);
+      let started: StartedContainer[] = [];
       try {
+        started = await startHealthy(spec, env, ports, existing, emit, { types: [WEB], generation });
         // lb:set's strategy and weights stay (routesFor), as in every rollout.
         await switchRoutes(app, routesFor(release.version, release.balance, started.map((c) => c.port!), await readSettings(app)));
       } catch (error) {
-        await stopContainers(started.map((c) => c.name), 0);
+        await removeContainers(started);
+        await removeIntent(intent);
         throw error;
       }
+      await failpoint('rollout-switched');
       emit(`nginx now routes ${app} to the fresh web replicas, without a reload`, 'switch');
       draining = old.map((c) => c.name);
-      if (draining.length) drainInBackground(draining, [], release.drainMs, release.stopTimeoutSeconds);
+      if (draining.length) await drainInBackground(app, draining, [], release.drainMs, release.stopTimeoutSeconds);
+      await removeIntent(intent);
       restarted.push(...started.map((c) => c.name));
     }
     for (const type of types.filter((t) => t !== WEB)) {
       const names = ofRelease(type).map((c: ListedContainer) => c.name);
       if (!names.length) continue;
       emit(`${type}: restarting ${names.length} container(s) (SIGTERM, up to ${release.stopTimeoutSeconds} s, then start)`, 'restart');
-      await docker(['restart', '--time', String(release.stopTimeoutSeconds), ...names]);
+      await docker(['restart', '--time', String(release.stopTimeoutSeconds), ...ofRelease(type).map((c) => c.id)]);
       restarted.push(...names);
     }
     return { app, version: release.version, types, restarted, draining };
-  } finally {
-    await unlock();
-  }
+  });
 }
 
 /** Writes one log line to the client as a protocol event (not echoed on stderr like emit). */
@@ -148,16 +155,9 @@ function sendLog(line: LogLine): void {
   }
 }
 
-/** Splits a stream into lines, calling `onLine` for each complete one. */
+/** Calls `onLine` for each line of a stream, decoded as UTF-8 across chunks (node:readline). */
 function lines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
-  let rest = '';
-  stream.on('data', (chunk: Buffer) => {
-    rest += chunk.toString('utf8');
-    const parts = rest.split('\n');
-    rest = parts.pop() ?? '';
-    parts.forEach(onLine);
-  });
-  stream.on('end', () => { if (rest) onLine(rest); rest = ''; });
+  readline.createInterface({ input: stream, crlfDelay: Infinity }).on('line', onLine);
 }
 
 /**
@@ -188,7 +188,7 @@ async function logs({ args, stdin }: VerbContext): Promise<unknown> {
   if (!follow) {
     const collected: LogLine[] = [];
     await Promise.all(containers.map(async (c) => {
-      const { stdout, stderr } = await docker(['logs', '--timestamps', '--tail', String(tail), c.name], { check: false });
+      const { stdout, stderr } = await docker(['logs', '--timestamps', '--tail', String(tail), c.id], { check: false, timeoutMs: 60_000 });
       for (const line of `${stdout}${stderr}`.split('\n').filter(Boolean)) collected.push({ process: tag(c), ...parseTimestamped(line) });
     }));
     const merged = mergeLogLines(collected, tail);
@@ -208,7 +208,7 @@ async function logs({ args, stdin }: VerbContext): Promise<unknown> {
     sent += out.length;
   };
   const attach = (c: ListedContainer, initialTail: string) => {
-    const child = spawn('docker', ['logs', '--timestamps', '--follow', '--tail', initialTail, c.name], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = start('docker', ['logs', '--timestamps', '--follow', '--tail', initialTail, c.id], ['ignore', 'pipe', 'pipe']);
     children.set(c.name, child);
     const onLine = (line: string) => { if (line) buffer.push({ process: tag(c), ...parseTimestamped(line) }); };
     lines(child.stdout!, onLine);

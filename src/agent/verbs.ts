@@ -8,20 +8,25 @@ import { LUA_DIR, ROUTES_DIR, renderDefaultServer, renderInclude } from '../ngin
 import { PAAS_LUA } from '../nginx/lua.js';
 import { DEFAULTS, type AppState } from '../release/types.js';
 import { addKey, gitShell, listKeys, removeKey, setupGit } from './git.js';
-import { missingImages, validateBuildRequest } from './build.js';
+import { IMAGE_REF, missingImages, validateBuildRequest } from './build.js';
 import { deploySession, hostFacts } from './deploy-session.js';
 import { docker, run, sleep } from './exec.js';
 import { applyNginxConfig } from './nginx.js';
-import { acquireLock } from './lock.js';
 import { readSnapshot } from './config-store.js';
 import { CONFIG_VERBS } from './verbs-config.js';
-import { appUrls, pruneImages, readHostInfo, rollbackSpec, rollbackTarget, rollout, stopContainers, type Emit } from './rollout.js';
+import { appUrls, readHostInfo, rollbackSpec, rollbackTarget } from './rollout.js';
+import { appContainers, pruneImages, stopAppContainers } from './containers.js';
+import { rollout, withAppLock } from './app-lock.js';
+import { apiName, engineGet } from './engine.js';
+import { failpoint } from './failpoints.js';
+import { removeIntent } from './intents.js';
+import type { Emit } from './protocol.js';
 import { PS_VERBS } from './verbs-ps.js';
 import { APP_VERBS } from './verbs-app.js';
 import { readSettings } from './settings.js';
 import { extraDomains } from '../release/settings.js';
-import { APPS_DIR, HOST_FILE, NGINX_DIR, ROOT, dockerArch, listApps, readJson, readState, writeAtomic, type HostInfo } from './state.js';
-import { flag, flags, requireFlag } from './args.js';
+import { APPS_DIR, HOST_FILE, NGINX_DIR, ROOT, appDir, dockerArch, listApps, readJson, readState, writeAtomic, type HostInfo } from './state.js';
+import { flag, flags, readBounded, requireFlag } from './args.js';
 
 export interface VerbContext {
   args: string[];
@@ -40,14 +45,24 @@ async function info({ args }: VerbContext): Promise<unknown> {
   return hostFacts(flag(args, 'app'));
 }
 
-/** The background end of a rollout: wait, SIGTERM the old containers, remove old images. */
+/**
+ * The background end of a rollout: wait, SIGTERM the old containers (found by the app's label),
+ * remove old images, then its intent (intents.ts) goes. Killed on the way, the next agent that
+ * starts finishes it (reconcile.ts).
+ */
 async function drain({ args }: VerbContext): Promise<unknown> {
-  const all = (name: string) => flags(args, name);
-  const containers = all('container').filter((name) => /^paas-[A-Za-z0-9_.-]+$/.test(name));
-  const images = all('image').filter((image) => /^[a-z0-9][a-z0-9._/:@-]*$/i.test(image));
-  await sleep(Number(flag(args, 'after') ?? 0));
-  await stopContainers(containers, Number(flag(args, 'timeout') ?? 10));
-  return { stopped: containers, pruned: await pruneImages(images) };
+  const app = requireFlag(args, 'app');
+  appDir(app); // validates the name
+  const id = requireFlag(args, 'id');
+  if (!/^[0-9a-f]{8}$/.test(id)) throw new PaasError('usage', '--id: expected 8 hex digits');
+  const containers = flags(args, 'container').filter((name) => /^paas-[A-Za-z0-9_.-]+$/.test(name));
+  const images = flags(args, 'image').filter((image) => IMAGE_REF.test(image));
+  await sleep(Math.min(Number(flag(args, 'after') ?? 0) || 0, 600_000));
+  await failpoint('drain-stop');
+  const stopped = await stopAppContainers(app, containers, Math.min(Number(flag(args, 'timeout') ?? 10) || 0, 3600));
+  const pruned = await pruneImages(images);
+  await removeIntent({ kind: 'drain', app, id });
+  return { stopped, pruned };
 }
 
 /** Creates the state directory and nginx wiring; idempotent. Returns what it did. */
@@ -110,30 +125,27 @@ async function layers(): Promise<unknown> {
 async function load(): Promise<unknown> {
   const result = await run('docker', ['load'], { stdin: process.stdin, check: false });
   if (result.code !== 0) {
-    throw new PaasError('host', 'docker load refused the image archive', { details: `${result.stderr}${result.stdout}`.trim().split('\n').slice(-5) });
+    const output = `${result.stderr}${result.stdout}`.trim();
+    throw new PaasError('host', /no space left on device/i.test(output) ? 'docker load failed: the disk of the Docker Engine is full' : 'docker load refused the image archive', {
+      details: output.split('\n').slice(-5),
+      ...(/no space left on device/i.test(output) ? { hint: 'free space on the host (`df -h /var/lib/docker`; `docker system prune`), then deploy again' } : {}),
+    });
   }
   return { loaded: result.stdout.split('\n').filter((l) => l.startsWith('Loaded image')).map((l) => l.replace(/^Loaded image( ID)?: /, '')) };
 }
 
-function lockOptions(args: string[]): { waitMs: number; token?: string } {
-  const token = flag(args, 'lock-token');
-  return { waitMs: Number(flag(args, 'wait') ?? 0), ...(token ? { token } : {}) };
-}
-
 /**
  * Holds the app's lock for as long as stdin stays open: the CLI takes it when it connects, so a
- * second deploy fails before building anything, and a dropped connection releases it.
+ * second command fails before anything changes, and a dropped connection releases it (after the
+ * verbs working under it, with its token, are done).
  */
 async function lock({ args, emit, readStdin }: VerbContext): Promise<unknown> {
   const app = requireFlag(args, 'app');
   const token = randomUUID();
-  const release = await acquireLock(app, { holder: flag(args, 'by') ?? 'unknown', command: flag(args, 'command') ?? 'paas', token }, Number(flag(args, 'wait') ?? 0));
-  try {
+  await withAppLock(app, { holder: flag(args, 'by') ?? 'unknown', command: flag(args, 'command') ?? 'paas', token }, { waitMs: Number(flag(args, 'wait') ?? 0) }, async () => {
     emit(token, 'locked');
     await readStdin();
-  } finally {
-    await release();
-  }
+  });
   return { app, released: true };
 }
 
@@ -147,15 +159,37 @@ async function rollback({ args, emit }: VerbContext): Promise<unknown> {
     createdBy: flag(args, 'by') ?? 'unknown',
     keepReleases: Number(flag(args, 'keep') ?? DEFAULTS.keepReleases),
   });
-  const present = await docker(['image', 'inspect', spec.image], { check: false });
-  if (present.code !== 0) {
+  const present = await engineGet(`/images/${apiName(spec.image)}/json`);
+  if (present.status !== 200) {
     throw new PaasError('usage', `the image of v${to ?? '?'} (${spec.image}) is no longer on this host`, {
       hint: 'only the newest releases keep their images (keep_releases in paas.yml); deploy that code again instead',
     });
   }
   // Heroku's rollback: the code AND the config vars of that release; no release phase.
   const config = await readSnapshot(app, rollbackTarget(state, to !== undefined ? Number(to) : undefined));
-  return rollout(spec, emit, lockOptions(args), [], { config, releasePhase: false });
+  const token = flag(args, 'lock-token');
+  return rollout(spec, emit, { waitMs: Number(flag(args, 'wait') ?? 0), ...(token ? { token } : {}) }, [], { config, releasePhase: false });
+}
+
+/**
+ * What a host says about an app after a command lost its connection: once the app's lock is free
+ * (waiting up to --wait ms for the agent that may still be finishing), reconciled, which release
+ * is current and which containers run. With the lock still held, who holds it.
+ */
+async function outcome({ args }: VerbContext): Promise<unknown> {
+  const app = requireFlag(args, 'app');
+  const waitMs = Math.min(Math.max(Number(flag(args, 'wait') ?? 0) || 0, 0), 300_000);
+  const summary = async () => {
+    const state = await readState(app);
+    const containers = (await appContainers(app)).map((c) => ({ name: c.name, release: c.release, running: c.running }));
+    return { current: state.current, releases: state.releases.map((r) => ({ version: r.version, status: r.status })), containers };
+  };
+  try {
+    return await withAppLock(app, { holder: flag(args, 'by') ?? 'unknown', command: 'outcome' }, { waitMs }, async () => ({ app, locked: false, ...(await summary()) }));
+  } catch (error) {
+    if (error instanceof PaasError && error.kind === 'lock') return { app, locked: true, holder: error.message, ...(await summary()) };
+    throw error;
+  }
 }
 
 async function releases({ args }: VerbContext): Promise<AppState> {
@@ -198,7 +232,7 @@ async function keysAdd({ args, readStdin }: VerbContext): Promise<unknown> {
 }
 
 export const VERBS: Record<string, (context: VerbContext) => Promise<unknown>> = {
-  info, setup, layers, load, lock, deploy: deploySession, rollback, drain, releases, apps, 'app-info': appInfo, images,
+  info, setup, layers, load, lock, deploy: deploySession, rollback, drain, releases, outcome, apps, 'app-info': appInfo, images,
   ...CONFIG_VERBS,
   ...PS_VERBS,
   ...APP_VERBS,
@@ -207,21 +241,12 @@ export const VERBS: Record<string, (context: VerbContext) => Promise<unknown>> =
   'keys-remove': ({ args }) => removeKey(requireFlag(args, 'name')),
 };
 
-function readAll(stream: NodeJS.ReadableStream): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    stream.on('data', (d: Buffer) => chunks.push(d));
-    stream.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    stream.on('error', reject);
-  });
-}
-
 /** Verbs git runs: they speak to git (and, through it, to the pusher as `remote:` lines), not to the CLI. */
 export const RAW_VERBS: Record<string, (args: string[]) => Promise<number>> = {
   'git-shell': (args) => gitShell(args[0]),
   'git-receive': async (args) => {
     const { gitReceive } = await import('./git-receive.js');
-    await gitReceive(args[0] ?? '', await readAll(process.stdin), (line) => process.stderr.write(`${line}\n`));
+    await gitReceive(args[0] ?? '', await readBounded(process.stdin), (line) => { if (!process.stderr.destroyed) process.stderr.write(`${line}\n`); });
     return 0;
   },
 };

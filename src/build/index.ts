@@ -83,11 +83,13 @@ export function defaultTag(app: string, git: GitState, now = new Date()): string
 export async function buildContext(dir: string, plan: BuildPlan, dockerfile: string): Promise<NodeJS.ReadableStream> {
   const appIgnore = await readAppFile(path.join(dir, '.dockerignore'));
   const ignore = appIgnore ?? (plan.stack === 'dockerfile' ? readTemplate('dockerignore') : defaultDockerignore(plan));
+  // The app's own .dockerignore and .paas/ never travel: paas puts its own there. The
+  // .dockerignore sent lists itself and the Dockerfile, so neither ends up in the image.
   return createBuildContext(dir, {
-    dockerignore: `${ignore}\n.dockerignore\n`,
+    dockerignore: `${ignore}\n.dockerignore\n.paas\n`,
     extraFiles: {
       [GENERATED_DOCKERFILE]: dockerfile,
-      '.dockerignore': `${ignore.trimEnd()}\n${GENERATED_DOCKERFILE}\n`,
+      '.dockerignore': `${ignore.trimEnd()}\n${GENERATED_DOCKERFILE}\n.dockerignore\n`,
     },
   });
 }

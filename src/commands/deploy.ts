@@ -3,7 +3,7 @@ import { resolveApp } from '../app.js';
 import { appDockerfile } from '../build/dockerfile.js';
 import { splitDockerfile } from '../build/split.js';
 import {
-  buildForDeploy, checkArchitectures, deployResult, deployToHost, inspectHost, nextReleaseVersion, sendSource,
+  buildForDeploy, checkArchitectures, checkDeployable, deployResult, deployToHost, inspectHost, nextReleaseVersion, sendSource,
   type DeployContext, type DeployResult, type HostFacts, type HostTarget,
 } from '../deploy/index.js';
 import { DeploySession } from '../host/deploy-session.js';
@@ -29,6 +29,7 @@ export default class Deploy extends HostCommand {
     const { args, flags } = await this.parse(Deploy);
     const resolved = await resolveApp(args.dir);
     const app = this.appName(flags, resolved.config, resolved.app);
+    checkDeployable(resolved, app);
     const ctx: DeployContext = {
       resolved: { ...resolved, app }, hosts: [], createdBy: whoAmI(), outcomes: [], seconds: {},
     };
@@ -53,7 +54,10 @@ export default class Deploy extends HostCommand {
       const connection = await opening[index]!;
       const session = new DeploySession(connection.agent, { app, by: ctx.createdBy, command: `deploy from ${args.dir}`, waitMs: flags.wait ? LOCK_WAIT_MS : 0 });
       this.holdUntilEnd(() => session.close());
-      const host: HostTarget = { label: address.label, agent: connection.agent, session, sourceBytes: { bytes: 0 } };
+      const host: HostTarget = {
+        label: address.label, agent: connection.agent, session, sourceBytes: { bytes: 0 },
+        reconnect: async () => (await this.open(address, flags)).agent,
+      };
       if (sourceBuild) {
         // Sent without waiting for the lock: the agent reads it only once it holds the lock.
         host.sent = building.then(() => sendSource(c, host));

@@ -27,6 +27,7 @@ import {
   parseMemory,
   quote,
 } from './validators.js';
+import { reservedVariable } from './vars.js';
 
 const DOCKER_MIN_MEMORY_BYTES = 6 * 1024 ** 2;
 
@@ -50,6 +51,15 @@ function quantity(
 }
 
 const positiveDuration = quantity('duration', '5s, 500ms, 2m', parseDuration, { value: 1, problem: 'must be more than 0' });
+const buildTimeoutDuration = quantity('duration', '30m, 1h, 90s', parseDuration, { value: 1000, problem: 'must be at least 1s' });
+/** build.timeout: 1 s to 6 h (the host refuses more). */
+const buildTimeout: Decoder<number> = (node, path, reader) => {
+  const ms = buildTimeoutDuration(node, path, reader);
+  if (ms === undefined || ms <= 6 * 3_600_000) return ms;
+  return reader.report(node, `${path}: ${describeValue(node)} is longer than 6h, the most a host allows`);
+};
+/** Names paas sets itself (PORT, PAAS_APP, ...) cannot be set in env:. */
+const checkEnvName = (name: string) => checkVariableName(name) ?? (reservedVariable(name) ? `${quote(name)} cannot be set: ${reservedVariable(name)!.message}` : undefined);
 const memorySize = quantity('memory size', '512m, 1g', parseMemory, {
   value: DOCKER_MIN_MEMORY_BYTES,
   problem: "is less than 6m, Docker's minimum",
@@ -88,6 +98,7 @@ const BUILD: FieldTable<NonNullable<AppConfig['build']>> = {
   dockerfile: ['dockerfile', checkedString(checkDockerfilePath)],
   stack: ['stack', oneOf(STACKS)],
   args: ['args', entries(checkVariableName, scalarText)],
+  timeout: ['timeoutMs', buildTimeout],
 };
 
 const PROCESS: FieldTable<ProcessConfig> = {
@@ -128,7 +139,7 @@ const TOP_LEVEL: FieldTable<AppConfig> = {
   healthcheck: ['healthcheck', fields(HEALTHCHECK)],
   domains: ['domains', uniqueList('domains', checkedString(checkHostname))],
   balance: ['balance', oneOf(BALANCE_STRATEGIES)],
-  env: ['env', entries(checkVariableName, scalarText)],
+  env: ['env', entries(checkEnvName, scalarText)],
   keep_releases: ['keepReleases', wholeNumber(1, 100)],
 };
 

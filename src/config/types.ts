@@ -32,6 +32,8 @@ export interface AppConfig {
     dockerfile?: string;
     stack?: Stack;
     args?: Record<string, string>;
+    /** A build on a host that runs longer is stopped (default 30 min). */
+    timeoutMs?: number;
   };
   port?: number;
   processes?: Record<string, ProcessConfig>;

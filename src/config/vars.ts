@@ -15,7 +15,16 @@ const RESERVED = new Map([
     'PORT',
     { message: "PORT is set by paas from the app's port", hint: 'set the port in paas.yml (port: 3000); the app reads it from $PORT' },
   ],
+  ...['PAAS_APP', 'PAAS_RELEASE', 'PAAS_PROCESS'].map((name) => [
+    name,
+    { message: `${name} is set by paas in every container (the app's name, release and process)`, hint: 'use another name for your variable' },
+  ] as const),
 ]);
+
+/** Why a variable name is paas's own (PORT, PAAS_APP, ...), or undefined. */
+export function reservedVariable(name: string): { message: string; hint: string } | undefined {
+  return RESERVED.get(name);
+}
 
 /** `KEY=VALUE` arguments → vars. Split at the first `=`; the value is kept exactly as given. */
 export function parseAssignments(args: string[]): Record<string, string> {
@@ -31,7 +40,7 @@ export function parseAssignments(args: string[]): Record<string, string> {
     const key = arg.slice(0, at);
     const value = arg.slice(at + 1);
     checkKey(key, `in ${quote(arg)}`, ASSIGNMENT_HINT);
-    const reserved = RESERVED.get(key); // a Map: keys such as `constructor` must not hit Object.prototype
+    const reserved = reservedVariable(key); // a Map: keys such as `constructor` must not hit Object.prototype
     if (reserved) throw new PaasError('usage', `cannot set ${key}: ${reserved.message}`, { hint: reserved.hint });
     if (vars.has(key)) {
       throw new PaasError('usage', `${key} is given more than once`, { hint: `give ${key} once, with the value you want` });

@@ -12,9 +12,30 @@ import type { HostAgent } from '../host/agent.js';
 import type { BuildAnswer, DeploySession } from '../host/deploy-session.js';
 import type { ImageReceiver, PushResult } from '../push/thin.js';
 import { releaseSpec } from '../release/spec.js';
+import { validateSpec } from '../release/validate.js';
 import type { AppState } from '../release/types.js';
 import type { RolloutResult } from '../agent/rollout.js';
 import type { HostInfo } from '../agent/state.js';
+
+/**
+ * What a host would refuse of the app's release (validateSpec, the agent's own check), found
+ * before any host is touched: too many process types or replicas, a command too long, a name paas
+ * reserves. The agent checks again.
+ */
+export function checkDeployable(resolved: ResolvedApp, app: string): void {
+  try {
+    validateSpec(releaseSpec({
+      app, plan: resolved.plan, config: resolved.config, image: `paas/${app}:check`, imageId: '', version: 1, description: 'check', createdBy: 'check',
+    }));
+  } catch (error) {
+    if (!(error instanceof PaasError)) throw error;
+    throw new PaasError('config', `${app} cannot be deployed as it is: ${error.message}`, {
+      where: resolved.dir,
+      details: error.details,
+      hint: 'fix these in paas.yml or the Procfile; nothing was sent to any host',
+    });
+  }
+}
 
 /** The host side of a thin push: the agent lists the chain IDs it has and loads the archive. */
 export function agentReceiver(agent: HostAgent): ImageReceiver {
@@ -35,6 +56,8 @@ export interface HostTarget {
   sourceBytes: { bytes: number };
   info?: { arch: string; host?: HostInfo };
   state?: AppState;
+  /** A new connection to the host, to ask what is true after this one broke. */
+  reconnect?: () => Promise<HostAgent>;
 }
 
 export interface HostFacts { arch: string; host?: HostInfo; state: AppState }
@@ -168,7 +191,10 @@ export async function sendSource(ctx: DeployContext, host: HostTarget): Promise<
   tar.on('error', (error) => archive.destroy(error));
   tar.pipe(archive);
   return host.session.build(
-    { tag: build.image, requires: [build.depsImage, ...build.baseImages], dockerfile: GENERATED_DOCKERFILE, buildArgs: config.build?.args ?? {} },
+    {
+      tag: build.image, requires: [build.depsImage, ...build.baseImages], dockerfile: GENERATED_DOCKERFILE, buildArgs: config.build?.args ?? {},
+      ...(config.build?.timeoutMs ? { timeoutMs: config.build.timeoutMs } : {}),
+    },
     archive, host.sourceBytes,
   );
 }
@@ -208,14 +234,61 @@ export async function deployToHost(ctx: DeployContext, host: HostTarget, report:
     outcome.rollout = await host.session.release(releaseSpecFor(ctx, outcome.imageId));
     outcome.version = outcome.rollout.version;
   } catch (error) {
-    outcome.error = error instanceof Error ? error.message : String(error);
-    throw partialFailure(ctx, host, error);
+    const truth = await askAfterLoss(ctx, host, error);
+    outcome.error = truth instanceof Error ? truth.message : String(truth);
+    throw partialFailure(ctx, host, truth);
   } finally {
     if (host.session.via) outcome.agent = host.session.via;
     outcome.sourceBytes = host.sourceBytes.bytes;
     outcome.bytesSent += host.sourceBytes.bytes;
     ctx.seconds[`release ${host.label}`] = (Date.now() - started) / 1000;
   }
+}
+
+/** What the `outcome` verb answers. */
+export interface HostOutcomeAnswer {
+  app: string;
+  locked: boolean;
+  holder?: string;
+  current?: number;
+  containers: { name: string; release: number; running: boolean }[];
+}
+
+/** The connection broke, or the agent died, while the host was changing: the message says what the host says now. */
+export function lossMessage(error: PaasError, attempted: number | undefined, before: number | undefined, answer: HostOutcomeAnswer | undefined, label: string): PaasError {
+  const details = [...error.details];
+  let hint: string;
+  if (!answer) {
+    details.push(`${label} could not be asked again what it serves now`);
+    hint = `run \`paas releases --host ${label}\` to see which release serves; the host finishes or undoes what was under way by itself`;
+  } else if (answer.locked) {
+    details.push(`${label} is still at work on it (${answer.holder ?? 'locked'}); it finishes or undoes the change by itself`);
+    hint = `wait, then run \`paas releases --host ${label}\` to see which release serves`;
+  } else if (attempted !== undefined && answer.current === attempted) {
+    details.push(`asked again, ${label} says: v${attempted} is live (the host finished the release after the connection broke)`);
+    hint = 'nothing to clean up; deploy again only if you want to see it through';
+  } else {
+    details.push(`asked again, ${label} says: ${answer.current !== undefined ? `v${answer.current} serves` : 'no release serves'}${attempted !== undefined ? `; v${attempted} did not go live and what it started was removed` : ''}`);
+    hint = 'deploy again once the connection is back';
+  }
+  const others = answer?.containers.filter((c) => c.release !== answer.current) ?? [];
+  if (others.length) details.push(`containers of other releases still on ${label} (stopping in the background): ${others.map((c) => c.name).join(', ')}`);
+  void before;
+  return new PaasError(error.kind, error.message, { ...(error.where ? { where: error.where } : {}), details, hint });
+}
+
+/** After a lost connection or a dead agent: ask the host (on a new connection) what is true now. */
+async function askAfterLoss(ctx: DeployContext, host: HostTarget, error: unknown): Promise<unknown> {
+  const lost = error instanceof PaasError && (error.kind === 'ssh' || (error.kind === 'host' && /the paas agent failed|ended the deploy session early/.test(error.message)));
+  if (!lost || !host.reconnect) return error;
+  let answer: HostOutcomeAnswer | undefined;
+  try {
+    const agent = await host.reconnect();
+    answer = await agent.call<HostOutcomeAnswer>('outcome', ['--app', ctx.resolved.app, '--wait', '60000']);
+  } catch {
+    answer = undefined;
+  }
+  return lossMessage(error, ctx.version, host.state?.current, answer, host.label);
 }
 
 /** A failure on host N after hosts 1..N-1 took the release: say exactly where each host stands. */

@@ -204,7 +204,7 @@ class AgentOutput {
     if (standby) {
       throw new PaasError('ssh', `the connection to the agent ended before it finished (${verb})`, {
         where: label,
-        hint: 'check the network and run the command again; nothing half-done is kept on the host',
+        hint: 'check the network and run the command again',
       });
     }
     const text = this.stderr.join('').trim();

@@ -41,6 +41,31 @@ export const LUA_DIR = '/var/lib/paas/nginx/lua';
 /** Host name of the loopback-only server the agent talks to (routes, configuration generation). */
 export const AGENT_HOST = 'paas-agent.invalid';
 
+/**
+ * A path each of an app's servers answers itself, to the agent only (loopback), with the app's
+ * name: the agent asks nginx, for every name, which app really answers it before it says "live".
+ */
+export const PROBE_PATH = '/.well-known/paas/app';
+
+export function probeAnswer(app: string): string {
+  return `paas app ${app}`;
+}
+
+function probeLocation(app: string): string[] {
+  return [
+    `    location = ${PROBE_PATH} {`,
+    '        if ($remote_addr != "127.0.0.1") { return 404; }',
+    '        default_type text/plain;',
+    `        return 200 "${probeAnswer(app)}\\n";`,
+    '    }',
+  ];
+}
+
+/** The names of the `server_name` lines of a site file the agent wrote. */
+export function siteNames(text: string): string[] {
+  return [...new Set([...text.matchAll(/^\s*server_name ([^;]+);$/gm)].flatMap((m) => m[1]!.trim().split(/\s+/)))];
+}
+
 /** nginx accepts `localhost`-style single labels; every name must still be a clean hostname. */
 function checkServerName(name: string): string | undefined {
   return /^[a-z0-9-]+$/.test(name) && name.length <= 63 ? undefined : checkHostname(name);
@@ -79,7 +104,7 @@ export function renderAppConfig(site: AppSite): string {
   const plain = tls?.redirect ? site.serverNames.filter((name) => !covered.has(name)) : site.serverNames;
   const servers: string[][] = [];
   if (plain.length > 0) {
-    servers.push(['server {', '    listen 80;', `    server_name ${plain.join(' ')};`, ...proxyLocation(site.app, upstream), '}']);
+    servers.push(['server {', '    listen 80;', `    server_name ${plain.join(' ')};`, ...probeLocation(site.app), ...proxyLocation(site.app, upstream), '}']);
   }
   if (tls) {
     if (tls.redirect) {
@@ -87,7 +112,8 @@ export function renderAppConfig(site: AppSite): string {
         'server {',
         '    listen 80;',
         `    server_name ${tls.serverNames.join(' ')};`,
-        '    return 308 https://$host$request_uri;',
+        ...probeLocation(site.app),
+        '    location / { return 308 https://$host$request_uri; }',
         '}',
       ]);
     }

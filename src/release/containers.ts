@@ -12,31 +12,78 @@ export const LABEL = {
   restart: 'paas.restart',
 } as const;
 
+/** Label of one-off containers (release phase, `paas run`): a rollout never drains them. */
+export const ONE_OFF_LABEL = 'paas.oneoff';
+
+/** Processes a container may run at once (fork bombs stop there, not at the host's limit). */
+export const DEFAULT_PIDS_LIMIT = 4096;
+
+/**
+ * The body of the Engine API's POST /containers/create: what `docker run` would send, and the
+ * only way the agent creates a container. Env values (config vars) are in it, so they never pass
+ * through argv or the environment of a process the agent runs.
+ */
+export interface ContainerCreate {
+  Image: string;
+  Cmd?: string[];
+  Env: string[];
+  Labels: Record<string, string>;
+  ExposedPorts?: Record<string, Record<string, never>>;
+  Tty?: boolean;
+  OpenStdin?: boolean;
+  StdinOnce?: boolean;
+  AttachStdin?: boolean;
+  AttachStdout?: boolean;
+  AttachStderr?: boolean;
+  HostConfig: {
+    NetworkMode: string;
+    RestartPolicy?: { Name: 'unless-stopped' | 'no' };
+    LogConfig: { Type: string; Config: Record<string, string> };
+    PortBindings?: Record<string, { HostIp: string; HostPort: string }[]>;
+    Memory?: number;
+    NanoCpus?: number;
+    PidsLimit: number;
+  };
+}
+
+export interface NetworkCreate {
+  Name: string;
+  Driver: 'bridge';
+  CheckDuplicate: true;
+  Labels: Record<string, string>;
+}
+
 export interface ContainerPlan {
   name: string;
   type: string;
   replica: number;
-  /** `docker run` argv (without the leading "docker"). Env values are NOT in it: see envNames. */
-  runArgs: string[];
-  /** Variables passed by name (`-e NAME`) so their values come from docker's own environment, never argv. */
-  envNames: string[];
+  create: ContainerCreate;
 }
 
 /**
- * `paas-<app>-<type>-<replica>-v<release>`; a rolling restart (ps:restart) starts the same
- * release again beside the running containers, as generation 1, 2, ...: suffix `-r<generation>`.
+ * `paas-<app>.<type>.<replica>.v<release>`; a rolling restart (ps:restart) starts the same release
+ * again beside the running containers, as generation 1, 2, ...: suffix `.r<generation>`. App
+ * names and process types have no dots, so no two apps' names can meet.
  */
 export function containerName(app: string, type: string, replica: number, version: number, generation = 0): string {
-  return `paas-${app}-${type}-${replica}-v${version}${generation > 0 ? `-r${generation}` : ''}`;
+  return `paas-${app}.${type}.${replica}.v${version}${generation > 0 ? `.r${generation}` : ''}`;
 }
 
-/** `docker run` flags for a process type's limits: `--memory BYTES` (a whole number) and `--cpus N`. */
-export function limitArgs(limits: ProcessLimits | undefined): string[] {
-  if (!limits) return [];
-  return [
-    ...(limits.memoryBytes !== undefined ? ['--memory', String(limits.memoryBytes)] : []),
-    ...(limits.cpus !== undefined ? ['--cpus', String(limits.cpus)] : []),
-  ];
+/** The app's own bridge network: its containers reach each other, other apps only through nginx. */
+export function appNetwork(app: string): string {
+  return `paas-${app}`;
+}
+
+export function networkCreate(app: string): NetworkCreate {
+  return { Name: appNetwork(app), Driver: 'bridge', CheckDuplicate: true, Labels: { [LABEL.app]: app } };
+}
+
+/** HostConfig limits for a process type's limits: Memory (bytes) and NanoCpus. */
+export function limitConfig(limits: ProcessLimits | undefined): { Memory?: number; NanoCpus?: number } {
+  return {
+    ...(limits?.memoryBytes !== undefined ? { Memory: limits.memoryBytes } : {}),
+    ...(limits?.cpus !== undefined ? { NanoCpus: Math.round(limits.cpus * 1e9) } : {}),
+  };
 }
 
 export interface PlanOptions {
@@ -46,7 +93,7 @@ export interface PlanOptions {
   generation?: number;
 }
 
-/** The command part of `docker run` (see processArgv); null keeps the image's CMD. */
+/** The command of a container (see processArgv); null keeps the image's CMD. */
 export function commandArgs(command: string | null): string[] {
   return command === null ? [] : processArgv(command);
 }
@@ -62,44 +109,102 @@ export function webReplicas(spec: ReleaseSpec): number {
   return WEB in spec.processes ? spec.formation[WEB] ?? 0 : 0;
 }
 
+/** PORT, PAAS_* and then the app's variables in name order: the Env of every container of a release. */
+export function containerEnv(spec: Pick<ReleaseSpec, 'app' | 'version' | 'port'>, process: string, env: Record<string, string>): string[] {
+  return [
+    `PORT=${spec.port}`,
+    `PAAS_APP=${spec.app}`,
+    `PAAS_RELEASE=v${spec.version}`,
+    `PAAS_PROCESS=${process}`,
+    ...Object.keys(env).sort().map((key) => `${key}=${env[key]}`),
+  ];
+}
+
+const LOGS = { Type: '', Config: { 'max-size': '10m', 'max-file': '3' } };
+
 /**
- * The containers a release runs, in start order (web first), as exact docker argv. Web replica
- * n publishes its port on 127.0.0.1:webPorts[n-1]: a fixed port (not one Docker picks), so a
- * container that Docker restarts comes back where nginx's routes say it is.
+ * The containers a release runs, in start order (web first), as exact Engine API bodies. `env`
+ * is the release's whole environment (paas.yml env and config vars). Web replica n publishes
+ * its port on 127.0.0.1:webPorts[n-1]: a fixed port (not one Docker picks), so a container that
+ * Docker restarts comes back where nginx's routes say it is.
  */
-export function planContainers(spec: ReleaseSpec, webPorts: readonly number[] = [], options: PlanOptions = {}): ContainerPlan[] {
+export function planContainers(spec: ReleaseSpec, webPorts: readonly number[] = [], options: PlanOptions = {}, env: Record<string, string> = spec.env): ContainerPlan[] {
   const generation = options.generation ?? 0;
   const types = Object.keys(spec.formation)
     .filter((type) => spec.formation[type]! > 0 && type in spec.processes)
     .filter((type) => !options.types || options.types.includes(type));
   types.sort((a, b) => (a === WEB ? -1 : b === WEB ? 1 : a.localeCompare(b)));
-  const envNames = Object.keys(spec.env).sort();
   const plans: ContainerPlan[] = [];
   for (const type of types) {
     for (let replica = 1; replica <= spec.formation[type]!; replica += 1) {
       const name = containerName(spec.app, type, replica, spec.version, generation);
-      const runArgs = [
-        'run', '--detach',
-        '--name', name,
-        '--label', `${LABEL.app}=${spec.app}`,
-        '--label', `${LABEL.release}=${spec.version}`,
-        '--label', `${LABEL.process}=${type}`,
-        '--label', `${LABEL.replica}=${replica}`,
-        ...(generation > 0 ? ['--label', `${LABEL.restart}=${generation}`] : []),
-        '--restart', 'unless-stopped',
-        '--log-opt', 'max-size=10m', '--log-opt', 'max-file=3',
-        '--env', `PORT=${spec.port}`,
-        '--env', `PAAS_APP=${spec.app}`,
-        '--env', `PAAS_RELEASE=v${spec.version}`,
-        '--env', `PAAS_PROCESS=${type}.${replica}`,
-        ...envNames.flatMap((key) => ['--env', key]),
-        ...limitArgs(spec.limits?.[type]),
-        ...(type === WEB ? ['--publish', `127.0.0.1:${webPort(webPorts, replica)}:${spec.port}`] : []),
-        spec.image,
-        ...commandArgs(spec.processes[type] ?? null),
-      ];
-      plans.push({ name, type, replica, runArgs, envNames });
+      const command = commandArgs(spec.processes[type] ?? null);
+      const port = `${spec.port}/tcp`;
+      plans.push({
+        name, type, replica,
+        create: {
+          Image: spec.image,
+          ...(command.length ? { Cmd: command } : {}),
+          Env: containerEnv(spec, `${type}.${replica}`, env),
+          Labels: {
+            [LABEL.app]: spec.app,
+            [LABEL.release]: String(spec.version),
+            [LABEL.process]: type,
+            [LABEL.replica]: String(replica),
+            ...(generation > 0 ? { [LABEL.restart]: String(generation) } : {}),
+          },
+          ...(type === WEB ? { ExposedPorts: { [port]: {} } } : {}),
+          HostConfig: {
+            NetworkMode: appNetwork(spec.app),
+            RestartPolicy: { Name: 'unless-stopped' },
+            LogConfig: LOGS,
+            ...(type === WEB ? { PortBindings: { [port]: [{ HostIp: '127.0.0.1', HostPort: String(webPort(webPorts, replica)) }] } } : {}),
+            ...limitConfig(spec.limits?.[type]),
+            PidsLimit: DEFAULT_PIDS_LIMIT,
+          },
+        },
+      });
     }
   }
   return plans;
+}
+
+export interface OneOffOptions {
+  /** 'release' (the release phase) or 'run' (`paas run`). */
+  kind: 'release' | 'run';
+  /** The command as argv: exec'd by the engine, never through a shell. */
+  argv: string[];
+  /** Keep stdin open and attach it; allocate a TTY. */
+  interactive?: boolean;
+  tty?: boolean;
+}
+
+export function releasePhaseName(app: string, version: number): string {
+  return `paas-${app}.release.v${version}`;
+}
+
+export function oneOffName(app: string, id: string): string {
+  return `paas-${app}.run.${id}`;
+}
+
+/**
+ * A one-off container of a release's image and environment (release phase, `paas run`), in the
+ * app's network, without logs kept by the engine (its output goes to whoever attached).
+ */
+export function planOneOff(spec: Pick<ReleaseSpec, 'app' | 'version' | 'image' | 'port'>, env: Record<string, string>, options: OneOffOptions): ContainerCreate {
+  return {
+    Image: spec.image,
+    Cmd: options.argv,
+    Env: containerEnv(spec, options.kind, env),
+    Labels: { [LABEL.app]: spec.app, [ONE_OFF_LABEL]: options.kind },
+    ...(options.interactive ? { OpenStdin: true, StdinOnce: true, AttachStdin: true } : {}),
+    AttachStdout: true,
+    AttachStderr: true,
+    ...(options.tty ? { Tty: true } : {}),
+    HostConfig: {
+      NetworkMode: appNetwork(spec.app),
+      LogConfig: { Type: 'none', Config: {} },
+      PidsLimit: DEFAULT_PIDS_LIMIT,
+    },
+  };
 }

@@ -74,6 +74,18 @@ export interface AppState {
   releases: Release[];
 }
 
+/** Bounds of a release, checked by the CLI before it touches a host and again by the agent. */
+export const LIMITS = {
+  /** Process types of an app (Procfile entries). */
+  processTypes: 20,
+  /** Containers of a release, all types together (each web replica takes a loopback port). */
+  replicas: 100,
+  /** Characters of one process command. */
+  commandLength: 16_384,
+  /** Domains of an app. */
+  domains: 100,
+} as const;
+
 export const DEFAULTS = {
   keepReleases: 5,
   drainMs: 1000,

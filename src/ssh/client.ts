@@ -145,7 +145,7 @@ export class SshConnection {
   private lostError(): PaasError {
     return new PaasError('ssh', 'the SSH connection was lost before the command finished', {
       where: this.where,
-      hint: 'check the network and run the command again; nothing half-done is kept on the host',
+      hint: 'check the network and run the command again (paas releases shows what the host serves)',
     });
   }
 

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { commandArgs, containerName, LABEL, limitArgs, planContainers, webReplicas } from '../../src/release/containers.js';
+import {
+  DEFAULT_PIDS_LIMIT, LABEL, appNetwork, commandArgs, containerEnv, containerName, limitConfig, networkCreate, oneOffName,
+  planContainers, planOneOff, releasePhaseName, webReplicas, type ContainerCreate,
+} from '../../src/release/containers.js';
 import type { ReleaseSpec } from '../../src/release/types.js';
 
 function spec(overrides: Partial<ReleaseSpec> = {}): ReleaseSpec {
@@ -23,52 +26,65 @@ function spec(overrides: Partial<ReleaseSpec> = {}): ReleaseSpec {
   };
 }
 
-/** The argv every container of shop v7 starts with, up to and including the env names. */
-function head(type: string, replica: number): string[] {
-  return [
-    'run', '--detach',
-    '--name', `paas-shop-${type}-${replica}-v7`,
-    '--label', 'paas.app=shop',
-    '--label', 'paas.release=7',
-    '--label', `paas.process=${type}`,
-    '--label', `paas.replica=${replica}`,
-    '--restart', 'unless-stopped',
-    '--log-opt', 'max-size=10m', '--log-opt', 'max-file=3',
-    '--env', 'PORT=8080',
-    '--env', 'PAAS_APP=shop',
-    '--env', 'PAAS_RELEASE=v7',
-    '--env', `PAAS_PROCESS=${type}.${replica}`,
-    '--env', 'A',
-    '--env', 'B',
-  ];
+const WEB_CMD = ['/bin/sh', '-c', 'exec node server.js --port $PORT'];
+
+/** The Engine API body of shop v7's container `type.replica`, with host port `port` for web. */
+function body(type: string, replica: number, options: { port?: number; cmd?: string[]; env?: string[]; extraLabels?: Record<string, string>; limits?: object } = {}): ContainerCreate {
+  return {
+    Image: 'paas/shop:v7',
+    ...(options.cmd?.length === 0 ? {} : { Cmd: options.cmd ?? (type === 'web' ? WEB_CMD : ['node', `${type}.js`]) }),
+    Env: ['PORT=8080', 'PAAS_APP=shop', 'PAAS_RELEASE=v7', `PAAS_PROCESS=${type}.${replica}`, ...(options.env ?? ['A=y-secret-value', 'B=x-secret-value'])],
+    Labels: { 'paas.app': 'shop', 'paas.release': '7', 'paas.process': type, 'paas.replica': String(replica), ...options.extraLabels },
+    ...(type === 'web' ? { ExposedPorts: { '8080/tcp': {} } } : {}),
+    HostConfig: {
+      NetworkMode: 'paas-shop',
+      RestartPolicy: { Name: 'unless-stopped' },
+      LogConfig: { Type: '', Config: { 'max-size': '10m', 'max-file': '3' } },
+      ...(type === 'web' ? { PortBindings: { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: String(options.port) }] } } : {}),
+      ...options.limits,
+      PidsLimit: DEFAULT_PIDS_LIMIT,
+    },
+  };
 }
 
 describe('containerName', () => {
   it.each([
-    ['shop', 'web', 1, 7, 'paas-shop-web-1-v7'],
-    ['my-shop', 'worker', 3, 12, 'paas-my-shop-worker-3-v12'],
+    ['shop', 'web', 1, 7, 'paas-shop.web.1.v7'],
+    ['my-shop', 'worker', 3, 12, 'paas-my-shop.worker.3.v12'],
   ])('%s %s.%i v%i -> %s', (app, type, replica, version, expected) => {
     expect(containerName(app, type, replica, version)).toBe(expected);
   });
 
   it.each([
-    [0, 'paas-shop-web-1-v7'],
-    [1, 'paas-shop-web-1-v7-r1'],
-    [12, 'paas-shop-web-1-v7-r12'],
+    [0, 'paas-shop.web.1.v7'],
+    [1, 'paas-shop.web.1.v7.r1'],
+    [12, 'paas-shop.web.1.v7.r12'],
   ])('restart generation %i -> %s', (generation, expected) => {
     expect(containerName('shop', 'web', 1, 7, generation)).toBe(expected);
   });
+
+  it('two apps whose names and process types share dashes never get the same name (they did: paas-shop-admin-web-1-v3)', () => {
+    expect(containerName('shop', 'admin-web', 1, 3)).toBe('paas-shop.admin-web.1.v3');
+    expect(containerName('shop-admin', 'web', 1, 3)).toBe('paas-shop-admin.web.1.v3');
+    const names = new Set<string>();
+    for (const [app, type] of [['a', 'b-c'], ['a-b', 'c'], ['a-b-c', 'web'], ['a', 'release'], ['a', 'run']] as const) {
+      for (const version of [1, 2]) names.add(containerName(app, type, 1, version));
+    }
+    names.add(releasePhaseName('a', 1));
+    names.add(oneOffName('a', '0123abcd'));
+    expect(names.size).toBe(12);
+  });
 });
 
-describe('limitArgs', () => {
+describe('limitConfig', () => {
   it.each([
-    [undefined, []],
-    [{}, []],
-    [{ memoryBytes: 536870912 }, ['--memory', '536870912']],
-    [{ cpus: 0.5 }, ['--cpus', '0.5']],
-    [{ memoryBytes: 268435456, cpus: 2 }, ['--memory', '268435456', '--cpus', '2']],
+    [undefined, {}],
+    [{}, {}],
+    [{ memoryBytes: 536870912 }, { Memory: 536870912 }],
+    [{ cpus: 0.5 }, { NanoCpus: 500_000_000 }],
+    [{ memoryBytes: 268435456, cpus: 2 }, { Memory: 268435456, NanoCpus: 2_000_000_000 }],
   ])('%j -> %j', (limits, expected) => {
-    expect(limitArgs(limits)).toEqual(expected);
+    expect(limitConfig(limits)).toEqual(expected);
   });
 });
 
@@ -86,49 +102,53 @@ describe('commandArgs', () => {
   });
 });
 
+describe('containerEnv', () => {
+  it('PORT and PAAS_* first, then the app variables by name; values are kept exactly', () => {
+    expect(containerEnv({ app: 'shop', version: 3, port: 5000 }, 'web.2', { Z: 'a=b', PATH: '/app/bin:/usr/bin', M: 'line1\nline2' })).toEqual([
+      'PORT=5000', 'PAAS_APP=shop', 'PAAS_RELEASE=v3', 'PAAS_PROCESS=web.2', 'M=line1\nline2', 'PATH=/app/bin:/usr/bin', 'Z=a=b',
+    ]);
+  });
+});
+
 describe('planContainers', () => {
   it('labels are the documented ones', () => {
     expect(LABEL).toEqual({ app: 'paas.app', release: 'paas.release', process: 'paas.process', replica: 'paas.replica', restart: 'paas.restart' });
   });
 
-  it('web=2 and worker=1: web first, exact docker argv, env passed by name only', () => {
+  it('web=2 and worker=1: web first, the exact Engine API bodies, the env in the body only', () => {
     const plans = planContainers(spec(), [20001, 20002]);
     expect(plans).toEqual([
-      {
-        name: 'paas-shop-web-1-v7', type: 'web', replica: 1, envNames: ['A', 'B'],
-        runArgs: [...head('web', 1), '--publish', '127.0.0.1:20001:8080', 'paas/shop:v7', '/bin/sh', '-c', 'exec node server.js --port $PORT'],
-      },
-      {
-        name: 'paas-shop-web-2-v7', type: 'web', replica: 2, envNames: ['A', 'B'],
-        runArgs: [...head('web', 2), '--publish', '127.0.0.1:20002:8080', 'paas/shop:v7', '/bin/sh', '-c', 'exec node server.js --port $PORT'],
-      },
-      {
-        name: 'paas-shop-worker-1-v7', type: 'worker', replica: 1, envNames: ['A', 'B'],
-        runArgs: [...head('worker', 1), 'paas/shop:v7', 'node', 'worker.js'],
-      },
+      { name: 'paas-shop.web.1.v7', type: 'web', replica: 1, create: body('web', 1, { port: 20001 }) },
+      { name: 'paas-shop.web.2.v7', type: 'web', replica: 2, create: body('web', 2, { port: 20002 }) },
+      { name: 'paas-shop.worker.1.v7', type: 'worker', replica: 1, create: body('worker', 1) },
     ]);
   });
 
-  it('no env value appears anywhere in argv', () => {
+  it('the env given (paas.yml env with config vars) replaces the spec env', () => {
+    const [plan] = planContainers(spec({ formation: { worker: 1 } }), [], {}, { DATABASE_URL: 'postgres://u:p@db/x' });
+    expect(plan!.create.Env).toEqual(['PORT=8080', 'PAAS_APP=shop', 'PAAS_RELEASE=v7', 'PAAS_PROCESS=worker.1', 'DATABASE_URL=postgres://u:p@db/x']);
+  });
+
+  it('every container joins the app\'s own network, with a pids limit', () => {
     for (const plan of planContainers(spec(), [20001, 20002])) {
-      for (const arg of plan.runArgs) {
-        expect(arg).not.toContain('secret');
-        expect(arg).not.toMatch(/^(A|B)=/);
-      }
+      expect(plan.create.HostConfig.NetworkMode).toBe(appNetwork('shop'));
+      expect(plan.create.HostConfig.PidsLimit).toBe(4096);
     }
+    expect(networkCreate('shop')).toEqual({ Name: 'paas-shop', Driver: 'bridge', CheckDuplicate: true, Labels: { 'paas.app': 'shop' } });
   });
 
-  it('only web publishes a port', () => {
-    const publishes = planContainers(spec(), [20001, 20002]).map((plan) => [plan.name, plan.runArgs.filter((arg) => arg === '--publish').length]);
-    expect(publishes).toEqual([['paas-shop-web-1-v7', 1], ['paas-shop-web-2-v7', 1], ['paas-shop-worker-1-v7', 0]]);
+  it('only web publishes a port, on 127.0.0.1', () => {
+    const publishes = planContainers(spec(), [20001, 20002]).map((plan) => [plan.name, plan.create.HostConfig.PortBindings ?? null]);
+    expect(publishes).toEqual([
+      ['paas-shop.web.1.v7', { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '20001' }] }],
+      ['paas-shop.web.2.v7', { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '20002' }] }],
+      ['paas-shop.worker.1.v7', null],
+    ]);
   });
 
-  it('a null command ends the argv with the image (its CMD runs)', () => {
+  it('a null command sends no Cmd (the image CMD runs)', () => {
     const plans = planContainers(spec({ processes: { web: null }, formation: { web: 1 }, env: {} }), [20001]);
-    expect(plans).toEqual([{
-      name: 'paas-shop-web-1-v7', type: 'web', replica: 1, envNames: [],
-      runArgs: [...head('web', 1).slice(0, -4), '--publish', '127.0.0.1:20001:8080', 'paas/shop:v7'],
-    }]);
+    expect(plans).toEqual([{ name: 'paas-shop.web.1.v7', type: 'web', replica: 1, create: body('web', 1, { port: 20001, cmd: [], env: [] }) }]);
   });
 
   it('skips types with 0 replicas and types the release has no process for; sorts the others after web', () => {
@@ -138,10 +158,10 @@ describe('planContainers', () => {
       env: {},
     }));
     expect(plans.map((plan) => plan.name)).toEqual([
-      'paas-shop-beat-1-v7',
-      'paas-shop-clock-1-v7',
-      'paas-shop-clock-2-v7',
-      'paas-shop-worker-1-v7',
+      'paas-shop.beat.1.v7',
+      'paas-shop.clock.1.v7',
+      'paas-shop.clock.2.v7',
+      'paas-shop.worker.1.v7',
     ]);
   });
 
@@ -154,28 +174,48 @@ describe('planContainers', () => {
     expect(webReplicas(spec({ formation: { worker: 1 } }))).toBe(0);
   });
 
-  it('limits per type: --memory and --cpus before the port and the image, only for that type', () => {
+  it('limits per type: Memory and NanoCpus, only for that type', () => {
     const plans = planContainers(spec({ limits: { web: { memoryBytes: 268435456, cpus: 0.5 }, worker: { memoryBytes: 134217728 } }, formation: { web: 1, worker: 1 } }), [20001]);
-    expect(plans.map((p) => p.runArgs)).toEqual([
-      [...head('web', 1), '--memory', '268435456', '--cpus', '0.5', '--publish', '127.0.0.1:20001:8080', 'paas/shop:v7', '/bin/sh', '-c', 'exec node server.js --port $PORT'],
-      [...head('worker', 1), '--memory', '134217728', 'paas/shop:v7', 'node', 'worker.js'],
+    expect(plans.map((p) => p.create)).toEqual([
+      body('web', 1, { port: 20001, limits: { Memory: 268435456, NanoCpus: 500_000_000 } }),
+      body('worker', 1, { limits: { Memory: 134217728 } }),
     ]);
   });
 
-  it('a rolling restart plans only the given types, as generation N: -rN names and a paas.restart label', () => {
+  it('a rolling restart plans only the given types, as generation N: .rN names and a paas.restart label', () => {
     const plans = planContainers(spec(), [20005, 20006], { types: ['web'], generation: 2 });
-    expect(plans.map((p) => p.name)).toEqual(['paas-shop-web-1-v7-r2', 'paas-shop-web-2-v7-r2']);
-    const restartHead = (replica: number) => {
-      const h = head('web', replica);
-      h[3] = `paas-shop-web-${replica}-v7-r2`;
-      const at = h.indexOf(`paas.replica=${replica}`) + 1;
-      return [...h.slice(0, at), '--label', 'paas.restart=2', ...h.slice(at)];
-    };
-    expect(plans[0]!.runArgs).toEqual([...restartHead(1), '--publish', '127.0.0.1:20005:8080', 'paas/shop:v7', '/bin/sh', '-c', 'exec node server.js --port $PORT']);
-    expect(plans[1]!.runArgs).toEqual([...restartHead(2), '--publish', '127.0.0.1:20006:8080', 'paas/shop:v7', '/bin/sh', '-c', 'exec node server.js --port $PORT']);
+    expect(plans).toEqual([
+      { name: 'paas-shop.web.1.v7.r2', type: 'web', replica: 1, create: body('web', 1, { port: 20005, extraLabels: { 'paas.restart': '2' } }) },
+      { name: 'paas-shop.web.2.v7.r2', type: 'web', replica: 2, create: body('web', 2, { port: 20006, extraLabels: { 'paas.restart': '2' } }) },
+    ]);
   });
 
   it('an empty formation plans nothing', () => {
     expect(planContainers(spec({ formation: {} }))).toEqual([]);
+  });
+});
+
+describe('planOneOff', () => {
+  it('paas run: the release image, its env, stdin and a TTY, no logs kept, the app network', () => {
+    expect(planOneOff(spec(), { A: '1' }, { kind: 'run', argv: ['sh', '-c', 'echo $A'], interactive: true, tty: true })).toEqual({
+      Image: 'paas/shop:v7',
+      Cmd: ['sh', '-c', 'echo $A'],
+      Env: ['PORT=8080', 'PAAS_APP=shop', 'PAAS_RELEASE=v7', 'PAAS_PROCESS=run', 'A=1'],
+      Labels: { 'paas.app': 'shop', 'paas.oneoff': 'run' },
+      OpenStdin: true, StdinOnce: true, AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: true,
+      HostConfig: { NetworkMode: 'paas-shop', LogConfig: { Type: 'none', Config: {} }, PidsLimit: 4096 },
+    });
+  });
+
+  it('the release phase: no stdin, no TTY', () => {
+    expect(planOneOff(spec(), {}, { kind: 'release', argv: ['node', 'migrate.js'] })).toEqual({
+      Image: 'paas/shop:v7',
+      Cmd: ['node', 'migrate.js'],
+      Env: ['PORT=8080', 'PAAS_APP=shop', 'PAAS_RELEASE=v7', 'PAAS_PROCESS=release'],
+      Labels: { 'paas.app': 'shop', 'paas.oneoff': 'release' },
+      AttachStdout: true, AttachStderr: true,
+      HostConfig: { NetworkMode: 'paas-shop', LogConfig: { Type: 'none', Config: {} }, PidsLimit: 4096 },
+    });
+    expect(releasePhaseName('shop', 7)).toBe('paas-shop.release.v7');
   });
 });

@@ -33,7 +33,8 @@ describe('siteFor', () => {
       tls: { certFile: cert.certFile, keyFile: cert.keyFile, redirect: true, serverNames: ['secure.example.com', 'x.apps.example.com'] },
     });
     // and nginx's renderer accepts it
-    expect(renderAppConfig(site)).toContain('    server_name secure.example.com x.apps.example.com;\n    return 308 https://$host$request_uri;');
+    expect(renderAppConfig(site)).toContain('    server_name secure.example.com x.apps.example.com;\n    location = /.well-known/paas/app {');
+    expect(renderAppConfig(site)).toContain('    location / { return 308 https://$host$request_uri; }');
   });
 
   it('a certificate that covers none of the names: no TLS at all', () => {

@@ -1,0 +1,69 @@
+import { LABEL, releasePhaseName } from '../release/containers.js';
+import { apiName, containersLabelled, engineRequest, removeContainer, stopAndRemoveContainer, type EngineContainer } from './engine.js';
+
+/*
+ * The app's containers on this host, always found by their labels: the agent acts only on
+ * containers whose labels say they are the app's, never on a name alone.
+ */
+
+export interface ListedContainer {
+  id: string;
+  name: string;
+  release: number;
+  type: string;
+  replica: number;
+  generation: number;
+  running: boolean;
+  /** The host port a web container publishes. */
+  port?: number;
+}
+
+function listed(container: EngineContainer & { Ports?: { PublicPort?: number }[] }): ListedContainer {
+  const labels = container.Labels ?? {};
+  const port = container.Ports?.find((p) => p.PublicPort)?.PublicPort;
+  return {
+    id: container.Id,
+    name: (container.Names[0] ?? '').replace(/^\//, ''),
+    release: Number(labels[LABEL.release]) || 0,
+    type: labels[LABEL.process] ?? '',
+    replica: Number(labels[LABEL.replica]) || 0,
+    generation: Number(labels[LABEL.restart]) || 0,
+    running: container.State === 'running',
+    ...(port ? { port } : {}),
+  };
+}
+
+/** The app's process containers, by their labels (one-off containers have no process label: a rollout leaves them be). */
+export async function appContainers(app: string): Promise<ListedContainer[]> {
+  return (await containersLabelled([`${LABEL.app}=${app}`])).map(listed).filter((c) => c.type !== '');
+}
+
+export async function removeContainers(containers: { id: string }[]): Promise<void> {
+  await Promise.all(containers.map((c) => removeContainer(c.id)));
+}
+
+/** Stops the app's containers with these names (found by the app's label: never another app's). */
+export async function stopAppContainers(app: string, names: string[], stopTimeoutSeconds: number, keep: (c: ListedContainer) => boolean = () => false): Promise<string[]> {
+  const wanted = new Set(names);
+  const containers = (await appContainers(app)).filter((c) => wanted.has(c.name) && !keep(c));
+  await Promise.all(containers.map((c) => stopAndRemoveContainer(c.id, stopTimeoutSeconds)));
+  return containers.map((c) => c.name);
+}
+
+/** The release-phase container a crashed attempt may have left. */
+export async function removeReleasePhaseLeftover(app: string, version: number): Promise<void> {
+  const name = releasePhaseName(app, version);
+  const mine = (await containersLabelled([`${LABEL.app}=${app}`])).filter((c) => c.Names.includes(`/${name}`));
+  await removeContainers(mine.map((c) => ({ id: c.Id })));
+}
+
+/** Removes the images (tags) that are still on the engine; one still used by a container stays. */
+export async function pruneImages(images: string[]): Promise<string[]> {
+  const removed: string[] = [];
+  for (const image of images) {
+    const answer = await engineRequest('DELETE', `/images/${apiName(image)}`).catch(() => ({ status: 0 }));
+    if (answer.status === 200) removed.push(image);
+  }
+  return removed;
+}
+

@@ -17,6 +17,17 @@ import { readState } from './state.js';
 
 const ZERO = /^0+$/;
 
+/**
+ * The variables git-receive-pack gives its pre-receive hook so that the pushed objects, still in
+ * quarantine until the hook accepts them, can be read: passed on to the git the hook runs (the
+ * agent's programs otherwise get only its fixed environment). Set by git, not by the pusher.
+ */
+const QUARANTINE = ['GIT_OBJECT_DIRECTORY', 'GIT_ALTERNATE_OBJECT_DIRECTORIES', 'GIT_QUARANTINE_PATH'] as const;
+
+export function quarantineEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  return Object.fromEntries(QUARANTINE.flatMap((name) => (env[name] ? [[name, env[name]!]] : [])));
+}
+
 interface RefUpdate { old: string; next: string; ref: string }
 
 export function parseRefUpdates(text: string): RefUpdate[] {
@@ -29,16 +40,16 @@ export function parseRefUpdates(text: string): RefUpdate[] {
 
 /** main, or master for repositories that have no main branch (and are not pushing one). */
 export async function deployBranch(repo: string, updates: RefUpdate[]): Promise<string> {
-  const configured = await run('git', ['--git-dir', repo, 'config', '--get', 'paas.branch'], { check: false });
+  const configured = await run('git', ['--git-dir', repo, 'config', '--get', 'paas.branch'], { check: false, extraEnv: quarantineEnv() });
   if (configured.code === 0 && configured.stdout.trim()) return `refs/heads/${configured.stdout.trim()}`;
   if (updates.some((u) => u.ref === 'refs/heads/main')) return 'refs/heads/main';
-  const hasMain = (await run('git', ['--git-dir', repo, 'rev-parse', '--verify', '--quiet', 'refs/heads/main'], { check: false })).code === 0;
+  const hasMain = (await run('git', ['--git-dir', repo, 'rev-parse', '--verify', '--quiet', 'refs/heads/main'], { check: false, extraEnv: quarantineEnv() })).code === 0;
   return hasMain ? 'refs/heads/main' : 'refs/heads/master';
 }
 
 /** `git archive` of the revision, unpacked safely (tree.ts) into the build directory's tree. */
 async function checkout(repo: string, revision: string, build: BuildDir, say: (line: string) => void) {
-  const archive = start('git', ['--git-dir', repo, 'archive', '--format=tar', revision], ['ignore', 'pipe', 'pipe']);
+  const archive = start('git', ['--git-dir', repo, 'archive', '--format=tar', revision], ['ignore', 'pipe', 'pipe'], quarantineEnv());
   let failed = '';
   archive.stderr!.on('data', (d: Buffer) => { if (failed.length < 4096) failed += d.toString(); });
   const exited = new Promise<number>((resolve) => archive.on('close', (code) => resolve(code ?? -1)));

@@ -15,14 +15,14 @@ import { applySite, switchRoutes, verifyServed } from './nginx.js';
 import { HOST_FILE, readJson, readState, writeState, type HostInfo } from './state.js';
 import { effectiveFormation, formationText } from '../release/formation.js';
 import { readFormationOverride, writeFormationOverride } from './formation-store.js';
-import { extraDomains, routesFor, siteFor } from '../release/settings.js';
+import { claimProblem, extraDomains, routesFor, siteFor } from '../release/settings.js';
 import { otherAppsNames, readSettings } from './settings.js';
 import type { AppSettings } from '../release/settings.js';
 import { newDrainId, removeIntent, writeIntent, type RolloutIntent } from './intents.js';
 import type { Emit } from './protocol.js';
 
 export type { Emit, ListedContainer };
-export { validateSpec };
+export { claimProblem, validateSpec };
 export { appContainers, pruneImages };
 
 export interface StartedContainer {
@@ -213,7 +213,7 @@ export async function rolloutLocked(requested: ReleaseSpec, emit: Emit, reading:
     await writeSnapshot(spec.app, spec.version, config);
     // pending: the number is taken even if the agent dies right after the switch.
     await writeState({ ...state, releases: [...otherReleases, record('pending')] });
-    if (await applySite(site, (names) => checkClaims(spec.app, names, others, host.baseDomain))) {
+    if (await applySite(site, (names, owners) => checkClaims(spec.app, names, [...others, ...owners], host.baseDomain))) {
       emit(`nginx serves ${spec.app} at ${site.serverNames.join(', ')}`, 'switch');
     }
     await switchRoutes(spec.app, routes());
@@ -260,22 +260,6 @@ export async function rolloutLocked(requested: ReleaseSpec, emit: Emit, reading:
   };
 }
 
-/**
- * Names an app may not take on this host: another app's, and names under the base domain other
- * than its own (`*.apps.example.com` would take every app's default name, `shop.apps.example.com`
- * the default name of an app yet to come).
- */
-export function claimProblem(app: string, name: string, others: { app: string; names: string[] }[], baseDomain: string): string | undefined {
-  const owner = others.find((other) => other.names.includes(name))?.app;
-  if (owner) return `the domain ${name} is already served by the app ${owner} on this host`;
-  const own = `${app}.${baseDomain}`;
-  const bare = name.startsWith('*.') ? name.slice(2) : name;
-  const underBase = bare === baseDomain || bare.endsWith(`.${baseDomain}`);
-  const underOwn = name === own || bare.endsWith(`.${own}`);
-  if (underBase && !underOwn) return `the domain ${name} is under this host's base domain ${baseDomain}, where every app gets its default name (<app>.${baseDomain}); ${app} may use ${own} and names under it`;
-  return undefined;
-}
-
 function checkClaims(app: string, names: string[], others: { app: string; names: string[] }[], baseDomain: string): void {
   for (const name of names) {
     const problem = claimProblem(app, name, others, baseDomain);
@@ -295,7 +279,11 @@ function checkClaims(app: string, names: string[], others: { app: string; names:
  */
 export async function drainInBackground(app: string, containers: string[], images: string[], drainMs: number, stopTimeoutSeconds: number): Promise<void> {
   const id = newDrainId();
-  const child = start(process.execPath, [process.argv[1]!, 'drain', '--app', app, '--id', id], 'ignore', undefined, true);
+  const child = start(process.execPath, [
+    process.argv[1]!, 'drain', '--app', app, '--id', id, '--after', String(drainMs), '--timeout', String(stopTimeoutSeconds),
+    ...containers.flatMap((name) => ['--container', name]),
+    ...images.flatMap((image) => ['--image', image]),
+  ], 'ignore', undefined, true);
   child.unref();
   await writeIntent({ kind: 'drain', id, app, containers, images, drainMs, stopTimeoutSeconds, pid: child.pid ?? 0, since: new Date().toISOString() });
 }

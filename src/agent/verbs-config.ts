@@ -7,7 +7,7 @@ import { networkCreate, oneOffName, planOneOff } from '../release/containers.js'
 import { DEFAULTS, type Release, type ReleaseSpec } from '../release/types.js';
 import { readAppConfig, writeAppConfig } from './config-store.js';
 import { start } from './exec.js';
-import { createContainer, ensureNetwork, removeContainer } from './engine.js';
+import { createContainer, engineGet, ensureNetwork, removeContainer } from './engine.js';
 import { withAppLock } from './app-lock.js';
 import { readRolloutInputs, rolloutLocked, type RolloutResult } from './rollout.js';
 import { readState } from './state.js';
@@ -149,7 +149,13 @@ async function runOneOff({ args }: VerbContext): Promise<never> {
     });
   }
   child.on('error', () => { void finish(127); });
-  child.on('close', (code, signal) => { void finish(code ?? (signal ? 128 + 9 : 1)); });
+  child.on('close', (code, signal) => {
+    // A command that could not start (not found: 127, not executable: 126) fails `docker start`
+    // itself; the engine keeps the code it would have had, as `docker run` reports it.
+    const failed = code ?? (signal ? 128 + 9 : 1);
+    void (failed === 0 ? Promise.resolve(0) : engineGet<{ State?: { ExitCode?: number } }>(`/containers/${id}/json`).then((answer) => answer.body?.State?.ExitCode || failed, () => failed))
+      .then((exit) => finish(exit));
+  });
   return new Promise<never>(() => {});
 }
 

@@ -19,13 +19,13 @@ import { appContainers, pruneImages, stopAppContainers } from './containers.js';
 import { rollout, withAppLock } from './app-lock.js';
 import { apiName, engineGet } from './engine.js';
 import { failpoint } from './failpoints.js';
-import { removeIntent } from './intents.js';
+import { INTENTS_DIR, removeIntent } from './intents.js';
 import type { Emit } from './protocol.js';
 import { PS_VERBS } from './verbs-ps.js';
 import { APP_VERBS } from './verbs-app.js';
 import { readSettings } from './settings.js';
 import { extraDomains } from '../release/settings.js';
-import { APPS_DIR, HOST_FILE, NGINX_DIR, ROOT, appDir, dockerArch, listApps, readJson, readState, writeAtomic, type HostInfo } from './state.js';
+import { APPS_DIR, BUILDS_DIR, HOST_FILE, NGINX_DIR, ROOT, appDir, dockerArch, listApps, readJson, readState, writeAtomic, type HostInfo } from './state.js';
 import { flag, flags, readBounded, requireFlag } from './args.js';
 
 export interface VerbContext {
@@ -72,7 +72,7 @@ async function setup({ args }: VerbContext): Promise<unknown> {
   const did: string[] = [];
   // nginx's workers (www-data) read the route files and the Lua module: those directories are
   // readable, and the state root is traversable but not listable. App state stays 0700.
-  const dirs: [string, number][] = [[ROOT, 0o711], [APPS_DIR, 0o700], [NGINX_DIR, 0o755], [LUA_DIR, 0o755], [ROUTES_DIR, 0o755]];
+  const dirs: [string, number][] = [[ROOT, 0o711], [APPS_DIR, 0o700], [NGINX_DIR, 0o755], [LUA_DIR, 0o755], [ROUTES_DIR, 0o755], [BUILDS_DIR, 0o700], [INTENTS_DIR, 0o700]];
   for (const [dir, mode] of dirs) {
     const existed = await fs.stat(dir).then(() => true, () => false);
     await fs.mkdir(dir, { recursive: true, mode });

@@ -3,7 +3,7 @@ import { resolveApp } from '../app.js';
 import { appDockerfile } from '../build/dockerfile.js';
 import { splitDockerfile } from '../build/split.js';
 import {
-  buildForDeploy, checkArchitectures, checkDeployable, deployResult, deployToHost, inspectHost, nextReleaseVersion, sendSource,
+  buildForDeploy, checkArchitectures, checkClaims, checkDeployable, deployResult, deployToHost, inspectHost, nextReleaseVersion, sendSource,
   type DeployContext, type DeployResult, type HostFacts, type HostTarget,
 } from '../deploy/index.js';
 import { DeploySession } from '../host/deploy-session.js';
@@ -64,6 +64,7 @@ export default class Deploy extends HostCommand {
         host.sent.catch(() => {}); // awaited by the host's release step
       }
       inspectHost(host, await session.info<HostFacts>());
+      checkClaims(app, resolved.config.domains ?? [], host);
       return host;
     };
     const connect = async (c: DeployContext) => {

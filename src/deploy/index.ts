@@ -12,6 +12,7 @@ import type { HostAgent } from '../host/agent.js';
 import type { BuildAnswer, DeploySession } from '../host/deploy-session.js';
 import type { ImageReceiver, PushResult } from '../push/thin.js';
 import { releaseSpec } from '../release/spec.js';
+import { claimProblem } from '../release/settings.js';
 import { validateSpec } from '../release/validate.js';
 import type { AppState } from '../release/types.js';
 import type { RolloutResult } from '../agent/rollout.js';
@@ -69,6 +70,16 @@ export function inspectHost(host: HostTarget, facts: HostFacts): void {
   }
   host.info = facts;
   host.state = facts.state;
+}
+
+/** Domains of paas.yml that this host refuses (under its base domain): found before anything is built or sent. */
+export function checkClaims(app: string, domains: string[], host: HostTarget): void {
+  const baseDomain = host.info?.host?.baseDomain;
+  if (!baseDomain) return;
+  for (const name of domains) {
+    const problem = claimProblem(app, name, [], baseDomain);
+    if (problem) throw new PaasError('config', problem, { where: `${host.label}: paas.yml domains`, hint: 'use a domain of your own (its DNS pointing at this host), or the default name; nothing was changed on the host' });
+  }
 }
 
 /** One more than the highest release on any host, so every host records the same number. */

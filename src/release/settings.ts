@@ -145,3 +145,20 @@ export function certificateBase(fingerprint: string): string {
   if (!/^[0-9a-f]{64}$/.test(hex)) throw new Error(`invalid certificate fingerprint ${quote(fingerprint)}`);
   return hex;
 }
+
+/**
+ * Names an app may not take on this host: another app's, and names under the base domain other
+ * than its own (`*.apps.example.com` would take every app's default name, `shop.apps.example.com`
+ * the default name of an app yet to come).
+ */
+export function claimProblem(app: string, name: string, others: { app: string; names: string[] }[], baseDomain: string): string | undefined {
+  const owner = others.find((other) => other.names.includes(name))?.app;
+  if (owner) return `the domain ${name} is already served by the app ${owner} on this host`;
+  const own = `${app}.${baseDomain}`;
+  const bare = name.startsWith('*.') ? name.slice(2) : name;
+  const underBase = bare === baseDomain || bare.endsWith(`.${baseDomain}`);
+  const underOwn = name === own || bare.endsWith(`.${own}`);
+  if (underBase && !underOwn) return `the domain ${name} is under this host's base domain ${baseDomain}, where every app gets its default name (<app>.${baseDomain}); ${app} may use ${own} and names under it`;
+  return undefined;
+}
+

@@ -114,7 +114,7 @@ describe('paas deploy to a sandbox host', () => {
     try {
       const result = await deploy();
       expect(result.exitCode).toBe(11);
-      expect(result.stderr).toMatch(/paas-shop-web-1-v12 exited with code 3 (and was restarted )?before it became healthy/);
+      expect(result.stderr).toMatch(/paas-shop\.web\.1\.v12 exited with code 3 (and was restarted )?before it became healthy/);
       expect(result.stderr).toContain('boom: DATABASE_URL is not set');
       expect(result.stderr).not.toMatch(/\n\s+at .+:\d+:\d+/);
     } finally {
@@ -158,7 +158,7 @@ describe('paas deploy to a sandbox host', () => {
     writeFileSync(server, `Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5000);\n${fast}`);
     const first = deploy('--json');
     // Wait until the first deploy holds the app's lock on the host.
-    const lockFile = `/var/lib/paas/apps/${app}/lock`;
+    const lockFile = `/run/paas/locks/${app}.holder`;
     const deadline = Date.now() + 60_000;
     while ((await execa('docker', ['exec', host.container, 'test', '-f', lockFile], { reject: false })).exitCode !== 0) {
       if (Date.now() > deadline) throw new Error('the first deploy never took the lock');
@@ -184,7 +184,7 @@ describe('paas deploy to a sandbox host', () => {
     const info = await world.cliJson<{ current: number; containers: { name: string }[]; urls: string[] }[]>(['apps:info', '--app', app, ...world.at(host)]);
     expect(info[0]!.current).toBe(14);
     expect(info[0]!.urls).toEqual([`http://${app}.localhost:${host.httpPort}/`]);
-    expect(info[0]!.containers.map((c) => c.name)).toContain(`paas-${app}-web-1-v14`);
+    expect(info[0]!.containers.map((c) => c.name)).toContain(`paas-${app}.web.1.v14`);
   });
 
   it('an own Dockerfile without `# paas:source` is built here and pushed whole; with the line, only its source travels', async () => {

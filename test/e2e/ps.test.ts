@@ -69,7 +69,7 @@ describe('process types: ps, ps:scale, ps:restart, logs', () => {
     expect(worker).toMatchObject({ type: 'worker', state: 'running' });
     expect(worker.memoryLimitBytes).toBeUndefined();
     // The limits are docker's own, on the host.
-    const inspect = await onHost('docker', 'inspect', '--format', '{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}}', `paas-${app}-web-1-v1`);
+    const inspect = await onHost('docker', 'inspect', '--format', '{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}}', `paas-${app}.web.1.v1`);
     expect(inspect.stdout.trim()).toBe('268435456 500000000');
     const table = await world.cli(['ps', '--app', app, ...world.at(host)]);
     expect(table.exitCode, table.stderr).toBe(0);
@@ -109,7 +109,7 @@ describe('process types: ps, ps:scale, ps:restart, logs', () => {
     const releases = await world.cliJson<{ releases: { version: number; image: string; description: string }[] }>(['releases', '--app', app, ...world.at(host)]);
     const [v2, v1] = releases.releases;
     expect(v2).toMatchObject({ version: 2, description: 'Scale web=3', image: v1!.image });
-    expect((await onHost('docker', 'inspect', '--format', '{{.HostConfig.Memory}}', `paas-${app}-web-3-v2`)).stdout.trim()).toBe('268435456');
+    expect((await onHost('docker', 'inspect', '--format', '{{.HostConfig.Memory}}', `paas-${app}.web.3.v2`)).stdout.trim()).toBe('268435456');
   });
 
   it('logs -n: lines of every replica, prefixed, in time order', async () => {
@@ -155,7 +155,7 @@ describe('process types: ps, ps:scale, ps:restart, logs', () => {
 
   it('ps:restart under constant load: 0 failed requests, fresh web containers of the same release, no new release', async () => {
     const load = startLoad({ url: `http://127.0.0.1:${host.httpPort}/`, hostHeader: `${app}.localhost`, expectBody: /^Hello from the node example, version 1\n$/, maxDurationMs: 120_000 });
-    const workerBefore = (await onHost('docker', 'inspect', '--format', '{{.State.StartedAt}}', `paas-${app}-worker-1-v2`)).stdout.trim();
+    const workerBefore = (await onHost('docker', 'inspect', '--format', '{{.State.StartedAt}}', `paas-${app}.worker.1.v2`)).stdout.trim();
     await new Promise((r) => setTimeout(r, 1000));
     const result = await world.cli(['ps:restart', '--app', app, ...world.at(host), '--json']);
     await new Promise((r) => setTimeout(r, 2000));
@@ -165,14 +165,14 @@ describe('process types: ps, ps:scale, ps:restart, logs', () => {
     expect(report.failed, JSON.stringify(report.failures.slice(0, 5))).toBe(0);
     expect(report.sent).toBeGreaterThan(200);
     expect(await eventually(hostContainers, (names) => names.length === 4)).toEqual([
-      `paas-${app}-web-1-v2-r1`, `paas-${app}-web-2-v2-r1`, `paas-${app}-web-3-v2-r1`, `paas-${app}-worker-1-v2`,
+      `paas-${app}.web.1.v2.r1`, `paas-${app}.web.2.v2.r1`, `paas-${app}.web.3.v2.r1`, `paas-${app}.worker.1.v2`,
     ]);
-    const workerAfter = (await onHost('docker', 'inspect', '--format', '{{.State.StartedAt}}', `paas-${app}-worker-1-v2`)).stdout.trim();
+    const workerAfter = (await onHost('docker', 'inspect', '--format', '{{.State.StartedAt}}', `paas-${app}.worker.1.v2`)).stdout.trim();
     expect(workerAfter).not.toBe(workerBefore);
     expect((await ps()).current).toBe(2);
     // Only one type, and an unknown one is refused.
     expect((await world.cli(['ps:restart', 'web', '--app', app, ...world.at(host)])).exitCode).toBe(0);
-    expect(await eventually(hostContainers, (names) => names.length === 4)).toContain(`paas-${app}-web-2-v2-r2`);
+    expect(await eventually(hostContainers, (names) => names.length === 4)).toContain(`paas-${app}.web.2.v2.r2`);
     const unknown = await world.cli(['ps:restart', 'wroker', '--app', app, ...world.at(host)]);
     expect(unknown.exitCode).toBe(2);
     expect(unknown.stderr).toContain('unknown process type "wroker"');
@@ -181,8 +181,8 @@ describe('process types: ps, ps:scale, ps:restart, logs', () => {
   it('ps:scale worker=0 stops the worker', async () => {
     const scaled = await world.cliJson<{ release: number }>(['ps:scale', 'worker=0', '--app', app, ...world.at(host)]);
     expect(scaled.release).toBe(3);
-    expect(await eventually(hostContainers, (names) => !names.some((n) => n.includes('-worker-')))).toEqual([
-      `paas-${app}-web-1-v3`, `paas-${app}-web-2-v3`, `paas-${app}-web-3-v3`,
+    expect(await eventually(hostContainers, (names) => !names.some((n) => n.includes('.worker.')))).toEqual([
+      `paas-${app}.web.1.v3`, `paas-${app}.web.2.v3`, `paas-${app}.web.3.v3`,
     ]);
     expect(await running()).toEqual(['web.1', 'web.2', 'web.3']);
   });

@@ -115,7 +115,7 @@ describe('sandbox servers', () => {
     expect(listedAfter.map((s) => s.name)).not.toContain(name);
   });
 
-  it('keeps its ports across a docker restart, and comes back: sshd, its Docker Engine and nginx', async () => {
+  it('keeps its ports across a docker restart, and comes back whole: sshd, its Docker Engine and nginx', async () => {
     const sandbox = await paasJson<SandboxJson>(['sandbox:up', restarted], { env });
     const ports = [sandbox.sshPort, sandbox.httpPort, sandbox.httpsPort];
     expect(new Set(ports).size).toBe(3);
@@ -142,6 +142,8 @@ describe('sandbox servers', () => {
       const nginx = await ssh.exec(['sh', '-c', 'kill -0 "$(cat /run/nginx.pid)" && nginx -t']);
       expect(nginx.code, nginx.stderr).toBe(0);
       expect((await ssh.exec(['test', '-d', '/run/sshd'])).code).toBe(0);
+      // The inner engine was stopped, not killed: it stopped its containers itself and left its state clean.
+      expect((await ssh.exec(['cat', '/var/log/dockerd.log'])).stdout).toContain('Daemon shutdown complete');
     } finally {
       ssh.close();
     }

@@ -234,7 +234,7 @@ async function waitReady(docker: Docker, info: SandboxInfo, timeoutMs = 90_000):
 }
 
 /** Creates (or starts again) the sandbox NAME and waits until SSH and its inner engine answer. */
-export async function sandboxUp(docker: Docker, name: string, report: (line: string) => void = () => {}, options: { identity?: string } = {}): Promise<SandboxInfo> {
+export async function sandboxUp(docker: Docker, name: string, report: (line: string) => void = () => {}, options: { identity?: string; freePorts?: () => Promise<SandboxPorts> } = {}): Promise<SandboxInfo> {
   checkSandboxName(name);
   const existing = await describe(docker, name);
   if (existing && !existing.hostKey) {
@@ -267,7 +267,7 @@ export async function sandboxUp(docker: Docker, name: string, report: (line: str
     { name: 'root/.ssh/authorized_keys', content: publicKey, mode: 0o600 },
   ]);
   try {
-    await createAndStart(docker, name, image, files, report);
+    await createAndStart(docker, name, image, files, report, options.freePorts ?? freeLoopbackPorts);
     await fs.writeFile(path.join(sandboxDir(name), 'host_key.pub'), `${hostKey.public}\n`);
     const info = (await describe(docker, name))!;
     await writeKnownHosts(info);
@@ -284,9 +284,9 @@ export async function sandboxUp(docker: Docker, name: string, report: (line: str
  * Creates the sandbox's container on free loopback ports, puts its keys in and starts it. A port
  * can be taken between choosing it and the start: then the container goes and new ports are tried.
  */
-async function createAndStart(docker: Docker, name: string, image: string, files: Buffer, report: (line: string) => void, attempts = 5): Promise<void> {
+async function createAndStart(docker: Docker, name: string, image: string, files: Buffer, report: (line: string) => void, freePorts: () => Promise<SandboxPorts>, attempts = 5): Promise<void> {
   for (let attempt = 1; ; attempt += 1) {
-    const ports = await freeLoopbackPorts();
+    const ports = await freePorts();
     report(`creating container ${containerName(name)} (ssh 127.0.0.1:${ports.ssh}, http ${ports.http}, https ${ports.https})`);
     const container = await docker.createContainer(sandboxContainerSpec(name, image, ports));
     try {

@@ -2,9 +2,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import Docker from 'dockerode';
 import ssh2 from 'ssh2';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { SshConnection } from '../../src/ssh/client.js';
 import { PaasError } from '../../src/errors.js';
+import { freeLoopbackPorts, sandboxDown, sandboxUp } from '../../src/sandbox/index.js';
 import { paas, paasJson, runId, scratchDir } from './helpers.js';
 
 interface SandboxJson {
@@ -24,10 +25,12 @@ const home = scratchDir('paas-home-');
 const env = { PAAS_HOME: home.dir };
 const name = `t-${runId}`;
 const restarted = `t-${runId}-r`;
+const raced = `t-${runId}-p`;
 
 afterAll(async () => {
   await paas(['sandbox:down', name], { env });
   await paas(['sandbox:down', restarted], { env });
+  await paas(['sandbox:down', raced], { env });
   home.cleanup();
 });
 
@@ -146,6 +149,29 @@ describe('sandbox servers', () => {
       expect((await ssh.exec(['cat', '/var/log/dockerd.log'])).stdout).toContain('Daemon shutdown complete');
     } finally {
       ssh.close();
+    }
+  });
+
+  it('tries other ports when one it chose is taken by the time the container starts', async () => {
+    // Something takes the SSH port between the choice and the start.
+    const squatter = net.createServer();
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+    const taken = (squatter.address() as net.AddressInfo).port;
+    const picks = [{ ...(await freeLoopbackPorts()), ssh: taken }, await freeLoopbackPorts()];
+    const lines: string[] = [];
+    vi.stubEnv('PAAS_HOME', home.dir);
+    try {
+      const info = await sandboxUp(docker, raced, (line) => lines.push(line), { freePorts: async () => picks.shift() ?? freeLoopbackPorts() });
+      expect(info.sshPort).not.toBe(taken);
+      expect(await banner(info.sshPort)).toMatch(/^SSH-2\.0-/);
+      expect(lines.filter((line) => line.startsWith('a port was taken meanwhile'))).toHaveLength(1);
+      expect(lines.find((line) => line.startsWith('a port was taken meanwhile'))).toContain(`127.0.0.1:${taken}`);
+      // The first container went: only one has the name.
+      expect((await docker.listContainers({ all: true, filters: { label: [`paas.sandbox=${raced}`] } })).map((c) => c.Id)).toEqual([info.container]);
+    } finally {
+      squatter.close();
+      await sandboxDown(docker, raced);
+      vi.unstubAllEnvs();
     }
   });
 

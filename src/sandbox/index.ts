@@ -109,11 +109,24 @@ async function existingKey(file: string): Promise<{ private: string; public: str
   return { private: text, public: `${key.type} ${key.getPublicSSH().toString('base64')}` };
 }
 
+/**
+ * A fresh ed25519 key pair. About 1 in 200 of the keys ssh2 generates is malformed (neither ssh2
+ * nor ssh-keygen can load it: the sandbox would refuse every login, or sshd its host key), so a
+ * pair is made again until ssh2 reads its own private key back.
+ */
+export function sandboxKeyPair(comment: string, attempts = 20): { private: string; public: string } {
+  for (let attempt = 1; ; attempt += 1) {
+    const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
+    if (!(ssh2.utils.parseKey(pair.private) instanceof Error)) return pair;
+    if (attempt >= attempts) throw new PaasError('sandbox', `could not generate a usable ed25519 key in ${attempts} attempts`, { hint: 'check the ssh2 package of this paas checkout (`npm ls ssh2`)' });
+  }
+}
+
 async function writeKeys(name: string, identity?: string): Promise<{ keyPath: string; hostKey: { private: string; public: string } }> {
   const dir = sandboxDir(name);
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-  const client = identity ? await existingKey(identity) : ssh2.utils.generateKeyPairSync('ed25519', { comment: `paas-sandbox-${name}` });
-  const hostKey = ssh2.utils.generateKeyPairSync('ed25519', { comment: `paas-sandbox-${name}-host` });
+  const client = identity ? await existingKey(identity) : sandboxKeyPair(`paas-sandbox-${name}`);
+  const hostKey = sandboxKeyPair(`paas-sandbox-${name}-host`);
   const keyPath = path.join(dir, 'id_ed25519');
   await fs.writeFile(keyPath, client.private, { mode: 0o600 });
   await fs.writeFile(`${keyPath}.pub`, `${client.public}\n`, { mode: 0o644 });

@@ -1,3 +1,4 @@
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import semver from 'semver';
 import { PaasError } from '../errors.js';
@@ -119,23 +120,38 @@ function familyOf(manager: NodeManager): LockFamily {
 }
 
 /**
- * The app's lockfile (the one of `preferred` when there are several), else one in a parent
- * directory up to the repository root (the first directory holding .git) — a workspace member.
+ * The app's lockfile (the one of `preferred` when there are several), else, when the app is in a
+ * git repository, one in a parent directory up to the repository's root — a workspace member.
+ * Never above that: outside a repository (a checkout on a host) only the app directory counts.
  */
 async function findLockfile(app: AppDir, preferred: LockFamily | undefined, notes: Notes): Promise<Lockfile | undefined> {
   const inApp = await lockfilesIn(app.root);
   if (inApp.length > 1 && !preferred) {
     notes.warnings.push(`several lockfiles (${inApp.map((l) => l.file).join(', ')}): using ${inApp[0]!.file}; delete the others`);
   }
+  const top = (await repositoryRoot(app.root)) ?? app.root;
   let dir = app.root;
   let found = inApp;
-  while (found.length === 0 && !(await exists(path.join(dir, '.git'))) && path.dirname(dir) !== dir) {
+  while (found.length === 0 && dir !== top) {
     dir = path.dirname(dir);
     found = await lockfilesIn(dir);
   }
   const chosen = found.find((l) => l.family === preferred) ?? found[0];
   if (!chosen) return undefined;
   return { relative: path.relative(app.root, path.join(dir, chosen.file)), dir, inApp: dir === app.root, family: chosen.family };
+}
+
+/**
+ * The nearest directory at or above `dir` holding a .git that the owner of `dir` owns (as git's
+ * safe.directory: a .git another user made in a shared parent such as /tmp is no repository of the app's).
+ */
+async function repositoryRoot(dir: string): Promise<string | undefined> {
+  const owner = (await fs.stat(dir)).uid;
+  for (let at = dir; ; at = path.dirname(at)) {
+    const git = await fs.lstat(path.join(at, '.git')).catch(() => undefined);
+    if (git?.uid === owner) return at;
+    if (path.dirname(at) === at) return undefined;
+  }
 }
 
 async function lockfilesIn(dir: string): Promise<typeof LOCKFILES> {

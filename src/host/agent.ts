@@ -9,8 +9,8 @@ import { AGENT_DIR, agentPath, standbySocket, type StandbyRequest } from '../age
 import type { SshConnection } from '../ssh/client.js';
 import { packageRoot } from '../util/paths.js';
 
-/** The bundled agent (dist/agent.mjs, built by `npm run build`) and its content hash. */
-export function agentBundle(): { code: Buffer; hash: string } {
+/** The bundled agent (dist/agent.mjs, built by `npm run build`): its bytes, its sha256 (hex) and the hash in its file name (the first 16 hex digits). */
+export function agentBundle(): { code: Buffer; hash: string; sha256: string } {
   const file = path.join(packageRoot, 'dist', 'agent.mjs');
   let code: Buffer;
   try {
@@ -18,7 +18,8 @@ export function agentBundle(): { code: Buffer; hash: string } {
   } catch {
     throw new PaasError('failure', `the agent bundle ${file} is missing`, { hint: 'run `npm run build` in the paas checkout' });
   }
-  return { code, hash: createHash('sha256').update(code).digest('hex').slice(0, 16) };
+  const sha256 = createHash('sha256').update(code).digest('hex');
+  return { code, hash: sha256.slice(0, 16), sha256 };
 }
 
 export interface CallOptions {
@@ -34,8 +35,31 @@ export function asRoot(ssh: SshConnection, argv: string[]): string[] {
   return ssh.target.username === 'root' ? argv : ['sudo', '-n', ...argv];
 }
 
-/** Copies stdin to FILE via a temp file and rename; the script is constant, paths come as arguments. */
-const INSTALL_SCRIPT = 'set -e; umask 077; mkdir -p "$1"; cat > "$2.tmp"; mv "$2.tmp" "$2"';
+/**
+ * Copies stdin to FILE ($2, in DIR $1) if its sha256 is SHA256 ($3): into a temp file of its own
+ * in the same directory (two installs at once do not share one), flushed to disk, checked, then
+ * renamed over FILE. The script is constant; the paths and the hash come as arguments.
+ */
+export const INSTALL_SCRIPT = [
+  'set -e; umask 077; mkdir -p "$1"',
+  'tmp=$(mktemp "$2.XXXXXX")',
+  'trap \'rm -f "$tmp"\' EXIT; trap \'exit 1\' HUP INT TERM PIPE',
+  'cat > "$tmp"',
+  'sync "$tmp" 2>/dev/null || sync',
+  'sum=$(sha256sum < "$tmp")',
+  'if [ "${sum%% *}" != "$3" ]; then echo "the agent arrived with sha256 ${sum%% *}, not $3" >&2; exit 1; fi',
+  'mv -f "$tmp" "$2"; tmp=',
+  'sync "$1" 2>/dev/null || true',
+].join('; ');
+
+/** The sha256 that `sha256sum FILE` printed for file, if it did (other lines, such as a login script's, are ignored). */
+export function sha256sumOf(stdout: string, file: string): string | undefined {
+  for (const line of stdout.split('\n')) {
+    const match = /^([0-9a-f]{64}) [ *](.*)$/.exec(line.replace(/\r$/, ''));
+    if (match?.[2] === file) return match[1];
+  }
+  return undefined;
+}
 
 /**
  * A typed client of the agent on one host, over one SSH connection. The agent file is named by
@@ -51,18 +75,25 @@ export class HostAgent {
     return agentPath(this.bundle.hash);
   }
 
-  /** Uploads the agent unless this exact build is already there. Returns whether it uploaded. */
+  /**
+   * Uploads the agent unless the file on the host has this build's exact content (its whole
+   * sha256: a truncated or altered file is replaced). Returns whether it uploaded.
+   */
   async install(): Promise<boolean> {
     if (this.installed) return false;
-    const present = await this.ssh.exec(asRoot(this.ssh, ['test', '-f', this.path]));
-    if (present.code !== 0) {
-      const upload = await this.ssh.exec(asRoot(this.ssh, ['sh', '-c', INSTALL_SCRIPT, 'sh', AGENT_DIR, this.path]), this.bundle.code);
-      if (upload.code !== 0) {
-        throw new PaasError('host', `cannot install the paas agent: ${upload.stderr.trim()}`, { where: this.label, hint: 'the SSH user must be root or have passwordless sudo' });
+    const present = await this.ssh.exec(asRoot(this.ssh, ['sha256sum', this.path]));
+    const upload = sha256sumOf(present.stdout, this.path) !== this.bundle.sha256;
+    if (upload) {
+      const result = await this.ssh.exec(asRoot(this.ssh, ['sh', '-c', INSTALL_SCRIPT, 'sh', AGENT_DIR, this.path, this.bundle.sha256]), this.bundle.code);
+      if (result.code !== 0) {
+        throw new PaasError('host', `cannot install the paas agent: ${result.stderr.trim()}`, {
+          where: this.label,
+          hint: 'the SSH user must be root or have passwordless sudo, and the host needs coreutils (mktemp, sha256sum)',
+        });
       }
     }
     this.installed = true;
-    return present.code !== 0;
+    return upload;
   }
 
   /**

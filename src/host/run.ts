@@ -21,7 +21,8 @@ export async function runOnHost(agent: HostAgent, app: string, argv: string[], s
   const pty = tty ? { rows: stdio.stdout.rows || 24, cols: stdio.stdout.columns || 80, term: process.env.TERM || 'xterm' } : undefined;
   const channel = await agent.ssh.openChannel(command, pty);
   let attached = false;
-  let head = '';
+  const head = new AttachScanner();
+  const said: Buffer[] = []; // stderr before attaching: shown if it fails
   let exitCode: number | undefined;
   const restore: (() => void)[] = [];
   return new Promise<number>((resolve, reject) => {
@@ -30,35 +31,23 @@ export async function runOnHost(agent: HostAgent, app: string, argv: string[], s
         stdio.stdout.write(chunk);
         return;
       }
-      head += chunk.toString('latin1'); // bytes kept as they are until the first line is found
-      const newline = head.indexOf('\n');
-      if (newline === -1) return;
-      const line = Buffer.from(head.slice(0, newline), 'latin1').toString('utf8').replace(/\r$/, '');
-      const rest = Buffer.from(head.slice(newline + 1), 'latin1');
-      head = '';
-      let message: AgentMessage | undefined;
-      try {
-        message = JSON.parse(line) as AgentMessage;
-      } catch {
-        message = undefined;
-      }
-      if (message?.type === 'event' && message.step === 'attached') {
+      const outcome = head.push(chunk);
+      if (outcome?.kind === 'attached') {
         attached = true;
         startInput();
-        if (rest.length) stdio.stdout.write(rest);
-      } else if (message?.type === 'error') {
+        if (outcome.rest.length) stdio.stdout.write(outcome.rest);
+      } else if (outcome?.kind === 'error') {
+        const message = outcome.message;
         fail(new PaasError(message.kind as ExitCodeName, message.message, {
           where: message.where ? `${agent.label}: ${message.where}` : agent.label,
           ...(message.details ? { details: message.details } : {}),
           ...(message.hint ? { hint: message.hint } : {}),
         }));
-      } else {
-        head = `${line}\n${rest.toString('latin1')}`; // not the agent speaking (sudo?): shown if it fails
       }
     });
     channel.stderr.on('data', (chunk: Buffer) => {
       if (attached) stdio.stderr.write(chunk);
-      else head += chunk.toString('latin1');
+      else said.push(chunk);
     });
     channel.on('exit', (code: number | null, signal?: string) => { exitCode = code ?? (signal ? 128 + 15 : 255); });
     channel.on('close', () => {
@@ -66,7 +55,7 @@ export async function runOnHost(agent: HostAgent, app: string, argv: string[], s
       if (attached) return resolve(exitCode ?? 255);
       fail(new PaasError('host', `the paas agent failed to start the command (exit ${exitCode ?? '?'})`, {
         where: agent.label,
-        details: Buffer.from(head, 'latin1').toString('utf8').trim().split('\n').slice(-10),
+        details: [...head.said(), ...Buffer.concat(said).toString('utf8').split('\n')].map((line) => line.trimEnd()).filter(Boolean).slice(-10),
         hint: 'run `paas host:setup` for this host, then try again',
       }));
     });
@@ -109,4 +98,58 @@ export async function runOnHost(agent: HostAgent, app: string, argv: string[], s
       onCancel(() => channel.close());
     }
   });
+}
+
+type ErrorMessage = Extract<AgentMessage, { type: 'error' }>;
+
+/** What the head of a `paas run` channel's stdout came to: the agent attached (then `rest` is the command's first bytes), or it failed. */
+export type AttachOutcome = { kind: 'attached'; rest: Buffer } | { kind: 'error'; message: ErrorMessage };
+
+/**
+ * Reads a `paas run` channel's stdout line by line until the agent's attached event (or its
+ * error). Lines that are not the agent's (a sudo warning, a login script's output) are skipped
+ * and kept, however many come first. Bytes are kept as they arrived: a line is decoded only once
+ * whole (a UTF-8 character split between packets stays intact), and what follows the attached
+ * line is handed on exactly, binary or not.
+ */
+export class AttachScanner {
+  private pending: Buffer = Buffer.alloc(0);
+  private readonly skipped: string[] = [];
+
+  /** Feeds stdout bytes; undefined until a line settles it. */
+  push(chunk: Buffer): AttachOutcome | undefined {
+    this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+    let start = 0;
+    for (let newline = this.pending.indexOf(0x0a); newline !== -1; newline = this.pending.indexOf(0x0a, start)) {
+      const line = this.pending.subarray(start, newline).toString('utf8').replace(/\r$/, '');
+      start = newline + 1;
+      const message = agentMessage(line);
+      if (message?.type === 'event' && message.step === 'attached') {
+        const rest = this.pending.subarray(start);
+        this.pending = Buffer.alloc(0);
+        return { kind: 'attached', rest };
+      }
+      if (message?.type === 'error') {
+        this.pending = this.pending.subarray(start);
+        return { kind: 'error', message };
+      }
+      this.skipped.push(line);
+    }
+    this.pending = this.pending.subarray(start);
+    return undefined;
+  }
+
+  /** What came before the agent spoke: the skipped lines and an unfinished last one. */
+  said(): string[] {
+    return this.pending.length ? [...this.skipped, this.pending.toString('utf8')] : [...this.skipped];
+  }
+}
+
+function agentMessage(line: string): AgentMessage | undefined {
+  try {
+    const message = JSON.parse(line) as unknown;
+    return typeof message === 'object' && message !== null ? (message as AgentMessage) : undefined;
+  } catch {
+    return undefined;
+  }
 }

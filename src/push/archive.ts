@@ -1,5 +1,6 @@
-import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -28,7 +29,7 @@ const TOP_LEVEL_FILE_LIMIT = 4 * 1024 * 1024;
  * Copies a `docker save` archive entry by entry from extract to pack, replacing the layer.tar of
  * every layer the host already has by an empty file (`docker load` skips reading a layer whose
  * chain its engine has). One entry at a time, each awaited: backpressure reaches `docker save`.
- * Layers whose content must be hashed to decide are spooled to a file in spoolDir, never memory.
+ * Layers whose content must be hashed to decide are spooled to an unlinked file in spoolDir, never memory.
  * Resolves with the archive's top-level files (name -> content).
  */
 export async function rewriteSaveArchive(extract: Extract, pack: Pack, choices: LayerChoices, spoolDir: string): Promise<Map<string, Buffer>> {
@@ -62,19 +63,36 @@ async function rewriteLayer(entry: Entry, pack: Pack, dir: string, choices: Laye
     await writeEntry(pack, emptiedHeader(entry.header), Buffer.alloc(0));
     return choices.written(dir, false, size);
   }
-  const spooled = path.join(spoolDir, `${dir}.tar`);
+  const spool = await openSpool(spoolDir);
   try {
-    const diffId = await spoolAndHash(entry, spooled);
+    const diffId = await spoolAndHash(entry, spool);
     choices.learned(dir, diffId);
     if (choices.hostHasDiff(diffId)) {
       await writeEntry(pack, emptiedHeader(entry.header), Buffer.alloc(0));
       return choices.written(dir, false, size);
     }
-    await pipeline(createReadStream(spooled), pack.entry(entry.header));
+    await pipeline(spool.createReadStream({ start: 0 }), pack.entry(entry.header));
     return choices.written(dir, true, size);
   } finally {
-    await fs.rm(spooled, { force: true });
+    await spool.close(); // once its read stream closed it, a no-op
   }
+}
+
+/**
+ * A new file in dir, unlinked as soon as it is open: written and read back through its
+ * descriptor only, so that its bytes go with the process however it ends (a SIGKILL mid-push
+ * leaves no 100 MB file behind in the temp directory).
+ */
+async function openSpool(dir: string): Promise<FileHandle> {
+  const file = path.join(dir, `paas-push-${process.pid}-${randomBytes(8).toString('hex')}.tar`);
+  const handle = await fs.open(file, 'wx+', 0o600);
+  try {
+    await fs.unlink(file);
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
+  return handle;
 }
 
 /** The same header for an empty file (without PAX records: a PAX size would contradict it). */
@@ -82,16 +100,13 @@ function emptiedHeader(header: Header): Header {
   return { ...header, size: 0, pax: null };
 }
 
-/** Writes the entry to file while hashing it; resolves with its diff ID (sha256:<hex>). */
-async function spoolAndHash(entry: Entry, file: string): Promise<string> {
+/** Writes the entry to the spool while hashing it; resolves with its diff ID (sha256:<hex>). */
+async function spoolAndHash(entry: Entry, spool: FileHandle): Promise<string> {
   const hash = createHash('sha256');
-  const tap = new Transform({
-    transform(chunk: Buffer, _encoding, callback: TransformCallback) {
-      hash.update(chunk);
-      callback(null, chunk);
-    },
-  });
-  await pipeline(entry, tap, createWriteStream(file));
+  for await (const chunk of entry) {
+    hash.update(chunk as Buffer);
+    await spool.write(chunk as Buffer);
+  }
   return `sha256:${hash.digest('hex')}`;
 }
 

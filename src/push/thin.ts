@@ -1,6 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
-import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
@@ -171,7 +169,6 @@ async function sendArchive(docker: Docker, image: string, receiver: ImageReceive
   const extract = tarStream.extract();
   const pack = tarStream.pack();
   const counter = new ByteCounter();
-  const spoolDir = await mkdtemp(path.join(os.tmpdir(), 'paas-push-'));
   const state: { failure?: { host: boolean; error: unknown } } = {};
   const stopOn = (host: boolean) => (error: unknown) => {
     if (state.failure) return;
@@ -180,18 +177,15 @@ async function sendArchive(docker: Docker, image: string, receiver: ImageReceive
     // The receiver's input ends with an error, so that it stops too (an end would look complete).
     counter.on('error', () => {}).destroy(new Error(`push stopped: ${firstLine(error)}`));
   };
-  try {
-    await Promise.all([
-      receiver.load(counter).then(() => {
-        if (!counter.readableEnded) throw new Error('the host stopped reading the archive before its end');
-      }).catch(stopOn(true)),
-      pipeline(pack, createGzip({ level }), counter).catch(stopOn(false)),
-      pipeline(source, extract).catch(stopOn(false)),
-      rewriteSaveArchive(extract, pack, plan, spoolDir).then((files) => plan.learnFromSave(files)).catch(stopOn(false)),
-    ]);
-  } finally {
-    await rm(spoolDir, { recursive: true, force: true });
-  }
+  await Promise.all([
+    receiver.load(counter).then(() => {
+      if (!counter.readableEnded) throw new Error('the host stopped reading the archive before its end');
+    }).catch(stopOn(true)),
+    pipeline(pack, createGzip({ level }), counter).catch(stopOn(false)),
+    pipeline(source, extract).catch(stopOn(false)),
+    // Layers to hash are spooled to files unlinked at once: nothing is left if this process dies.
+    rewriteSaveArchive(extract, pack, plan, os.tmpdir()).then((files) => plan.learnFromSave(files)).catch(stopOn(false)),
+  ]);
   const { failure } = state;
   if (failure?.host) throw new LoadRejected(failure.error, counter.bytes);
   if (failure) {

@@ -51,9 +51,16 @@ export function sandboxImage(): string {
   return `paas-sandbox:${hash.digest('hex').slice(0, 12)}`;
 }
 
-/** The docker create options for a sandbox: the Docker-in-Docker flags that work, ports on loopback only. */
-export function sandboxContainerSpec(name: string, image: string): Docker.ContainerCreateOptions {
-  const loopback = [{ HostIp: '127.0.0.1', HostPort: '' }];
+/** The ports on 127.0.0.1 that a sandbox's SSH, HTTP and HTTPS are published on. */
+export interface SandboxPorts { ssh: number; http: number; https: number }
+
+/**
+ * The docker create options for a sandbox: the Docker-in-Docker flags that work, ports on
+ * loopback only. The host ports are fixed (not left to the engine, which picks new ones at
+ * every start), so a `docker restart` keeps the sandbox's URL.
+ */
+export function sandboxContainerSpec(name: string, image: string, ports: SandboxPorts): Docker.ContainerCreateOptions {
+  const loopback = (port: number) => [{ HostIp: '127.0.0.1', HostPort: String(port) }];
   return {
     name: containerName(name),
     Image: image,
@@ -67,7 +74,7 @@ export function sandboxContainerSpec(name: string, image: string): Docker.Contai
       Tmpfs: { '/run': 'rw,exec', '/tmp': 'rw,exec' },
       Binds: ['/sys/fs/cgroup:/sys/fs/cgroup'],
       Mounts: [{ Type: 'volume', Source: volumeName(name), Target: '/var/lib/docker' }],
-      PortBindings: { '22/tcp': loopback, '80/tcp': loopback, '443/tcp': loopback },
+      PortBindings: { '22/tcp': loopback(ports.ssh), '80/tcp': loopback(ports.http), '443/tcp': loopback(ports.https) },
     },
   };
 }
@@ -102,11 +109,24 @@ async function existingKey(file: string): Promise<{ private: string; public: str
   return { private: text, public: `${key.type} ${key.getPublicSSH().toString('base64')}` };
 }
 
+/**
+ * A fresh ed25519 key pair. About 1 in 200 of the keys ssh2 generates is malformed (neither ssh2
+ * nor ssh-keygen can load it: the sandbox would refuse every login, or sshd its host key), so a
+ * pair is made again until ssh2 reads its own private key back.
+ */
+export function sandboxKeyPair(comment: string, attempts = 20): { private: string; public: string } {
+  for (let attempt = 1; ; attempt += 1) {
+    const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
+    if (!(ssh2.utils.parseKey(pair.private) instanceof Error)) return pair;
+    if (attempt >= attempts) throw new PaasError('sandbox', `could not generate a usable ed25519 key in ${attempts} attempts`, { hint: 'check the ssh2 package of this paas checkout (`npm ls ssh2`)' });
+  }
+}
+
 async function writeKeys(name: string, identity?: string): Promise<{ keyPath: string; hostKey: { private: string; public: string } }> {
   const dir = sandboxDir(name);
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-  const client = identity ? await existingKey(identity) : ssh2.utils.generateKeyPairSync('ed25519', { comment: `paas-sandbox-${name}` });
-  const hostKey = ssh2.utils.generateKeyPairSync('ed25519', { comment: `paas-sandbox-${name}-host` });
+  const client = identity ? await existingKey(identity) : sandboxKeyPair(`paas-sandbox-${name}`);
+  const hostKey = sandboxKeyPair(`paas-sandbox-${name}-host`);
   const keyPath = path.join(dir, 'id_ed25519');
   await fs.writeFile(keyPath, client.private, { mode: 0o600 });
   await fs.writeFile(`${keyPath}.pub`, `${client.public}\n`, { mode: 0o644 });
@@ -125,9 +145,29 @@ function filesArchive(files: { name: string; content: string; mode: number }[]):
   });
 }
 
+/** The host port of a container port: the fixed one it was created with, else (a sandbox of an older paas) the one the engine picked at start. */
 function publishedPort(inspect: Docker.ContainerInspectInfo, port: string): number {
+  const fixed = Number((inspect.HostConfig.PortBindings as Record<string, { HostPort?: string }[] | undefined> | undefined)?.[port]?.[0]?.HostPort);
+  if (fixed > 0) return fixed;
   const binding = inspect.NetworkSettings.Ports?.[port]?.[0];
   return binding ? Number(binding.HostPort) : 0;
+}
+
+/** Three different ports free on 127.0.0.1 now: each one the kernel's pick for port 0, released again. */
+export async function freeLoopbackPorts(): Promise<SandboxPorts> {
+  const servers = await Promise.all([0, 1, 2].map(() => new Promise<net.Server>((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve(server));
+  })));
+  const [ssh, http, https] = servers.map((server) => (server.address() as net.AddressInfo).port) as [number, number, number];
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return { ssh, http, https };
+}
+
+/** Whether the engine refused to start a container because a host port it publishes is in use. */
+export function portTaken(error: unknown): boolean {
+  return /port is already allocated|address already in use/i.test(error instanceof Error ? error.message : String(error));
 }
 
 async function describe(docker: Docker, name: string): Promise<SandboxInfo | undefined> {
@@ -159,9 +199,9 @@ async function describe(docker: Docker, name: string): Promise<SandboxInfo | und
 export const paasKnownHostsFile = () => path.join(paasHome(), 'known_hosts');
 
 /**
- * Records the sandbox's host key for its current SSH port, in its own known_hosts file (for
- * `ssh -o UserKnownHostsFile=`) and in paas's. The port can change on restart and a new sandbox
- * can get a port an old one had, so any earlier entry for the port is replaced.
+ * Records the sandbox's host key for its SSH port, in its own known_hosts file (for
+ * `ssh -o UserKnownHostsFile=`) and in paas's. A new sandbox can get a port an old one had (and
+ * a sandbox of an older paas a new port at each start), so any earlier entry for the port is replaced.
  */
 async function writeKnownHosts(info: SandboxInfo): Promise<void> {
   const [, blob] = info.hostKey.split(' ');
@@ -207,7 +247,7 @@ async function waitReady(docker: Docker, info: SandboxInfo, timeoutMs = 90_000):
 }
 
 /** Creates (or starts again) the sandbox NAME and waits until SSH and its inner engine answer. */
-export async function sandboxUp(docker: Docker, name: string, report: (line: string) => void = () => {}, options: { identity?: string } = {}): Promise<SandboxInfo> {
+export async function sandboxUp(docker: Docker, name: string, report: (line: string) => void = () => {}, options: { identity?: string; freePorts?: () => Promise<SandboxPorts> } = {}): Promise<SandboxInfo> {
   checkSandboxName(name);
   const existing = await describe(docker, name);
   if (existing && !existing.hostKey) {
@@ -218,7 +258,13 @@ export async function sandboxUp(docker: Docker, name: string, report: (line: str
   if (existing) {
     if (existing.state !== 'running') {
       report(`starting the existing sandbox ${name}`);
-      await docker.getContainer(existing.container).start();
+      await docker.getContainer(existing.container).start().catch((error: unknown) => {
+        if (!portTaken(error)) throw error;
+        throw new PaasError('sandbox', `sandbox ${name} cannot start: one of its ports (127.0.0.1:${existing.sshPort}, ${existing.httpPort}, ${existing.httpsPort}) is taken`, {
+          details: [error instanceof Error ? error.message : String(error)],
+          hint: `stop what listens there (\`ss -ltnp\`), or remove the sandbox with \`paas sandbox:down ${name}\` and start a new one`,
+        });
+      });
     }
     const info = (await describe(docker, name))!;
     await writeKnownHosts(info);
@@ -228,15 +274,13 @@ export async function sandboxUp(docker: Docker, name: string, report: (line: str
   const image = await ensureSandboxImage(docker, report);
   const { keyPath, hostKey } = await writeKeys(name, options.identity);
   const publicKey = await fs.readFile(`${keyPath}.pub`, 'utf8');
-  report(`creating container ${containerName(name)}`);
-  const container = await docker.createContainer(sandboxContainerSpec(name, image));
+  const files = await filesArchive([
+    { name: 'etc/ssh/ssh_host_ed25519_key', content: hostKey.private, mode: 0o600 },
+    { name: 'etc/ssh/ssh_host_ed25519_key.pub', content: `${hostKey.public}\n`, mode: 0o644 },
+    { name: 'root/.ssh/authorized_keys', content: publicKey, mode: 0o600 },
+  ]);
   try {
-    await container.putArchive(await filesArchive([
-      { name: 'etc/ssh/ssh_host_ed25519_key', content: hostKey.private, mode: 0o600 },
-      { name: 'etc/ssh/ssh_host_ed25519_key.pub', content: `${hostKey.public}\n`, mode: 0o644 },
-      { name: 'root/.ssh/authorized_keys', content: publicKey, mode: 0o600 },
-    ]), { path: '/' });
-    await container.start();
+    await createAndStart(docker, name, image, files, report, options.freePorts ?? freeLoopbackPorts);
     await fs.writeFile(path.join(sandboxDir(name), 'host_key.pub'), `${hostKey.public}\n`);
     const info = (await describe(docker, name))!;
     await writeKnownHosts(info);
@@ -246,6 +290,27 @@ export async function sandboxUp(docker: Docker, name: string, report: (line: str
   } catch (error) {
     await sandboxDown(docker, name).catch(() => {});
     throw error;
+  }
+}
+
+/**
+ * Creates the sandbox's container on free loopback ports, puts its keys in and starts it. A port
+ * can be taken between choosing it and the start: then the container goes and new ports are tried.
+ */
+async function createAndStart(docker: Docker, name: string, image: string, files: Buffer, report: (line: string) => void, freePorts: () => Promise<SandboxPorts>, attempts = 5): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    const ports = await freePorts();
+    report(`creating container ${containerName(name)} (ssh 127.0.0.1:${ports.ssh}, http ${ports.http}, https ${ports.https})`);
+    const container = await docker.createContainer(sandboxContainerSpec(name, image, ports));
+    try {
+      await container.putArchive(files, { path: '/' });
+      await container.start();
+      return;
+    } catch (error) {
+      if (!portTaken(error) || attempt >= attempts) throw error;
+      report(`a port was taken meanwhile (${error instanceof Error ? error.message : String(error)}); trying others`);
+      await container.remove({ force: true });
+    }
   }
 }
 

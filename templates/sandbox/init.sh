@@ -1,7 +1,23 @@
 #!/bin/sh
-# PID 1's child in a sandbox server: start the inner Docker Engine and nginx, then run sshd.
+# PID 1's child in a sandbox server (under tini): start the inner Docker Engine, nginx and sshd.
+# It runs again at every start (`docker restart`): /run and /tmp are empty tmpfs then, the rest
+# of the filesystem is as it was left. On SIGTERM (`docker stop`, `docker restart`) it stops
+# sshd and nginx, then dockerd, and waits for it: the engine stops its containers itself and
+# leaves its state clean for the next start.
 set -eu
 mkdir -p /run/sshd
-dockerd >/var/log/dockerd.log 2>&1 &
+dockerd >>/var/log/dockerd.log 2>&1 &
+dockerd=$!
 nginx
-exec /usr/sbin/sshd -D -e
+/usr/sbin/sshd -D -e &
+sshd=$!
+stop() {
+  kill -TERM "$sshd" 2>/dev/null || true
+  nginx -s quit 2>/dev/null || true
+  kill -TERM "$dockerd" 2>/dev/null || true
+  wait "$dockerd" || true
+  exit 0
+}
+trap stop TERM INT
+# sshd ending on its own ends the sandbox, as when it was the only process.
+wait "$sshd"

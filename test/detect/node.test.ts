@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { chown, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { detect } from '../../src/detect/index.js';
@@ -219,6 +219,43 @@ describe('node stack', () => {
       const plan = await detect(path.join(outer, 'repo/apps/api'));
       expect(plan.packageManager).toBe('npm');
       expect(plan.warnings).toEqual([]);
+    });
+
+    it('uses the lockfile at the root of the repository the app is in, and nothing above it', async () => {
+      const outer = await makeTree({ 'pnpm-lock.yaml': '', 'repo/package-lock.json': json({ lockfileVersion: 3 }), 'repo/apps/api/package.json': json({ scripts: START }) }, { git: false });
+      await mkdir(path.join(outer, 'repo/.git'));
+      const plan = await detect(path.join(outer, 'repo/apps/api'));
+      expect(plan.packageManager).toBe('npm');
+      expect(plan.reasons).toContain('../../package-lock.json: package manager npm');
+    });
+  });
+
+  describe('outside a git repository', () => {
+    it.each([
+      ['package-lock.json', json({ lockfileVersion: 3 })],
+      ['pnpm-lock.yaml', "lockfileVersion: '6.0'\n"],
+      ['yarn.lock', ''],
+    ])('does not use a %s in a parent directory (a checkout on a host has no .git)', async (lockfile, content) => {
+      const outer = await makeTree({ [lockfile]: content, 'checkout/app/package.json': json({ scripts: START }) }, { git: false });
+      const plan = await detect(path.join(outer, 'checkout/app'));
+      expect(plan).toMatchObject({ packageManager: 'npm', manifests: ['package.json'], install: ['npm install --omit=dev'] });
+      expect(plan.reasons).toContain('no lockfile: package manager npm');
+      expect(plan.warnings).toEqual([]);
+    });
+
+    it('still uses the app directory\'s own lockfile', async () => {
+      const dir = await makeTree({ 'package.json': json({ scripts: START }), 'yarn.lock': '' }, { git: false });
+      expect((await detect(dir)).packageManager).toBe('yarn');
+    });
+
+    // Like git's safe.directory: a .git someone else made (in a shared /tmp, say) is no repository of the app's.
+    it.skipIf(process.getuid?.() !== 0)('ignores a .git that another user owns', async () => {
+      const outer = await makeTree({ 'pnpm-lock.yaml': '', 'app/package.json': json({ scripts: START }) }, { git: false });
+      await mkdir(path.join(outer, '.git'));
+      await chown(path.join(outer, '.git'), 65534, 65534);
+      const plan = await detect(path.join(outer, 'app'));
+      expect(plan.packageManager).toBe('npm');
+      expect(plan.reasons).toContain('no lockfile: package manager npm');
     });
   });
 

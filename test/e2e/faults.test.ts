@@ -46,10 +46,10 @@ async function assertConsistent(label: string): Promise<number> {
   const nginxTest = await onHost(host, 'nginx', '-t');
   expect(nginxTest.exitCode, `${label}: nginx -t\n${nginxTest.stderr}`).toBe(0);
   // releases and ps come from the host after any agent has reconciled what a dead one left.
-  const releases = await world.cliJson<Releases[]>(['releases', '--app', app, ...world.at(host)]);
-  const current = releases[0]!.current!;
-  expect(releases[0]!.releases.filter((r) => r.status === 'pending'), `${label}: no release left pending`).toEqual([]);
-  expect(releases[0]!.releases.find((r) => r.version === current)?.status).toBe('active');
+  const releases = await world.cliJson<Releases>(['releases', '--app', app, ...world.at(host)]);
+  const current = releases.current!;
+  expect(releases.releases.filter((r) => r.status === 'pending'), `${label}: no release left pending`).toEqual([]);
+  expect(releases.releases.find((r) => r.version === current)?.status).toBe('active');
   const served = new Set<string>();
   for (let i = 0; i < 20; i += 1) served.add(await releaseServed());
   expect([...served], `${label}: nginx serves the current release only`).toEqual([`v${current}`]);
@@ -192,7 +192,7 @@ describe('SIGKILL of the CLI, and an SSH cut, while the agent works', () => {
 
 describe('the host and its containers', () => {
   it('an app container that crashes (its process killed) comes back by itself; requests failed meanwhile are counted', async () => {
-    const { current } = (await world.cliJson<Releases[]>(['releases', '--app', app, ...world.at(host)]))[0]!;
+    const { current } = await world.cliJson<Releases>(['releases', '--app', app, ...world.at(host)]);
     const name = `paas-${app}.web.1.v${current}`;
     const load = startLoad({ url: `http://127.0.0.1:${host.httpPort}/`, hostHeader: `${app}.localhost`, expectBody: /^Hello from the node example/ });
     const started = Date.now();

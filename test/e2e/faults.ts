@@ -34,7 +34,8 @@ export const failpoints = {
 
 /** Whether the app's lock on the host is free now (flock(1) on the agent's lock file). */
 export async function lockFree(host: TestHost, app: string): Promise<boolean> {
-  return (await onHost(host, 'flock', '--nonblock', '--exclusive', `/run/paas/locks/${app}.lock`, 'true')).exitCode === 0;
+  // No lock file (a host that just restarted: /run is empty) is no lock.
+  return (await onHost(host, 'sh', '-c', '[ ! -e "$1" ] || flock --nonblock --exclusive "$1" true', 'sh', `/run/paas/locks/${app}.lock`)).exitCode === 0;
 }
 
 export async function waitLockFree(host: TestHost, app: string, timeoutMs = 60_000): Promise<number> {

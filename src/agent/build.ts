@@ -150,7 +150,8 @@ export async function buildTree(build: BuildDir, job: TreeBuild, emit: Emit): Pr
     result = await runBuild(['build', ...args], { DOCKER_BUILDKIT: '0' }, emit, timeoutMs);
   }
   if (result.timedOut) {
-    throw new PaasError('build', `the build on the host ran longer than ${Math.round(timeoutMs / 60_000)} min and was stopped`, {
+    const limit = timeoutMs >= 60_000 ? `${Math.round(timeoutMs / 60_000)} min` : `${Math.round(timeoutMs / 1000)} s`;
+    throw new PaasError('build', `the build on the host ran longer than ${limit} and was stopped`, {
       details: result.tail.slice(-10),
       hint: `make the step that hangs finish (the lines above are the last of its output), or give it longer: build: { timeout: 1h } in paas.yml (at most ${MAX_BUILD_MS / 3_600_000} h)`,
     });

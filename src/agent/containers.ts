@@ -1,4 +1,6 @@
 import { LABEL, releasePhaseName } from '../release/containers.js';
+import { docker } from './exec.js';
+import { readState } from './state.js';
 import { apiName, containersLabelled, engineRequest, removeContainer, stopAndRemoveContainer, type EngineContainer } from './engine.js';
 
 /*
@@ -67,3 +69,14 @@ export async function pruneImages(images: string[]): Promise<string[]> {
   return removed;
 }
 
+
+/**
+ * The app's image tags that no release of its state uses: what a failed or aborted attempt built
+ * or loaded (dependency images stay: the next deploy builds on them). `only`: just these tags.
+ */
+export async function pruneUnreleased(app: string, only?: string[]): Promise<string[]> {
+  const state = await readState(app);
+  const used = new Set(state.releases.map((r) => r.image));
+  const tags = only ?? (await docker(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}', `paas/${app}`], { check: false, timeoutMs: 60_000 })).stdout.split('\n').filter(Boolean);
+  return pruneImages(tags.filter((tag) => tag.startsWith(`paas/${app}:`) && !tag.startsWith(`paas/${app}:deps-`) && !used.has(tag)));
+}

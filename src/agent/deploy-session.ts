@@ -5,6 +5,7 @@ import { flag, parseJsonRequest, requireFlag } from './args.js';
 import { buildTree, missingImages, newBuildDir, staleDepsImages, unpackTree, validateBuildRequest, type HostBuildRequest } from './build.js';
 import { docker } from './exec.js';
 import { withAppLock } from './app-lock.js';
+import { pruneUnreleased } from './containers.js';
 import { MessageReader } from './messages.js';
 import { readRolloutInputs, rolloutLocked, type Emit, type RolloutInputs, type RolloutResult } from './rollout.js';
 import { HOST_FILE, dockerArch, readJson, readState, type HostInfo } from './state.js';
@@ -105,28 +106,47 @@ export async function deploySession({ args, emit, stdin }: VerbContext): Promise
     const reading: Promise<RolloutInputs> = readRolloutInputs(app);
     reading.catch(() => {}); // a host that is not set up: the CLI stops after "info"
     emit(JSON.stringify(await hostFacts(app, false)), 'info');
-    let built: Built | undefined;
-    let result: RolloutResult | undefined;
-    for (let line = await input.line(); line !== undefined; line = await input.line()) {
-      const request = parseSessionRequest(line);
-      if ('build' in request) {
-        built = undefined;
-        const outcome = await receiveAndBuild(request.build, input, app, emit);
-        if ('missing' in outcome) {
-          emit(JSON.stringify(outcome.missing), 'missing');
-        } else {
-          built = outcome;
-          emit(JSON.stringify({ imageId: outcome.imageId, ms: outcome.ms }), 'built');
-        }
-        continue;
+    const session: SessionState = { attempted: new Set() };
+    try {
+      for (let line = await input.line(); line !== undefined; line = await input.line()) {
+        await serveRequest(parseSessionRequest(line), session, { app, input, emit, reading });
       }
-      const spec = request.release;
-      if (result) throw new PaasError('usage', 'a deploy session rolls out one release');
-      if (spec.app !== app) throw new PaasError('usage', `this session deploys ${app}, not ${JSON.stringify(spec.app)}`);
-      if (built && spec.image !== built.tag) throw new PaasError('usage', `the release is of ${JSON.stringify(spec.image)}, but ${built.tag} was built`);
-      result = await rolloutLocked(built ? { ...spec, imageId: built.imageId } : spec, emit, reading, built?.stalePrune ?? [], { imageBuilt: built !== undefined });
-      emit(JSON.stringify(result), 'released');
+      return session.result ?? { app, released: true };
+    } finally {
+      // What this session built or was to release and no release uses: an aborted attempt's image.
+      if (!session.result && session.attempted.size) await pruneUnreleased(app, [...session.attempted]).catch(() => {});
     }
-    return result ?? { app, released: true };
   });
+}
+
+interface SessionState {
+  built?: Built;
+  result?: RolloutResult;
+  /** Images built or named for release in this session. */
+  attempted: Set<string>;
+}
+
+/** One request of a deploy session: a build (answered "missing" or "built") or the release (answered "released"). */
+async function serveRequest(request: SessionRequest, session: SessionState, io: { app: string; input: MessageReader; emit: Emit; reading: Promise<RolloutInputs> }): Promise<void> {
+  const { app, input, emit } = io;
+  if ('build' in request) {
+    delete session.built;
+    const outcome = await receiveAndBuild(request.build, input, app, emit);
+    if ('missing' in outcome) {
+      emit(JSON.stringify(outcome.missing), 'missing');
+      return;
+    }
+    session.built = outcome;
+    session.attempted.add(outcome.tag);
+    emit(JSON.stringify({ imageId: outcome.imageId, ms: outcome.ms }), 'built');
+    return;
+  }
+  const spec = request.release;
+  const { built } = session;
+  if (session.result) throw new PaasError('usage', 'a deploy session rolls out one release');
+  if (spec.app !== app) throw new PaasError('usage', `this session deploys ${app}, not ${JSON.stringify(spec.app)}`);
+  if (built && spec.image !== built.tag) throw new PaasError('usage', `the release is of ${JSON.stringify(spec.image)}, but ${built.tag} was built`);
+  if (typeof spec.image === 'string') session.attempted.add(spec.image);
+  session.result = await rolloutLocked(built ? { ...spec, imageId: built.imageId } : spec, emit, io.reading, built?.stalePrune ?? [], { imageBuilt: built !== undefined });
+  emit(JSON.stringify(session.result), 'released');
 }

@@ -77,7 +77,17 @@ export async function createContainer(name: string, create: ContainerCreate): Pr
 
 export async function startContainer(id: string, name = id): Promise<void> {
   const answer = await engineRequest<{ message?: string }>('POST', `/containers/${encodeURIComponent(id)}/start`);
-  if (answer.status !== 204 && answer.status !== 304) throw engineFailure(`start the container ${name}`, answer);
+  if (answer.status === 204 || answer.status === 304) return;
+  const message = answer.body?.message ?? '';
+  // The app's own command cannot start (not found on its PATH, not executable): the app's fault.
+  const process = /exec: [^:]*: (executable file not found[^:]*|no such file or directory|permission denied)/.exec(message);
+  if (process) {
+    throw new PaasError('healthcheck', `${name} cannot start its command: ${process[0].replace(/^exec: /, '')}`, {
+      where: name,
+      hint: 'check the process command (Procfile, paas.yml processes) and the PATH the app sets (config vars)',
+    });
+  }
+  throw engineFailure(`start the container ${name}`, answer);
 }
 
 /** Removes a container by its ID (force: a running one too). A container already gone is fine. */

@@ -12,6 +12,7 @@ import { buildTree, newBuildDir, unpackTree, type BuildDir } from './build.js';
 import { run, start } from './exec.js';
 import { repoPath } from './git.js';
 import { withAppLock } from './app-lock.js';
+import { pruneUnreleased } from './containers.js';
 import { nextVersion, readRolloutInputs, rolloutLocked, validateSpec } from './rollout.js';
 import { readState } from './state.js';
 
@@ -98,8 +99,13 @@ export async function gitReceive(app: string, refLines: string, say: (line: stri
         dockerfile, dockerignore: ignore, tag: image, buildArgs: resolved.config.build?.args ?? {}, again: 'push',
         ...(resolved.config.build?.timeoutMs ? { timeoutMs: resolved.config.build.timeoutMs } : {}),
       }, say);
-      const result = await rolloutLocked({ ...spec, imageId }, say, readRolloutInputs(app));
-      say(`paas: ${app} v${result.version} is live: ${result.urls.join(' ')}`);
+      try {
+        const result = await rolloutLocked({ ...spec, imageId }, say, readRolloutInputs(app));
+        say(`paas: ${app} v${result.version} is live: ${result.urls.join(' ')}`);
+      } catch (error) {
+        await pruneUnreleased(app, [image]).catch(() => {});
+        throw error;
+      }
     } finally {
       await work.remove();
     }

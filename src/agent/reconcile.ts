@@ -10,7 +10,7 @@ import { parseRoutes, routesFor } from '../release/settings.js';
 import type { AppState, Release } from '../release/types.js';
 import { WEB } from '../release/types.js';
 import { readSnapshotIfKept, snapshotFile, writeAppConfig } from './config-store.js';
-import { appContainers, pruneImages, removeContainers, removeReleasePhaseLeftover, stopAppContainers, type ListedContainer } from './containers.js';
+import { appContainers, pruneImages, pruneUnreleased, removeContainers, removeReleasePhaseLeftover, stopAppContainers, type ListedContainer } from './containers.js';
 import { acquireLock, alive } from './lock.js';
 import { appIntent, listIntents, removeIntent, type DrainIntent, type RestartIntent, type RolloutIntent } from './intents.js';
 import { currentRoutes, refreshRoutes, removeRoutes, switchRoutes } from './nginx.js';
@@ -149,6 +149,8 @@ export async function reconcileApp(app: string, drainsAlive?: DrainIntent[]): Pr
       await removeContainers(stray);
       did.push(`removed ${stray.length} container(s) of no kept release: ${stray.map((c) => c.name).join(', ')}`);
     }
+    const images = await pruneUnreleased(app);
+    if (images.length) did.push(`removed ${images.length} image(s) that no release uses: ${images.join(', ')}`);
   }
   return { app, did };
 }

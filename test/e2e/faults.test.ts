@@ -270,3 +270,68 @@ describe('the host and its containers', () => {
     await assertConsistent('after a host restart and a deploy');
   });
 });
+
+describe('a full disk', () => {
+  const diskApp = 'fulldisk';
+  let disk: TestHost;
+  const diskExample = copyExample('node');
+  const at = () => ['--app', diskApp, '--host', disk.url, '--identity', disk.keyPath];
+
+  beforeAll(async () => {
+    // A host whose /var/lib/paas is a small filesystem of its own (a tmpfs), so that the test can fill it.
+    const name = `faults-disk-${Date.now().toString(36)}`.slice(0, 31);
+    const sandbox = await world.cliJson<TestHost>(['sandbox:up', name, '--identity', host.keyPath]);
+    disk = { ...sandbox, name };
+    world.hosts.push(disk);
+    expect((await onHost(disk, 'mkdir', '-p', '/var/lib/paas')).exitCode).toBe(0);
+    expect((await onHost(disk, 'mount', '-t', 'tmpfs', '-o', 'size=48m,mode=711', 'tmpfs', '/var/lib/paas')).exitCode).toBe(0);
+    expect((await world.cli(['host:setup', '--host', disk.url, '--identity', disk.keyPath, '--public-port', String(disk.httpPort)])).exitCode).toBe(0);
+    const first = await world.cli(['deploy', diskExample.dir, ...at()]);
+    expect(first.exitCode, first.stderr.slice(-2000)).toBe(0);
+    expect((await world.cli(['config:set', 'GREETING=before', ...at()])).exitCode).toBe(0);
+  });
+  afterAll(() => diskExample.cleanup());
+
+  const fill = () => onHost(disk, 'sh', '-c', 'dd if=/dev/zero of=/var/lib/paas/filler bs=64k 2>/dev/null; sync; true');
+  const free = () => onHost(disk, 'rm', '-f', '/var/lib/paas/filler');
+
+  it('a deploy and a config:set on a full disk: a clear error naming the path, nothing corrupted, the old release serving; both work once space is freed', async () => {
+    const load = startLoad({ url: `http://127.0.0.1:${disk.httpPort}/`, hostHeader: `${diskApp}.localhost`, expectBody: /^Hello from the node example/ });
+    try {
+      const before = await world.cliJson<Releases>(['releases', ...at()]);
+      await fill();
+      const file = path.join(diskExample.dir, 'server.js');
+      writeFileSync(file, readFileSync(file, 'utf8').replace(/const VERSION = \d+;/, 'const VERSION = 2;'));
+      const deploy = await world.cli(['deploy', diskExample.dir, ...at()]);
+      expect(deploy.exitCode, deploy.stderr.slice(-2000)).toBe(12);
+      expect(deploy.stderr).toMatch(/the disk of \/var\/lib\/paas\/\S+ is full: cannot write \/var\/lib\/paas\/\S+/);
+      expect(deploy.stderr).toMatch(/free space on the host \(at least [\d.]+ [KM]B; see `df -h \/var\/lib\/paas/);
+      // Reads work on a full disk: they write nothing.
+      const shown = await world.cli(['config', '--reveal', '--json', ...at()]);
+      expect(shown.exitCode, shown.stderr).toBe(0);
+      expect(JSON.stringify(JSON.parse(shown.stdout))).toContain('"GREETING":"before"');
+      const set = await world.cli(['config:set', 'GREETING=after', ...at()]);
+      expect(set.exitCode, set.stderr.slice(-2000)).toBe(12);
+      expect(set.stderr).toMatch(/the disk of \/var\/lib\/paas\/\S+ is full/);
+      // Nothing corrupted, nothing left over.
+      const after = await world.cliJson<Releases>(['releases', ...at()]);
+      expect(after).toEqual(before);
+      const leftovers = await onHost(disk, 'sh', '-c', 'find /var/lib/paas -name "*.tmp"; ls -A /var/lib/paas/builds /var/lib/paas/intents');
+      expect(leftovers.stdout.split('\n').filter((l) => l && !l.endsWith(':'))).toEqual([]);
+      const snapshots = (await onHost(disk, 'ls', `/var/lib/paas/apps/${diskApp}/config`)).stdout.split('\n').filter(Boolean);
+      expect(snapshots.sort()).toEqual(before.releases.map((r) => `v${r.version}.enc`).sort());
+      expect((await onHost(disk, 'nginx', '-t')).exitCode).toBe(0);
+      expect((await viaNginx(disk, diskApp, '/env/GREETING')).body).toBe('before');
+      await free();
+      const deployed = await world.cli(['deploy', diskExample.dir, ...at()]);
+      expect(deployed.exitCode, deployed.stderr.slice(-2000)).toBe(0);
+      expect((await world.cli(['config:set', 'GREETING=after', ...at()])).exitCode).toBe(0);
+      expect((await viaNginx(disk, diskApp, '/env/GREETING')).body).toBe('after');
+    } finally {
+      await free();
+      const report = await load.stop();
+      rows.push(`  disk full during a deploy and a config:set: ${report.failed} failed of ${report.sent}; exit 12 naming the path, nothing left over`);
+      expect(report.failed, formatLoadReport(report)).toBe(0);
+    }
+  });
+});

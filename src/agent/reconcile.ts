@@ -37,15 +37,29 @@ async function routedNow(app: string): Promise<{ version: number; ports: number[
  * stopped). Not switched: undone (its containers and config snapshot go, the routes are the
  * previous release's).
  */
+/**
+ * Whether a rollout a dead agent left had switched: nginx's routes point at its release, which
+ * the state holds (as pending or active), and every routed port is one of its running web
+ * containers'. Then it is finished; otherwise undone. Pure.
+ */
+export function rolloutSwitched(version: number, state: AppState, routed: { version: number; ports: number[] } | undefined, containers: ListedContainer[]): boolean {
+  const webRunning = containers.filter((c) => c.release === version && c.type === WEB && c.running);
+  return routed?.version === version && state.releases.some((r) => r.version === version)
+    && routed.ports.every((port) => webRunning.some((c) => c.port === port));
+}
+
+/** Whether a rolling restart a dead agent left had switched: every routed port is one of its generation's running web containers'. Pure. */
+export function restartSwitched(version: number, generation: number, routed: { version: number; ports: number[] } | undefined, containers: ListedContainer[]): boolean {
+  const fresh = containers.filter((c) => c.release === version && c.type === WEB && c.generation === generation && c.running);
+  return routed !== undefined && routed.ports.length > 0 && routed.ports.every((port) => fresh.some((c) => c.port === port));
+}
+
 async function settleRollout(intent: RolloutIntent, did: string[]): Promise<void> {
   const { app, version } = intent;
   const [state, containers, routed] = await Promise.all([readState(app), appContainers(app), routedNow(app)]);
   const ofRelease = containers.filter((c) => c.release === version);
-  const webRunning = ofRelease.filter((c) => c.type === WEB && c.running);
   const release = state.releases.find((r) => r.version === version);
-  const switched = routed?.version === version && release !== undefined
-    && routed.ports.every((port) => webRunning.some((c) => c.port === port));
-  if (switched) {
+  if (rolloutSwitched(version, state, routed, containers)) {
     const next: AppState = {
       app,
       current: version,
@@ -99,9 +113,8 @@ async function settleRestart(intent: RestartIntent, did: string[]): Promise<void
   const { app, version, generation } = intent;
   const [containers, routed, state] = await Promise.all([appContainers(app), routedNow(app), readState(app)]);
   const fresh = containers.filter((c) => c.release === version && c.type === WEB && c.generation === generation);
-  const switched = routed !== undefined && routed.ports.length > 0 && routed.ports.every((port) => fresh.some((c) => c.port === port && c.running));
   const release = state.releases.find((r) => r.version === version);
-  if (switched) {
+  if (restartSwitched(version, generation, routed, containers)) {
     const old = containers.filter((c) => c.release === version && c.type === WEB && c.generation !== generation);
     await stopAppContainers(app, old.map((c) => c.name), release?.stopTimeoutSeconds ?? 10);
     await refreshRoutes(app);
@@ -113,8 +126,8 @@ async function settleRestart(intent: RestartIntent, did: string[]): Promise<void
   }
 }
 
-/** Containers no release of the state accounts for: of a release that is neither current nor pending. */
-function strays(state: AppState, containers: ListedContainer[], routedPorts: number[]): ListedContainer[] {
+/** Containers no release of the state accounts for (neither current nor pending), unless nginx routes to them. Pure. */
+export function strays(state: AppState, containers: ListedContainer[], routedPorts: number[]): ListedContainer[] {
   const known = new Set(state.releases.filter((r) => r.status !== 'superseded').map((r) => r.version));
   return containers.filter((c) => !known.has(c.release) && !(c.port !== undefined && routedPorts.includes(c.port)));
 }
@@ -127,13 +140,12 @@ function strays(state: AppState, containers: ListedContainer[], routedPorts: num
 export async function reconcileApp(app: string, drainsAlive?: DrainIntent[]): Promise<Reconciled> {
   const did: string[] = [];
   const intent = await appIntent(app);
-  if (!intent) return { app, did };
+  // No intent, or this process's own change under way: nothing to settle.
+  if (!intent || intent.pid === process.pid) return { app, did };
   drainsAlive ??= (await listIntents()).drains.filter((d) => alive(d.pid));
-  if (intent.pid !== process.pid) {
-    if (intent.kind === 'rollout') await settleRollout(intent, did);
-    else await settleRestart(intent, did);
-    await removeIntent(intent);
-  }
+  if (intent.kind === 'rollout') await settleRollout(intent, did);
+  else await settleRestart(intent, did);
+  await removeIntent(intent);
   {
     // Only after a crash: on a clean host this costs nothing.
     const dir = appDir(app);

@@ -119,8 +119,8 @@ async function underLoad(label: string, fault: () => Promise<string>): Promise<v
   try {
     outcome = await fault();
     await assertConsistent(label);
-    await deployOk(label);
-    await assertConsistent(`${label}, after the next deploy`);
+    const next = await deployOk(label);
+    expect(await releaseServed(), `${label}: the next deploy serves`).toBe(`v${next}`);
   } finally {
     const report = await load.stop();
     rows.push(`  ${label}: ${report.failed} failed of ${report.sent}`);

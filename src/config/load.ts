@@ -1,3 +1,4 @@
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { PaasError } from '../errors.js';
 import { readAppFile } from '../util/fs.js';
@@ -30,7 +31,21 @@ export async function loadConfig(dir: string, options: { file?: string } = {}): 
   return {};
 }
 
+/**
+ * The largest paas.yml read. Real ones are a few KB; the YAML parser's duplicate-key check is
+ * quadratic in the keys of a map, so a file of megabytes of keys would take minutes (on a host,
+ * for a git push: under the app's lock).
+ */
+export const MAX_CONFIG_BYTES = 64 * 1024;
+
 async function readConfigFile(file: string): Promise<AppConfig | undefined> {
+  const size = await fs.stat(file).then((stat) => (stat.isFile() ? stat.size : 0), () => 0);
+  if (size > MAX_CONFIG_BYTES) {
+    throw new PaasError('config', `${path.basename(file)} is ${size} bytes long, at most ${MAX_CONFIG_BYTES} are allowed`, {
+      where: file,
+      hint: 'keep paas.yml to settings (see docs/paas-yml.md): large data belongs in files of the app',
+    });
+  }
   const text = await readAppFile(file, 'config');
   return text === undefined ? undefined : { file, ...parseConfig(text, file) };
 }

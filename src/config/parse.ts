@@ -16,6 +16,7 @@ import {
   type FieldTable,
   type Problem,
 } from './reader.js';
+import { LIMITS } from '../release/types.js';
 import { BALANCE_STRATEGIES, type AppConfig, type HealthcheckConfig, type ProcessConfig } from './types.js';
 import {
   checkAppName,
@@ -74,7 +75,44 @@ const sshHost = checkedString((value) =>
   parseHostUrl(value) ? undefined : `${quote(value)} is not an SSH host (expected ssh://user@host:port, user@host or host)`,
 );
 
-const nonEmptyString = checkedString((value) => (value.trim() === '' ? 'must not be empty' : undefined));
+/** A process command: not empty, and no longer than a host accepts (LIMITS.commandLength). */
+const processCommand = checkedString((value) => {
+  if (value.trim() === '') return 'must not be empty';
+  if (value.includes('\0')) return 'contains a NUL byte, which no program can be given';
+  if (value.length > LIMITS.commandLength) return `is ${value.length} characters long, at most ${LIMITS.commandLength} are allowed`;
+  return undefined;
+});
+
+/**
+ * The most bytes of one env: or build.args value. The kernel passes each environment string to a
+ * process whole, up to 128 KiB, and all of them together (with the arguments) in a few MiB: a
+ * larger value would build, then fail to start.
+ */
+export const MAX_VARIABLE_VALUE_BYTES = 32 * 1024;
+
+/** A value of env: or build.args: as text (scalarText), without NUL bytes, bounded. */
+const variableValue: Decoder<string> = (node, path, reader) => {
+  const value = scalarText(node, path, reader);
+  if (value === undefined) return undefined;
+  if (value.includes('\0')) return reader.report(node, `${path}: the value contains a NUL byte, which an environment variable cannot hold`);
+  const bytes = Buffer.byteLength(value);
+  if (bytes > MAX_VARIABLE_VALUE_BYTES) {
+    return reader.report(node, `${path}: the value is ${bytes} bytes long, at most ${MAX_VARIABLE_VALUE_BYTES} are allowed (keep large data in a file of the app)`);
+  }
+  return value;
+};
+
+/** Replicas of one process type: 0 to LIMITS.replicas (what a host runs of one release). */
+function replicaProblem(path: string, value: number): string | undefined {
+  return value > LIMITS.replicas ? `${path}: ${value} replicas, at most ${LIMITS.replicas} per release are allowed` : undefined;
+}
+
+const replicaCount: Decoder<number> = (node, path, reader) => {
+  const value = wholeNumber(0)(node, path, reader);
+  if (value === undefined) return undefined;
+  const problem = replicaProblem(path, value);
+  return problem ? reader.report(node, problem) : value;
+};
 
 function checkDockerfilePath(value: string): string | undefined {
   if (value.trim() === '') return 'must not be empty';
@@ -97,13 +135,13 @@ function checkUrlPath(value: string): string | undefined {
 const BUILD: FieldTable<NonNullable<AppConfig['build']>> = {
   dockerfile: ['dockerfile', checkedString(checkDockerfilePath)],
   stack: ['stack', oneOf(STACKS)],
-  args: ['args', entries(checkVariableName, scalarText)],
+  args: ['args', entries(checkVariableName, variableValue)],
   timeout: ['timeoutMs', buildTimeout],
 };
 
 const PROCESS: FieldTable<ProcessConfig> = {
-  replicas: ['replicas', wholeNumber(0)],
-  command: ['command', nonEmptyString],
+  replicas: ['replicas', replicaCount],
+  command: ['command', processCommand],
   memory: ['memoryBytes', memorySize],
   cpus: ['cpus', cpuCount],
 };
@@ -117,7 +155,8 @@ const processConfig: Decoder<ProcessConfig> = (node, path, reader) => {
     return process && { replicas: 1, ...process };
   }
   if (isScalar(node) && typeof node.value === 'number' && Number.isInteger(node.value) && node.value >= 0) {
-    return { replicas: node.value };
+    const problem = replicaProblem(path, node.value);
+    return problem ? reader.report(node, problem) : { replicas: node.value };
   }
   return reader.report(node, `${path}: expected a whole number >= 0 or a map, got ${describeValue(node)}`);
 };
@@ -139,7 +178,7 @@ const TOP_LEVEL: FieldTable<AppConfig> = {
   healthcheck: ['healthcheck', fields(HEALTHCHECK)],
   domains: ['domains', uniqueList('domains', checkedString(checkHostname))],
   balance: ['balance', oneOf(BALANCE_STRATEGIES)],
-  env: ['env', entries(checkEnvName, scalarText)],
+  env: ['env', entries(checkEnvName, variableValue)],
   keep_releases: ['keepReleases', wholeNumber(1, 100)],
 };
 

@@ -1,4 +1,5 @@
 import { PaasError } from '../errors.js';
+import { LIMITS } from '../release/types.js';
 import type { AppDir } from './appdir.js';
 import { isObject, objectField } from './parse.js';
 import type { Healthcheck } from './types.js';
@@ -50,6 +51,8 @@ function webHealthcheck(json: Record<string, unknown>, file: string): Healthchec
   const check = checks[index] as Record<string, unknown>;
   const at = `healthchecks.web[${index}]`;
   if (typeof check.path !== 'string' || !check.path.startsWith('/')) throw invalid(file, `${at}.path must be a string starting with "/"`);
+  // The path goes into the HTTP request line of the health check, as paas.yml's healthcheck.path does.
+  if (/[\s\u0000-\u001f\u007f]/.test(check.path)) throw invalid(file, `${at}.path ${JSON.stringify(check.path)} must not contain spaces or control characters`);
   return {
     path: check.path,
     timeoutMs: seconds(check.timeout, DOKKU_DEFAULTS.timeoutSeconds, `${at}.timeout`, file) * 1000,
@@ -75,6 +78,9 @@ function readFormation(json: Record<string, unknown>, file: string): Record<stri
     if (quantity === undefined) continue;
     if (typeof quantity !== 'number' || !Number.isInteger(quantity) || quantity < 0) {
       throw invalid(file, `formation.${type}.quantity must be a whole number, 0 or more`);
+    }
+    if (quantity > LIMITS.replicas) {
+      throw invalid(file, `formation.${type}.quantity is ${quantity}: at most ${LIMITS.replicas} replicas per release are allowed`);
     }
     counts.push([type, quantity]);
   }

@@ -89,7 +89,27 @@ async function readPackageJson(app: AppDir): Promise<PackageJson> {
       hint: 'make package.json an object, e.g. {"name": "app", "scripts": {"start": "node server.js"}}',
     });
   }
+  // The fields that choose what runs: one of the wrong type would be skipped, and another command run instead.
+  const wrongType = (what: string, expected: string, value: unknown) => new PaasError('config', `package.json ${what} must be ${expected}, got ${describeJson(value)}`, {
+    where: app.path('package.json'),
+    hint: `fix ${what} in package.json, e.g. "scripts": {"start": "node server.js"}`,
+  });
+  if (pkg.scripts !== undefined) {
+    if (!isObject(pkg.scripts)) throw wrongType('scripts', 'an object of script names and commands', pkg.scripts);
+    for (const [name, command] of Object.entries(pkg.scripts)) {
+      const label = /^[\w:.-]{1,40}$/.test(name) ? `scripts.${name}` : `scripts[${JSON.stringify(name.slice(0, 40))}]`;
+      if (typeof command !== 'string') throw wrongType(label, 'a string (a command)', command);
+    }
+  }
+  if (pkg.main !== undefined && typeof pkg.main !== 'string') throw wrongType('main', 'a string (a file of the app)', pkg.main);
   return pkg;
+}
+
+/** A JSON value as shown in a message: its type, and a short spelling of it. */
+function describeJson(value: unknown): string {
+  const type = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+  const text = JSON.stringify(value) ?? String(value);
+  return `${type} (${text.length > 40 ? `${text.slice(0, 39)}…` : text})`;
 }
 
 function nodeImage(major: number): string {

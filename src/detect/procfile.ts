@@ -1,11 +1,15 @@
+import { checkProcessType } from '../config/validators.js';
 import { PaasError } from '../errors.js';
+import { LIMITS } from '../release/types.js';
 import type { AppDir } from './appdir.js';
 
 /** Process type -> command, in file order. */
 export type Procfile = Record<string, string>;
 
 const PROCESS_TYPE = /^[A-Za-z0-9_-]+$/;
-const FORMAT_HINT = 'write each process as "type: command", e.g. "web: node server.js" (types use letters, digits, _ and -)';
+const FORMAT_HINT = 'write each process as "type: command", e.g. "web: node server.js" (types: lowercase letters, digits, _ and -, starting with a letter)';
+/** Procfile types that run once per release, not as processes: not counted against LIMITS.processTypes. */
+const ONE_OFF_TYPES = new Set(['release']);
 
 /**
  * Parses a Heroku Procfile: one `type: command` per line, split at the first colon. Commands are
@@ -15,6 +19,7 @@ const FORMAT_HINT = 'write each process as "type: command", e.g. "web: node serv
 export function parseProcfile(text: string, file = 'Procfile'): Procfile {
   const firstLineOf = new Map<string, number>();
   const processes: [string, string][] = [];
+  let running = 0;
   text.replace(/^\uFEFF/, '').split(/\r?\n/).forEach((raw, index) => {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) return;
@@ -26,8 +31,21 @@ export function parseProcfile(text: string, file = 'Procfile'): Procfile {
     if (!PROCESS_TYPE.test(type)) {
       throw new PaasError('config', `malformed Procfile line: ${JSON.stringify(raw)}`, { where, hint: FORMAT_HINT });
     }
+    // A type Heroku would read but a host cannot run (uppercase, leading digit, too long) is refused here, at its line.
+    const typeProblem = checkProcessType(type);
+    if (typeProblem) {
+      throw new PaasError('config', typeProblem, { where, hint: 'rename the process type, such as web, worker or clock_2' });
+    }
     if (command === '') {
       throw new PaasError('config', `process type "${type}" has an empty command`, { where, hint: FORMAT_HINT });
+    }
+    if (command.includes('\0')) {
+      throw new PaasError('config', `the command of process type "${type}" contains a NUL byte, which no program can be given`, { where, hint: 'remove the NUL byte from the Procfile' });
+    }
+    if (command.length > LIMITS.commandLength) {
+      throw new PaasError('config', `the command of process type "${type}" is ${command.length} characters long, at most ${LIMITS.commandLength} are allowed`, {
+        where, hint: 'move the command into a script of the app and run that script',
+      });
     }
     const first = firstLineOf.get(type);
     if (first !== undefined) {
@@ -38,8 +56,14 @@ export function parseProcfile(text: string, file = 'Procfile'): Procfile {
     }
     firstLineOf.set(type, lineNumber);
     processes.push([type, command]);
+    if (!ONE_OFF_TYPES.has(type)) running += 1;
+    if (running > LIMITS.processTypes) {
+      throw new PaasError('config', `the Procfile defines more than ${LIMITS.processTypes} process types`, {
+        where, hint: `keep at most ${LIMITS.processTypes} process types (besides release:)`,
+      });
+    }
   });
-  // fromEntries defines own properties, so even a type named __proto__ is kept as data.
+  // fromEntries defines own properties: no type can reach Object.prototype.
   return Object.fromEntries(processes);
 }
 

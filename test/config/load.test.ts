@@ -72,4 +72,14 @@ describe('loadConfig', () => {
     expect(error.where).toBe(path.join(dir, 'paas.yaml'));
     expect(error.details).toEqual(['paas.yaml:2:7 port: expected a whole number between 1 and 65535, got "web"']);
   });
+
+  it('refuses a paas.yml larger than 64 KiB before parsing it', async () => {
+    await writeFile(path.join(dir, 'paas.yml'), `env:\n${Array.from({ length: 7000 }, (_, i) => `  K${i}: v\n`).join('')}`);
+    const started = Date.now();
+    const error = await rejectionOf(loadConfig(dir));
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(error.kind).toBe('config');
+    expect(error.message).toMatch(/^paas\.yml is \d+ bytes long, at most 65536 are allowed$/);
+    expect(error.where).toBe(path.join(dir, 'paas.yml'));
+  });
 });

@@ -247,3 +247,26 @@ describe('parseConfig: hostile domains', () => {
     ]);
   });
 });
+
+describe('parseConfig: what a host would refuse, refused at its line', () => {
+  it.each([
+    [lines('processes:', '  web: 101'), 'paas.yml:2:8 processes.web: 101 replicas, at most 100 per release are allowed'],
+    [lines('processes:', '  web: { replicas: 101 }'), 'paas.yml:2:20 processes.web.replicas: 101 replicas, at most 100 per release are allowed'],
+    [lines('processes:', `  web: { command: ${'x'.repeat(16_385)} }`), 'paas.yml:2:19 processes.web.command: is 16385 characters long, at most 16384 are allowed'],
+    [lines('processes:', '  web: { command: "a\\0b" }'), 'paas.yml:2:19 processes.web.command: contains a NUL byte, which no program can be given'],
+    [lines('env:', '  A: "a\\0b"'), 'paas.yml:2:6 env.A: the value contains a NUL byte, which an environment variable cannot hold'],
+    [lines('build:', '  args: { A: "\\0" }'), 'paas.yml:2:14 build.args.A: the value contains a NUL byte, which an environment variable cannot hold'],
+    [lines('env:', `  A: ${'y'.repeat(32 * 1024 + 1)}`), 'paas.yml:2:6 env.A: the value is 32769 bytes long, at most 32768 are allowed (keep large data in a file of the app)'],
+    [lines('env:', `  A: ${'é'.repeat(16 * 1024 + 1)}`), 'paas.yml:2:6 env.A: the value is 32770 bytes long, at most 32768 are allowed (keep large data in a file of the app)'],
+  ])('%#', (text, detail) => {
+    expect(problemsOf(text)).toEqual([detail]);
+  });
+
+  it('accepts the largest values a host takes', () => {
+    const text = lines('processes:', '  web: 100', `  worker: { replicas: 0, command: ${'x'.repeat(16_384)} }`, 'env:', `  A: ${'y'.repeat(32 * 1024)}`);
+    const config = parseConfig(text, 'paas.yml');
+    expect(config.processes?.web).toEqual({ replicas: 100 });
+    expect(config.processes?.worker?.command).toHaveLength(16_384);
+    expect(config.env?.A).toHaveLength(32 * 1024);
+  });
+});

@@ -132,6 +132,9 @@ describe('detect', () => {
       [{ healthchecks: { web: [{ path: 'health' }] } }, 'healthchecks.web[0].path must be a string starting with "/"'],
       [{ healthchecks: { web: [{ path: '/', timeout: '5s' }] } }, 'healthchecks.web[0].timeout must be a positive number of seconds'],
       [{ formation: { web: { quantity: 1.5 } } }, 'formation.web.quantity must be a whole number, 0 or more'],
+      [{ formation: { web: { quantity: 1000 } } }, 'formation.web.quantity is 1000: at most 100 replicas per release are allowed'],
+      [{ healthchecks: { web: [{ path: '/up now' }] } }, 'healthchecks.web[0].path "/up now" must not contain spaces or control characters'],
+      [{ healthchecks: { web: [{ path: '/up\r\nHost: evil' }] } }, 'healthchecks.web[0].path "/up\\r\\nHost: evil" must not contain spaces or control characters'],
       [[], 'app.json must be a JSON object'],
     ])('rejects %j', async (appJson, message) => {
       const dir = await makeTree({ 'index.html': '', 'app.json': json(appJson) });

@@ -354,5 +354,17 @@ describe('node stack', () => {
       const error = await paasError(detect(dir));
       expect(error).toMatchObject({ kind: 'config', message: 'package.json must hold a JSON object' });
     });
+
+    it.each([
+      [{ scripts: 'node server.js' }, 'package.json scripts must be an object of script names and commands, got a string ("node server.js")'],
+      [{ scripts: ['node server.js'] }, 'package.json scripts must be an object of script names and commands, got an array (["node server.js"])'],
+      [{ scripts: { start: 5 } }, 'package.json scripts.start must be a string (a command), got a number (5)'],
+      [{ scripts: { build: { run: 'x' } } }, 'package.json scripts.build must be a string (a command), got an object ({"run":"x"})'],
+      [{ scripts: { 'a b\n': null } }, 'package.json scripts["a b\\n"] must be a string (a command), got null (null)'],
+      [{ main: ['server.js'] }, 'package.json main must be a string (a file of the app), got an array (["server.js"])'],
+    ])('rejects a field that chooses what runs when it has the wrong type: %j', async (pkg, message) => {
+      const dir = await makeTree({ 'package.json': json(pkg), 'server.js': '' });
+      expect(await paasError(detect(dir))).toMatchObject({ kind: 'config', message, where: `${dir}/package.json` });
+    });
   });
 });

@@ -44,10 +44,42 @@ describe('parseProcfile', () => {
     expect(Object.keys(parseProcfile('worker: a\nweb: b\nrelease: c\n'))).toEqual(['worker', 'web', 'release']);
   });
 
-  it('keeps a type named __proto__ as data', () => {
-    const procfile = parseProcfile('__proto__: node evil.js\n');
-    expect(Object.hasOwn(procfile, '__proto__')).toBe(true);
-    expect(Object.getPrototypeOf(procfile)).toBe(Object.prototype);
+  it('refuses a type named __proto__ (not a process type), leaving Object.prototype alone', () => {
+    expect(parseError('__proto__: node evil.js\n')).toMatchObject({ kind: 'config', where: '/app/Procfile:1' });
+    expect(({} as Record<string, unknown>).evil).toBeUndefined();
+  });
+
+  it.each([
+    ['Web: node server.js\n', '"Web" is not a valid process type'],
+    ['web: a\n1web: b\n', '"1web" is not a valid process type'],
+    [`web: a\n${'w'.repeat(31)}: b\n`, `"${'w'.repeat(31)}" is not a valid process type`],
+    ['web: a\n_worker: b\n', '"_worker" is not a valid process type'],
+  ])('refuses a process type a host cannot run, at its line: %j', (text, message) => {
+    const error = parseError(text);
+    expect(error.kind).toBe('config');
+    expect(error.message).toContain(message);
+    expect(error.where).toBe(`/app/Procfile:${text.split('\n').length - 1}`);
+  });
+
+  it('refuses a command longer than 16384 characters, naming its type and line', () => {
+    const error = parseError(`web: a\nworker: ${'x'.repeat(16_385)}\n`);
+    expect(error.where).toBe('/app/Procfile:2');
+    expect(error.message).toBe('the command of process type "worker" is 16385 characters long, at most 16384 are allowed');
+    expect(parseProcfile(`worker: ${'x'.repeat(16_384)}\n`).worker).toHaveLength(16_384);
+  });
+
+  it('refuses a command with a NUL byte, naming its type and line', () => {
+    const error = parseError('web: node server.js\nworker: echo a\u0000b\n');
+    expect(error.where).toBe('/app/Procfile:2');
+    expect(error.message).toBe('the command of process type "worker" contains a NUL byte, which no program can be given');
+  });
+
+  it('refuses a 21st process type at its line; release: does not count', () => {
+    const twenty = Array.from({ length: 20 }, (_, i) => `t${i}: run ${i}`);
+    expect(Object.keys(parseProcfile([...twenty, 'release: migrate'].join('\n')))).toHaveLength(21);
+    const error = parseError([...twenty, 'release: migrate', 't20: run 20'].join('\n'));
+    expect(error.where).toBe('/app/Procfile:22');
+    expect(error.message).toBe('the Procfile defines more than 20 process types');
   });
 
   it('rejects a line without a colon, naming the file and line', () => {

@@ -5,21 +5,25 @@ import { flag, parseJsonRequest, requireFlag } from './args.js';
 import { buildTree, missingImages, newBuildDir, staleDepsImages, unpackTree, validateBuildRequest, type HostBuildRequest } from './build.js';
 import { docker } from './exec.js';
 import { withAppLock } from './app-lock.js';
+import { checkAppImage } from '../release/validate.js';
 import { pruneUnreleased } from './containers.js';
 import { MessageReader } from './messages.js';
 import { readRolloutInputs, rolloutLocked, type Emit, type RolloutInputs, type RolloutResult } from './rollout.js';
 import { HOST_FILE, dockerArch, readJson, readState, type HostInfo } from './state.js';
+import { otherAppsNames } from './settings.js';
 import type { VerbContext } from './verbs.js';
 
 /** What the host has: architecture, setup, with `engine` the Docker Engine's version; with an app, that app's state. */
 export async function hostFacts(app: string | undefined, engine = true): Promise<unknown> {
-  const [host, version, state] = await Promise.all([
-    readJson<HostInfo>(HOST_FILE),
-    engine ? docker(['version', '--format', '{{.Server.Version}}'], { check: false }) : undefined,
+  const host = await readJson<HostInfo>(HOST_FILE);
+  const [version, state, others] = await Promise.all([
+    engine ? docker(['version', '--format', '{{.Server.Version}}'], { check: false, timeoutMs: 30_000 }) : undefined,
     app ? readState(app) : undefined,
+    // What the other apps answer to: the CLI refuses a paas.yml domain of theirs before it builds.
+    app && host ? otherAppsNames(app, host.baseDomain) : undefined,
   ]);
   return {
-    arch: dockerArch(), node: process.version, host, ...(state ? { state } : {}),
+    arch: dockerArch(), node: process.version, host, ...(state ? { state } : {}), ...(others ? { others } : {}),
     ...(version ? { docker: version.code === 0 ? version.stdout.trim() : undefined } : {}),
   };
 }
@@ -59,6 +63,9 @@ const ARCHIVE_DOCKERFILE = '.paas/Dockerfile';
 async function receiveAndBuild(request: HostBuildRequest & { tag: string }, input: MessageReader, app: string, emit: Emit): Promise<Built | { missing: string[] }> {
   validateBuildRequest(request);
   if (request.dockerfile !== ARCHIVE_DOCKERFILE) throw new PaasError('usage', `the build request names the Dockerfile ${JSON.stringify(request.dockerfile)}, expected ${ARCHIVE_DOCKERFILE}`);
+  // Only the app's own images: a tag of another app's would take over its release image.
+  const tagProblem = checkAppImage(app, request.tag);
+  if (tagProblem) throw new PaasError('usage', `the build request's tag is refused: ${tagProblem}`);
   const work = await newBuildDir();
   try {
     const archive = new PassThrough();

@@ -265,7 +265,8 @@ function checkClaims(app: string, names: string[], others: { app: string; names:
     const problem = claimProblem(app, name, others, baseDomain);
     if (problem) {
       const owner = others.find((other) => other.names.includes(name))?.app;
-      throw new PaasError('usage', problem, {
+      throw new PaasError('config', problem, {
+        where: 'paas.yml domains',
         hint: owner ? `remove it from paas.yml, or from ${owner} first (paas domains:remove ${name} --app ${owner})` : 'use a domain of your own (DNS pointing at this host), or the default name',
       });
     }

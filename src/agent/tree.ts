@@ -212,7 +212,7 @@ export async function extractTree(input: Readable, root: string, options: TreeRu
     input.destroy();
     if (error instanceof PaasError) throw error;
     const message = (error as Error).message;
-    if (/unexpected end|Unexpected end|invalid tar|header|incorrect header check/i.test(message)) {
+    if ((error as NodeJS.ErrnoException).code?.startsWith('Z_') || /unexpected end|invalid tar|header/i.test(message)) {
       throw refused(`it is not a valid tar archive (${message})`, options.what, 'send it again');
     }
     throw error;

@@ -20,7 +20,7 @@ import { repoPath } from './git.js';
 import { DEFAULT_TLS_FILE, anyCertificate, appStateDir, certsDir, otherAppsNames, readSettings, syncDefaultTlsServer, writeSettings } from './settings.js';
 import { appDir, readState, writeAtomic } from './state.js';
 import type { VerbContext } from './verbs.js';
-import { flag, flags as all } from './args.js';
+import { flag, flags as all, parseJsonRequest } from './args.js';
 
 
 
@@ -168,7 +168,8 @@ async function certs({ args }: VerbContext): Promise<unknown> {
 /** Body: {"cert": PEM, "key": PEM}. Checked again here, stored 0600 in certs/<app>/<fingerprint>.{crt,key}. */
 async function certsAdd({ args, emit, readStdin }: VerbContext): Promise<unknown> {
   const app = appOf(args);
-  const body = JSON.parse(await readStdin()) as { cert?: unknown; key?: unknown };
+  const body = parseJsonRequest(await readStdin(), 'the certificate request on stdin') as { cert?: unknown; key?: unknown } | null;
+  if (!body || typeof body !== 'object') throw new PaasError('usage', 'expected {"cert": PEM, "key": PEM} on stdin');
   if (typeof body.cert !== 'string' || typeof body.key !== 'string') throw new PaasError('usage', 'expected {"cert": PEM, "key": PEM} on stdin');
   const info = inspectCertificate(body.cert, body.key, { cert: 'the certificate', key: 'the key' });
   const redirect = !args.includes('--no-redirect');

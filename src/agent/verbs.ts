@@ -152,6 +152,7 @@ async function lock({ args, emit, readStdin }: VerbContext): Promise<unknown> {
 async function rollback({ args, emit }: VerbContext): Promise<unknown> {
   const app = requireFlag(args, 'app');
   const to = flag(args, 'to');
+  if (to !== undefined && !/^[1-9]\d{0,8}$/.test(to)) throw new PaasError('usage', `--to: ${JSON.stringify(to.slice(0, 20))} is not a release number`, { hint: 'give the number of a release, e.g. --to 3 (see paas releases)' });
   const state = await readState(app);
   const spec = rollbackSpec(state, {
     ...(to !== undefined ? { to: Number(to) } : {}),

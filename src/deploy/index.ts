@@ -57,11 +57,13 @@ export interface HostTarget {
   sourceBytes: { bytes: number };
   info?: { arch: string; host?: HostInfo };
   state?: AppState;
+  /** What the host's other apps answer to. */
+  others?: { app: string; names: string[] }[];
   /** A new connection to the host, to ask what is true after this one broke. */
   reconnect?: () => Promise<HostAgent>;
 }
 
-export interface HostFacts { arch: string; host?: HostInfo; state: AppState }
+export interface HostFacts { arch: string; host?: HostInfo; state: AppState; others?: { app: string; names: string[] }[] }
 
 /** What a deploy needs from a host before anything changes (read with its lock): set up? architecture? releases? */
 export function inspectHost(host: HostTarget, facts: HostFacts): void {
@@ -70,14 +72,15 @@ export function inspectHost(host: HostTarget, facts: HostFacts): void {
   }
   host.info = facts;
   host.state = facts.state;
+  host.others = facts.others ?? [];
 }
 
-/** Domains of paas.yml that this host refuses (under its base domain): found before anything is built or sent. */
+/** Domains of paas.yml that this host refuses (another app's, or under its base domain): found before anything is built or sent. */
 export function checkClaims(app: string, domains: string[], host: HostTarget): void {
   const baseDomain = host.info?.host?.baseDomain;
   if (!baseDomain) return;
   for (const name of domains) {
-    const problem = claimProblem(app, name, [], baseDomain);
+    const problem = claimProblem(app, name, host.others ?? [], baseDomain);
     if (problem) throw new PaasError('config', problem, { where: `${host.label}: paas.yml domains`, hint: 'use a domain of your own (its DNS pointing at this host), or the default name; nothing was changed on the host' });
   }
 }

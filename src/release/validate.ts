@@ -1,52 +1,108 @@
 import { PaasError } from '../errors.js';
-import { checkAppName, checkHostname, checkVariableName } from '../config/validators.js';
+import { checkAppName, checkHostname, checkProcessType, checkVariableName } from '../config/validators.js';
 import { reservedVariable } from '../config/vars.js';
 import { BALANCE_STRATEGIES } from '../config/types.js';
 import { LIMITS, type ReleaseSpec } from './types.js';
 
-/** Refuses a spec that could put anything but validated names and numbers into the engine or nginx. */
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const wholeIn = (value: unknown, min: number, max: number) => Number.isInteger(value) && (value as number) >= min && (value as number) <= max;
+/** Text that goes into a record or a message: bounded, one line, no control characters. */
+const plainText = (value: unknown, max: number) => typeof value === 'string' && value.length <= max && !/[\u0000-\u001f\u007f]/.test(value);
+const command = (value: unknown) => typeof value === 'string' && value.trim() !== '' && value.length <= LIMITS.commandLength && !value.includes('\0');
+
+function imageReferenceProblem(image: unknown): string | undefined {
+  return typeof image === 'string' && /^[a-z0-9][a-z0-9._/:@-]{0,254}$/i.test(image) ? undefined : `${JSON.stringify(image)} is not an image reference`;
+}
+
+/** The image of an app's release: one of its own (paas/<app>:<tag>), never another app's. */
+export function checkAppImage(app: string, image: unknown): string | undefined {
+  const problem = imageReferenceProblem(image);
+  if (problem) return problem;
+  const prefix = `paas/${app}:`;
+  return (image as string).startsWith(prefix) && (image as string).length > prefix.length ? undefined : `${JSON.stringify(image)} is not an image of ${app} (paas/${app}:<tag>)`;
+}
+
+/**
+ * Refuses a spec that could put anything but validated names and numbers into the engine, nginx
+ * or a record: every field of its type and within its bounds. The CLI checks with it before it
+ * touches a host; the agent checks again whatever it is sent (a hand-made spec included).
+ */
 export function validateSpec(spec: ReleaseSpec): void {
-  // The CLI checks with the same function before it touches a host; the agent checks again what it is sent.
   const problems: string[] = [];
-  const appProblem = checkAppName(spec.app);
+  if (!isObject(spec)) throw new PaasError('usage', 'the release spec is invalid', { details: ['expected an object'] });
+  const appProblem = typeof spec.app === 'string' ? checkAppName(spec.app) : 'expected a string';
   if (appProblem) problems.push(`app: ${appProblem}`);
-  if (!Number.isInteger(spec.version) || spec.version < 1) problems.push('version: expected a whole number >= 1');
-  if (typeof spec.image !== 'string' || !/^[a-z0-9][a-z0-9._/:@-]*$/i.test(spec.image)) problems.push(`image: ${JSON.stringify(spec.image)} is not an image reference`);
-  if (!Number.isInteger(spec.port) || spec.port < 1 || spec.port > 65535) problems.push('port: expected 1..65535');
-  const processes = Object.entries(spec.processes ?? {});
+  if (!wholeIn(spec.version, 1, 1e9)) problems.push('version: expected a whole number >= 1');
+  // With an invalid app name, only the reference itself is checked (its prefix cannot be).
+  const imageProblem = appProblem ? imageReferenceProblem(spec.image) : checkAppImage(spec.app, spec.image);
+  if (imageProblem) problems.push(`image: ${imageProblem}`);
+  if (typeof spec.imageId !== 'string' || !/^(sha256:[0-9a-f]{64})?$/.test(spec.imageId)) problems.push('imageId: expected sha256:<64 hex digits>');
+  if (!wholeIn(spec.port, 1, 65535)) problems.push('port: expected 1..65535');
+
+  if (!isObject(spec.processes)) problems.push('processes: expected a map of process type to command');
+  const processes = isObject(spec.processes) ? Object.entries(spec.processes) : [];
   if (processes.length > LIMITS.processTypes) problems.push(`processes: ${processes.length} process types, at most ${LIMITS.processTypes} are allowed`);
-  for (const [type, command] of processes) {
-    if (!/^[a-z][a-z0-9_-]{0,29}$/.test(type)) problems.push(`processes: invalid process type ${JSON.stringify(type.slice(0, 40))}`);
-    if (command !== null && (typeof command !== 'string' || command.trim() === '' || command.length > LIMITS.commandLength)) {
-      problems.push(`processes.${type.slice(0, 30)}: expected a command of 1 to ${LIMITS.commandLength} characters`);
-    }
+  for (const [type, text] of processes.slice(0, LIMITS.processTypes + 1)) {
+    if (checkProcessType(type)) problems.push(`processes: invalid process type ${JSON.stringify(type.slice(0, 40))}`);
+    else if (text !== null && !command(text)) problems.push(`processes.${type}: expected a command of 1 to ${LIMITS.commandLength} characters, without NUL bytes`);
   }
+
+  if (!isObject(spec.formation)) problems.push('formation: expected a map of process type to replicas');
   let replicas = 0;
-  for (const [type, count] of Object.entries(spec.formation ?? {})) {
-    if (!/^[a-z][a-z0-9_-]{0,29}$/.test(type)) problems.push(`formation: invalid process type ${JSON.stringify(type.slice(0, 40))}`);
-    if (!Number.isInteger(count) || count < 0 || count > LIMITS.replicas) problems.push(`formation.${type.slice(0, 30)}: expected 0..${LIMITS.replicas} replicas`);
-    else replicas += count;
+  for (const [type, count] of isObject(spec.formation) ? Object.entries(spec.formation).slice(0, LIMITS.processTypes + 1) : []) {
+    if (checkProcessType(type)) problems.push(`formation: invalid process type ${JSON.stringify(type.slice(0, 40))}`);
+    else if (!wholeIn(count, 0, LIMITS.replicas)) problems.push(`formation.${type}: expected 0..${LIMITS.replicas} replicas`);
+    else replicas += count as number;
   }
   if (replicas > LIMITS.replicas) problems.push(`formation: ${replicas} containers in all, at most ${LIMITS.replicas} per release are allowed`);
-  for (const [type, limits] of Object.entries(spec.limits ?? {})) {
-    if (!/^[a-z][a-z0-9_-]{0,29}$/.test(type)) problems.push(`limits: invalid process type ${JSON.stringify(type.slice(0, 40))}`);
-    if (limits.memoryBytes !== undefined && !(Number.isInteger(limits.memoryBytes) && limits.memoryBytes >= 6 * 1024 ** 2)) problems.push(`limits.${type}.memory: expected a whole number of bytes >= 6m`);
-    if (limits.cpus !== undefined && !(typeof limits.cpus === 'number' && Number.isFinite(limits.cpus) && limits.cpus > 0 && limits.cpus <= 1024)) problems.push(`limits.${type}.cpus: expected a number of CPUs above 0`);
+
+  if (spec.limits !== undefined && !isObject(spec.limits)) problems.push('limits: expected a map of process type to limits');
+  for (const [type, limits] of isObject(spec.limits) ? Object.entries(spec.limits).slice(0, LIMITS.processTypes + 1) : []) {
+    if (checkProcessType(type)) problems.push(`limits: invalid process type ${JSON.stringify(type.slice(0, 40))}`);
+    else if (!isObject(limits)) problems.push(`limits.${type}: expected { memoryBytes, cpus }`);
+    else {
+      const { memoryBytes, cpus } = limits as { memoryBytes?: unknown; cpus?: unknown };
+      if (memoryBytes !== undefined && !wholeIn(memoryBytes, 6 * 1024 ** 2, 2 ** 50)) problems.push(`limits.${type}.memory: expected a whole number of bytes >= 6m`);
+      if (cpus !== undefined && !(typeof cpus === 'number' && Number.isFinite(cpus) && cpus > 0 && cpus <= 1024)) problems.push(`limits.${type}.cpus: expected a number of CPUs above 0`);
+    }
   }
-  if (!Array.isArray(spec.domains) || spec.domains.length > LIMITS.domains) problems.push(`domains: at most ${LIMITS.domains} are allowed`);
-  for (const domain of Array.isArray(spec.domains) ? spec.domains : []) {
+
+  if (spec.healthcheck !== undefined) {
+    const check = spec.healthcheck as unknown;
+    if (!isObject(check)) problems.push('healthcheck: expected an object');
+    else {
+      if (typeof check.path !== 'string' || !/^\/[\x21-\x7e]{0,2047}$/.test(check.path)) problems.push('healthcheck.path: expected a path starting with "/", without spaces or control characters');
+      if (check.status !== undefined && !wholeIn(check.status, 100, 599)) problems.push('healthcheck.status: expected 100..599');
+      if (!wholeIn(check.timeoutMs, 1, 3_600_000)) problems.push('healthcheck.timeoutMs: expected 1 ms to 1 h');
+      if (!wholeIn(check.intervalMs, 1, 3_600_000)) problems.push('healthcheck.intervalMs: expected 1 ms to 1 h');
+      if (!wholeIn(check.successes, 1, 100)) problems.push('healthcheck.successes: expected 1..100');
+      if (check.source !== undefined && !plainText(check.source, 200)) problems.push('healthcheck.source: expected a short line of text');
+    }
+  }
+
+  if (!Array.isArray(spec.domains) || spec.domains.length > LIMITS.domains) problems.push(`domains: expected a list of at most ${LIMITS.domains} host names`);
+  for (const domain of Array.isArray(spec.domains) ? spec.domains.slice(0, LIMITS.domains + 1) : []) {
     const problem = typeof domain === 'string' ? checkHostname(domain) : 'not a string';
     if (problem) problems.push(`domains: ${JSON.stringify(domain)}: ${problem}`);
   }
-  for (const [key, value] of Object.entries(spec.env ?? {})) {
+
+  if (!isObject(spec.env)) problems.push('env: expected a map of variable name to value');
+  for (const [key, value] of isObject(spec.env) ? Object.entries(spec.env) : []) {
     const problem = checkVariableName(key) ?? reservedVariable(key)?.message;
     if (problem) problems.push(`env: ${problem}`);
-    else if (typeof value !== 'string' || value.includes('\0')) problems.push(`env.${key}: expected a string without NUL bytes`);
+    else if (typeof value !== 'string' || value.includes('\0') || Buffer.byteLength(value) > 32 * 1024) problems.push(`env.${key}: expected a string of at most 32 KiB without NUL bytes`);
   }
-  if (spec.releaseCommand !== undefined && (typeof spec.releaseCommand !== 'string' || spec.releaseCommand.length > LIMITS.commandLength)) {
-    problems.push(`releaseCommand: expected a command of at most ${LIMITS.commandLength} characters`);
+  if (spec.configVars !== undefined && !(Array.isArray(spec.configVars) && spec.configVars.every((name) => typeof name === 'string' && !checkVariableName(name)))) {
+    problems.push('configVars: expected a list of variable names');
+  }
+  if (spec.releaseCommand !== undefined && !command(spec.releaseCommand)) {
+    problems.push(`releaseCommand: expected a command of 1 to ${LIMITS.commandLength} characters, without NUL bytes`);
   }
   if (!BALANCE_STRATEGIES.includes(spec.balance)) problems.push(`balance: ${JSON.stringify(spec.balance)} is not a strategy`);
+  if (!plainText(spec.description, 500)) problems.push('description: expected one line of at most 500 characters');
+  if (!plainText(spec.createdBy, 200)) problems.push('createdBy: expected one line of at most 200 characters');
+  if (!wholeIn(spec.keepReleases, 1, 100)) problems.push('keepReleases: expected 1..100');
+  if (!wholeIn(spec.drainMs, 0, 600_000)) problems.push('drainMs: expected 0 to 600000 ms');
+  if (!wholeIn(spec.stopTimeoutSeconds, 0, 3600)) problems.push('stopTimeoutSeconds: expected 0 to 3600 s');
   if (problems.length) throw new PaasError('usage', 'the release spec is invalid', { details: problems.slice(0, 20) });
 }
-

@@ -9,8 +9,8 @@ function spec(overrides: Partial<ReleaseSpec> = {}): ReleaseSpec {
   return {
     app: 'shop',
     version: 3,
-    image: 'registry.example.com:5000/paas/shop@sha256:0123abcd',
-    imageId: 'sha256:0123abcd',
+    image: 'paas/shop:1a2b3c4d5e6f',
+    imageId: `sha256:${'0123abcd'.repeat(8)}`,
     processes: { web: 'node server.js', worker: 'node worker.js' },
     formation: { web: 2, worker: 1, release_2: 0 },
     port: 8080,
@@ -61,7 +61,7 @@ function paasError(fn: () => unknown): PaasError {
 describe('validateSpec', () => {
   it('a valid spec passes', () => {
     expect(() => validateSpec(spec())).not.toThrow();
-    expect(() => validateSpec(spec({ image: 'shop:v1', formation: {}, domains: [], env: {}, balance: 'round_robin', port: 1, version: 1 }))).not.toThrow();
+    expect(() => validateSpec(spec({ image: 'paas/shop:v1', imageId: '', formation: {}, domains: [], env: {}, balance: 'round_robin', port: 1, version: 1 }))).not.toThrow();
     expect(() => validateSpec(spec({ port: 65535, formation: { web: 100, worker: 0 } }))).not.toThrow();
   });
 
@@ -69,8 +69,25 @@ describe('validateSpec', () => {
     ['bad app name', { app: 'Shop_1' }, 'app: "Shop_1" is not a valid app name (lowercase letters, digits and dashes, starting with a letter, at most 63 characters)'],
     ['version 0', { version: 0 }, 'version: expected a whole number >= 1'],
     ['version 1.5', { version: 1.5 }, 'version: expected a whole number >= 1'],
-    ['image with spaces', { image: 'shop:v1 --privileged' }, 'image: "shop:v1 --privileged" is not an image reference'],
-    ['image with ;', { image: 'shop:v1;rm' }, 'image: "shop:v1;rm" is not an image reference'],
+    ['image with spaces', { image: 'paas/shop:v1 --privileged' }, 'image: "paas/shop:v1 --privileged" is not an image reference'],
+    ['image with ;', { image: 'paas/shop:v1;rm' }, 'image: "paas/shop:v1;rm" is not an image reference'],
+    ['another app\'s image', { image: 'paas/owner:1a2b3c4d' }, 'image: "paas/owner:1a2b3c4d" is not an image of shop (paas/shop:<tag>)'],
+    ['an image outside paas', { image: 'registry.example.com/x:1' }, 'image: "registry.example.com/x:1" is not an image of shop (paas/shop:<tag>)'],
+    ['a free-text image ID', { imageId: 'anything; rm -rf /' }, 'imageId: expected sha256:<64 hex digits>'],
+    ['a NUL in a command', { processes: { web: 'node\u0000server.js' } }, 'processes.web: expected a command of 1 to 16384 characters, without NUL bytes'],
+    ['a NUL in the release command', { releaseCommand: 'migrate\u0000' }, 'releaseCommand: expected a command of 1 to 16384 characters, without NUL bytes'],
+    ['processes null', { processes: null as unknown as ReleaseSpec['processes'] }, 'processes: expected a map of process type to command'],
+    ['formation null', { formation: null as unknown as ReleaseSpec['formation'] }, 'formation: expected a map of process type to replicas'],
+    ['env null', { env: null as unknown as ReleaseSpec['env'] }, 'env: expected a map of variable name to value'],
+    ['limits of a type null', { limits: { web: null as unknown as object } }, 'limits.web: expected { memoryBytes, cpus }'],
+    ['keepReleases 0', { keepReleases: 0 }, 'keepReleases: expected 1..100'],
+    ['drainMs -5', { drainMs: -5 }, 'drainMs: expected 0 to 600000 ms'],
+    ['stopTimeoutSeconds 1e9', { stopTimeoutSeconds: 1e9 }, 'stopTimeoutSeconds: expected 0 to 3600 s'],
+    ['a health check path with CR/LF', { healthcheck: { path: '/up\r\nX: y', timeoutMs: 1000, intervalMs: 100, successes: 1, source: 'paas.yml healthcheck' } }, 'healthcheck.path: expected a path starting with "/", without spaces or control characters'],
+    ['a health check timeout of 1e12 ms', { healthcheck: { path: '/up', timeoutMs: 1e12, intervalMs: 100, successes: 1, source: 'paas.yml healthcheck' } }, 'healthcheck.timeoutMs: expected 1 ms to 1 h'],
+    ['a 1 MB description', { description: 'x'.repeat(1e6) }, 'description: expected one line of at most 500 characters'],
+    ['createdBy with a newline', { createdBy: 'ann\nroot' }, 'createdBy: expected one line of at most 200 characters'],
+    ['a reserved env name', { env: { PORT: '1' } }, "env: PORT is set by paas from the app's port"],
     ['image that looks like a flag', { image: '--privileged' }, 'image: "--privileged" is not an image reference'],
     ['port 70000', { port: 70000 }, 'port: expected 1..65535'],
     ['port 0', { port: 0 }, 'port: expected 1..65535'],
@@ -105,7 +122,6 @@ describe('validateSpec', () => {
       'image: "a b" is not an image reference',
       'port: expected 1..65535',
       'formation: invalid process type "a/b"',
-      'formation.a/b: expected 0..100 replicas',
       'domains: "$host": "$host" is not a valid hostname: "$" is not allowed (only letters, digits, dashes and dots)',
       'env: "A-B" is not a valid variable name (letters, digits and underscores, not starting with a digit)',
       'env: "1X" is not a valid variable name (letters, digits and underscores, not starting with a digit)',

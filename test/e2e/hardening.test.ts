@@ -207,8 +207,8 @@ describe('apps cannot touch each other', () => {
         world.cli(['deploy', one.dir, '--app', 'claim-one', ...world.at(host)]),
         world.cli(['deploy', two.dir, '--app', 'claim-two', ...world.at(host)]),
       ]);
-      expect([r1.exitCode, r2.exitCode].sort()).toEqual([0, 2]);
-      const loser = r1.exitCode === 2 ? r1 : r2;
+      expect([r1.exitCode, r2.exitCode].sort()).toEqual([0, 3]);
+      const loser = r1.exitCode === 3 ? r1 : r2;
       expect(loser.stderr).toMatch(/the domain contested\.example\.com is already served by the app claim-(one|two) on this host/);
       const sites = (await onHost(host, 'grep', '-l', 'contested.example.com', '-r', '/var/lib/paas/nginx')).stdout.split('\n').filter(Boolean);
       expect(sites).toHaveLength(1);

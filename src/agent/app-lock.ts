@@ -1,6 +1,7 @@
 import { acquireLock, type LockHolder } from './lock.js';
 import { reconcileApp } from './reconcile.js';
-import { readRolloutInputs, rolloutLocked, type Emit, type RolloutOptions, type RolloutResult } from './rollout.js';
+import type { Emit, RolloutResult } from './protocol.js';
+import { readRolloutInputs, rolloutLocked, type RolloutOptions } from './rollout.js';
 import type { ReleaseSpec } from '../release/types.js';
 
 export interface LockRequest {

@@ -5,23 +5,15 @@ import readline from 'node:readline';
 import type { Readable } from 'node:stream';
 import { PaasError } from '../errors.js';
 import { checkVariableName } from '../config/validators.js';
+import { buildArgv, classicBuildArgv, imageTagsArgv } from '../release/docker.js';
 import { docker, start } from './exec.js';
 import { apiName, engineGet } from './engine.js';
 import { alive } from './lock.js';
 import { extractTree, type ExtractedTree, type TreeRules } from './tree.js';
 import { BUILDS_DIR, writeAtomic, writeError } from './state.js';
-import type { Emit } from './protocol.js';
+import type { Emit, HostBuildRequest } from './protocol.js';
 
-/** What the client sends before the context archive of a build on the host. */
-export interface HostBuildRequest {
-  /** Image references the Dockerfile starts FROM; all must be on this host. */
-  requires: string[];
-  /** Path of the Dockerfile inside the archive. */
-  dockerfile: string;
-  buildArgs: Record<string, string>;
-  /** Stop the build after this long (paas.yml build.timeout); at most MAX_BUILD_MS. */
-  timeoutMs?: number;
-}
+export type { HostBuildRequest };
 
 export const IMAGE_REF = /^[a-z0-9][a-z0-9._/:@-]*$/i;
 const CONTEXT_PATH = /^[A-Za-z0-9._-][A-Za-z0-9._/-]*$/;
@@ -139,15 +131,11 @@ export async function buildTree(build: BuildDir, job: TreeBuild, emit: Emit): Pr
     await handle.close();
   }
   const timeoutMs = Math.min(job.timeoutMs ?? DEFAULT_BUILD_MS, MAX_BUILD_MS);
-  const args = [
-    '--file', dockerfile, '--tag', job.tag, '--iidfile', idFile,
-    ...Object.entries(job.buildArgs).flatMap(([key, value]) => ['--build-arg', `${key}=${value}`]),
-    build.tree,
-  ];
-  let result = await runBuild(['build', '--progress', 'plain', ...args], { DOCKER_BUILDKIT: '1' }, emit, timeoutMs);
+  const argv = { dockerfile, tag: job.tag, idFile, buildArgs: job.buildArgs, context: build.tree };
+  let result = await runBuild(buildArgv(argv), { DOCKER_BUILDKIT: '1' }, emit, timeoutMs);
   if (result.code !== 0 && !result.timedOut && NO_BUILDKIT.test(result.tail.join('\n'))) {
     emit('BuildKit is not available here: building with the classic builder', 'build');
-    result = await runBuild(['build', ...args], { DOCKER_BUILDKIT: '0' }, emit, timeoutMs);
+    result = await runBuild(classicBuildArgv(argv), { DOCKER_BUILDKIT: '0' }, emit, timeoutMs);
   }
   if (result.timedOut) {
     const limit = timeoutMs >= 60_000 ? `${Math.round(timeoutMs / 60_000)} min` : `${Math.round(timeoutMs / 1000)} s`;
@@ -202,6 +190,6 @@ async function runBuild(args: string[], extraEnv: Record<string, string>, emit: 
 
 /** Dependency images of an app other than `keep` (older `paas/<app>:deps-*` tags), to prune. */
 export async function staleDepsImages(app: string, keep: string): Promise<string[]> {
-  const { stdout } = await docker(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}', `paas/${app}`], { check: false });
+  const { stdout } = await docker(imageTagsArgv(`paas/${app}`), { check: false, timeoutMs: 60_000 });
   return stdout.split('\n').filter((ref) => ref.startsWith(`paas/${app}:deps-`) && ref !== keep);
 }

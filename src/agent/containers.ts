@@ -1,4 +1,6 @@
+import { imageTagsArgv } from '../release/docker.js';
 import { LABEL, releasePhaseName } from '../release/containers.js';
+import type { AppContainer } from '../release/types.js';
 import { docker } from './exec.js';
 import { readState } from './state.js';
 import { apiName, containersLabelled, engineRequest, removeContainer, stopAndRemoveContainer, type EngineContainer } from './engine.js';
@@ -8,17 +10,8 @@ import { apiName, containersLabelled, engineRequest, removeContainer, stopAndRem
  * containers whose labels say they are the app's, never on a name alone.
  */
 
-export interface ListedContainer {
-  id: string;
-  name: string;
-  release: number;
-  type: string;
-  replica: number;
-  generation: number;
-  running: boolean;
-  /** The host port a web container publishes. */
-  port?: number;
-}
+/** The agent's name for an app's container (its labels read back). */
+export type ListedContainer = AppContainer;
 
 function listed(container: EngineContainer & { Ports?: { PublicPort?: number }[] }): ListedContainer {
   const labels = container.Labels ?? {};
@@ -77,6 +70,6 @@ export async function pruneImages(images: string[]): Promise<string[]> {
 export async function pruneUnreleased(app: string, only?: string[]): Promise<string[]> {
   const state = await readState(app);
   const used = new Set(state.releases.map((r) => r.image));
-  const tags = only ?? (await docker(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}', `paas/${app}`], { check: false, timeoutMs: 60_000 })).stdout.split('\n').filter(Boolean);
+  const tags = only ?? (await docker(imageTagsArgv(`paas/${app}`), { check: false, timeoutMs: 60_000 })).stdout.split('\n').filter(Boolean);
   return pruneImages(tags.filter((tag) => tag.startsWith(`paas/${app}:`) && !tag.startsWith(`paas/${app}:deps-`) && !used.has(tag)));
 }

@@ -1,32 +1,16 @@
 import { PassThrough } from 'node:stream';
 import { PaasError } from '../errors.js';
 import type { ReleaseSpec } from '../release/types.js';
-import { flag, parseJsonRequest, requireFlag } from './args.js';
-import { buildTree, missingImages, newBuildDir, staleDepsImages, unpackTree, validateBuildRequest, type HostBuildRequest } from './build.js';
-import { docker } from './exec.js';
+import type { Readable } from 'node:stream';
+import { parseJsonRequest } from './args.js';
+import { buildTree, missingImages, newBuildDir, staleDepsImages, unpackTree, validateBuildRequest } from './build.js';
 import { withAppLock } from './app-lock.js';
 import { checkAppImage } from '../release/validate.js';
 import { pruneUnreleased } from './containers.js';
+import { hostFacts } from './host-setup.js';
 import { MessageReader } from './messages.js';
-import { readRolloutInputs, rolloutLocked, type Emit, type RolloutInputs, type RolloutResult } from './rollout.js';
-import { HOST_FILE, dockerArch, readJson, readState, type HostInfo } from './state.js';
-import { otherAppsNames } from './settings.js';
-import type { VerbContext } from './verbs.js';
-
-/** What the host has: architecture, setup, with `engine` the Docker Engine's version; with an app, that app's state. */
-export async function hostFacts(app: string | undefined, engine = true): Promise<unknown> {
-  const host = await readJson<HostInfo>(HOST_FILE);
-  const [version, state, others] = await Promise.all([
-    engine ? docker(['version', '--format', '{{.Server.Version}}'], { check: false, timeoutMs: 30_000 }) : undefined,
-    app ? readState(app) : undefined,
-    // What the other apps answer to: the CLI refuses a paas.yml domain of theirs before it builds.
-    app && host ? otherAppsNames(app, host.baseDomain) : undefined,
-  ]);
-  return {
-    arch: dockerArch(), node: process.version, host, ...(state ? { state } : {}), ...(others ? { others } : {}),
-    ...(version ? { docker: version.code === 0 ? version.stdout.trim() : undefined } : {}),
-  };
-}
+import type { Emit, HostBuildRequest, RolloutResult } from './protocol.js';
+import { readRolloutInputs, rolloutLocked, type RolloutInputs } from './rollout.js';
 
 /** A request line of a deploy session. */
 export type SessionRequest =
@@ -105,11 +89,10 @@ async function receiveAndBuild(request: HostBuildRequest & { tag: string }, inpu
  * While the source arrives and builds, it already reads what the rollout needs (under the lock,
  * so only a background drain can change it meanwhile, and a rollout tolerates that).
  */
-export async function deploySession({ args, emit, stdin }: VerbContext): Promise<unknown> {
-  const app = requireFlag(args, 'app');
-  const input = new MessageReader(stdin);
-  const holder = { holder: flag(args, 'by') ?? 'unknown', command: flag(args, 'command') ?? 'paas deploy' };
-  return withAppLock(app, holder, { waitMs: Number(flag(args, 'wait') ?? 0) }, async () => {
+export async function deploySession(request: { app: string; by: string; command: string; waitMs: number; stdin: Readable; emit: Emit }): Promise<RolloutResult | { app: string; released: true }> {
+  const { app, emit } = request;
+  const input = new MessageReader(request.stdin);
+  return withAppLock(app, { holder: request.by, command: request.command }, { waitMs: request.waitMs }, async () => {
     const reading: Promise<RolloutInputs> = readRolloutInputs(app);
     reading.catch(() => {}); // a host that is not set up: the CLI stops after "info"
     emit(JSON.stringify(await hostFacts(app, false)), 'info');
@@ -118,7 +101,7 @@ export async function deploySession({ args, emit, stdin }: VerbContext): Promise
       for (let line = await input.line(); line !== undefined; line = await input.line()) {
         await serveRequest(parseSessionRequest(line), session, { app, input, emit, reading });
       }
-      return session.result ?? { app, released: true };
+      return session.result ?? { app, released: true as const };
     } finally {
       // What this session built or was to release and no release uses: an aborted attempt's image.
       if (!session.result && session.attempted.size) await pruneUnreleased(app, [...session.attempted]).catch(() => {});

@@ -13,7 +13,9 @@ import { run, start } from './exec.js';
 import { repoPath } from './git.js';
 import { withAppLock } from './app-lock.js';
 import { pruneUnreleased } from './containers.js';
-import { nextVersion, readRolloutInputs, rolloutLocked, validateSpec } from './rollout.js';
+import { readRolloutInputs, rolloutLocked } from './rollout.js';
+import { nextVersion } from '../release/plan.js';
+import { validateSpec } from '../release/validate.js';
 import { readState } from './state.js';
 
 const ZERO = /^0+$/;

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import { PaasError } from '../errors.js';
 import type { Healthcheck } from '../detect/types.js';
+import { logsArgv } from '../release/docker.js';
 import { docker, sleep } from './exec.js';
 import { apiName, engineGet } from './engine.js';
 
@@ -45,7 +46,7 @@ export async function containerState(id: string, name = id): Promise<{ running: 
 }
 
 export async function containerLogTail(id: string, lines = 30): Promise<string[]> {
-  const { stdout, stderr } = await docker(['logs', '--tail', String(lines), id], { check: false, timeoutMs: 30_000 });
+  const { stdout, stderr } = await docker(logsArgv(id, lines), { check: false, timeoutMs: 30_000 });
   return `${stdout}${stderr}`.split('\n').filter((l) => l.trim()).slice(-lines);
 }
 

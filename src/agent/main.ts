@@ -8,21 +8,12 @@
  * and stderr then fail, and are dropped; SIGHUP is ignored. The verb goes on until the step it
  * is in is finished or undone, and its locks go with the process.
  */
-import type { Readable } from 'node:stream';
 import { ExitCode, PaasError } from '../errors.js';
-import type { AgentMessage } from './protocol.js';
+import { isVerb, parseVerbArgs, type AgentMessage, type Verb, type VerbHandler, type VerbIo } from './protocol.js';
 import { reconcileHost } from './reconcile.js';
 import { readBounded } from './args.js';
 import { serveStandby, spawnStandby } from './standby.js';
 import { RAW_VERBS, VERBS } from './verbs.js';
-
-/** Where a verb's input comes from and its messages go. */
-export interface VerbIo {
-  stdin: Readable;
-  send: (message: AgentMessage) => void;
-  /** Human text (stderr). */
-  log: (text: string) => void;
-}
 
 function errorMessage(error: unknown): AgentMessage & { type: 'error' } {
   const paas = error instanceof PaasError ? error : new PaasError('host', (error as Error).message);
@@ -30,14 +21,16 @@ function errorMessage(error: unknown): AgentMessage & { type: 'error' } {
 }
 
 /** Runs one JSON-protocol verb; resolves with its exit code. */
-export async function runVerb(verb: string | undefined, args: string[], io: VerbIo): Promise<number> {
-  const handler = verb ? VERBS[verb] : undefined;
+export async function runVerb(verb: string | undefined, argv: string[], io: VerbIo): Promise<number> {
   try {
-    if (!handler) throw new PaasError('usage', `unknown agent verb ${JSON.stringify(verb ?? '')}`, { hint: `one of ${Object.keys(VERBS).join(', ')}` });
+    if (!isVerb(verb)) throw new PaasError('usage', `unknown agent verb ${JSON.stringify(verb ?? '')}`, { hint: `one of ${Object.keys(VERBS).join(', ')}` });
+    const { args, positionals } = parseVerbArgs(verb, argv);
     // What a killed agent left is settled before anything else happens on this host.
     await reconcileHost();
+    const handler = VERBS[verb] as VerbHandler<Verb>;
     const data = await handler({
       args,
+      positionals,
       emit: (message, step) => {
         io.send({ type: 'event', message, ...(step ? { step } : {}) });
         io.log(`${message}\n`);

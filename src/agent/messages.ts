@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { PaasError } from '../errors.js';
-import { MAX_FRAME } from '../host/frames.js';
+import { MAX_FRAME } from './protocol.js';
 
 const MAX_LINE = 4 * 1024 * 1024;
 /** Above this much unread input, stdin pauses until it is read. */
@@ -9,7 +9,7 @@ const HIGH_WATER = 8 * 1024 * 1024;
 
 /**
  * Reads a session's stdin (see the `deploy` verb): JSON lines, some followed by data in frames
- * ([4-byte big-endian length][bytes], a frame of length 0 ends it; host/frames.ts writes them).
+ * ([4-byte big-endian length][bytes], a frame of length 0 ends it; the codec is in protocol.ts).
  * The end of stdin is the end of the session; it may come at any point (a dropped connection).
  */
 export class MessageReader {

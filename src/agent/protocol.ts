@@ -1,9 +1,18 @@
-import type { ExitCodeName } from '../errors.js';
-
 /**
+ * The agent's protocol, shared by the CLI and the agent (the only module of src/agent the CLI
+ * imports): for each verb its flags, the values they carry, and its result; the messages and the
+ * framing of streamed input. Both sides encode and parse through these tables, so a verb's
+ * arguments are spelled in one place, and `HostAgent.call` is typed by them.
+ *
  * The agent speaks JSON lines on stdout: any number of events, then exactly one result or error.
  * Human text goes to stderr. The exit code is 0 with a result, non-zero with an error.
  */
+import type { Readable } from 'node:stream';
+import { parseArgs } from 'node:util';
+import { PaasError, type ExitCodeName } from '../errors.js';
+import type { ProcessRow } from '../release/ps.js';
+import type { ProcessLimits, Release, ReleaseStatus, AppState } from '../release/types.js';
+
 export type AgentMessage =
   | { type: 'event'; message: string; step?: string }
   | { type: 'result'; data: unknown }
@@ -11,6 +20,14 @@ export type AgentMessage =
 
 /** How a verb reports progress: a line for the user, and the step it belongs to. */
 export type Emit = (message: string, step?: string) => void;
+
+/** Where a verb's input comes from and its messages go. */
+export interface VerbIo {
+  stdin: Readable;
+  send: (message: AgentMessage) => void;
+  /** Human text (stderr). */
+  log: (text: string) => void;
+}
 
 export const AGENT_DIR = '/var/lib/paas/agent';
 
@@ -32,3 +49,352 @@ export interface StandbyRequest { argv: string[] }
 
 /** Verbs a standby agent serves. */
 export const STANDBY_VERBS = ['deploy'];
+
+// ---------------------------------------------------------------------------------------------
+// Frames: stdin of `paas run` without a TTY, and a deploy session's source archive, travel as
+// [4-byte big-endian length][bytes]; a frame of length 0 ends the data. The agent can then tell
+// the end of the data from a dropped connection (the channel's stdin ends with no end frame).
+
+export const MAX_FRAME = 1 << 20;
+
+export function encodeFrame(data: Buffer): Buffer[] {
+  const frames: Buffer[] = [];
+  for (let at = 0; at < data.length; at += MAX_FRAME) {
+    const part = data.subarray(at, at + MAX_FRAME);
+    const header = Buffer.alloc(4);
+    header.writeUInt32BE(part.length);
+    frames.push(header, part);
+  }
+  return frames;
+}
+
+export const END_FRAME = Buffer.alloc(4);
+
+// ---------------------------------------------------------------------------------------------
+// Verbs and their flags.
+
+type FlagSpec =
+  | { type: 'string'; required?: true }
+  | { type: 'strings' }
+  /** `max`: the bound, said in the refusal; `noun`: what the number is ("release number"). */
+  | { type: 'number'; required?: true; max?: number; noun?: string }
+  | { type: 'boolean' };
+
+const text = { type: 'string' } as const;
+const needed = { type: 'string', required: true } as const;
+const count = { type: 'number' } as const;
+const neededCount = { type: 'number', required: true } as const;
+const list = { type: 'strings' } as const;
+const flag = { type: 'boolean' } as const;
+
+/** Every JSON verb, with the flags it takes (`--name value`, repeatable for lists, bare for booleans). */
+export const VERB_FLAGS = {
+  info: { app: text },
+  setup: { 'base-domain': text, 'public-port': count },
+  layers: {},
+  load: {},
+  lock: { app: needed, by: text, command: text, wait: count },
+  deploy: { app: needed, by: text, command: text, wait: count },
+  rollback: { app: needed, version: neededCount, by: text, keep: count, to: { type: 'number', noun: 'release number' }, 'lock-token': text, wait: count },
+  drain: { app: needed, id: needed, after: count, timeout: count, container: list, image: list },
+  releases: { app: needed },
+  outcome: { app: needed, wait: count, by: text },
+  apps: {},
+  'app-info': { app: needed },
+  images: { ref: list },
+  'config-show': { app: needed, reveal: flag, key: list },
+  'config-set': { app: needed, version: neededCount, by: text, keep: count, 'lock-token': needed },
+  run: { app: needed, tty: flag },
+  ps: { app: needed },
+  scale: { app: needed, version: neededCount, by: text, keep: count, set: list, 'lock-token': text },
+  restart: { app: needed, by: text, type: text, 'lock-token': text },
+  logs: { app: needed, tail: { type: 'number', max: 100_000 }, process: text, follow: flag },
+  domains: { app: needed },
+  'domains-add': { app: needed, name: needed, 'lock-token': text, by: text },
+  'domains-remove': { app: needed, name: needed, 'lock-token': text, by: text },
+  certs: { app: needed },
+  'certs-add': { app: needed, 'lock-token': text, by: text, 'no-redirect': flag },
+  'certs-remove': { app: needed, 'lock-token': text, by: text },
+  lb: { app: needed },
+  'lb-set': { app: needed, strategy: needed, weight: list, 'lock-token': text, by: text },
+  destroy: { app: needed, 'lock-token': text, by: text },
+  'keys-add': { name: needed },
+  'keys-list': {},
+  'keys-remove': { name: needed },
+} as const satisfies Record<string, Record<string, FlagSpec>>;
+
+export type Verb = keyof typeof VERB_FLAGS;
+type Flags<V extends Verb> = (typeof VERB_FLAGS)[V];
+type ValueOf<F> = F extends { type: 'boolean' } ? boolean : F extends { type: 'strings' } ? string[] : F extends { type: 'number' } ? number : string;
+type RequiredKeys<V extends Verb> = { [K in keyof Flags<V>]: Flags<V>[K] extends { required: true } ? K : never }[keyof Flags<V>];
+/** Always present once parsed: booleans (false when absent) and lists ([] when absent). */
+type DefaultedKeys<V extends Verb> = { [K in keyof Flags<V>]: Flags<V>[K] extends { type: 'boolean' } | { type: 'strings' } ? K : never }[keyof Flags<V>];
+
+/** What a caller gives a verb. */
+export type VerbInput<V extends Verb> =
+  { [K in RequiredKeys<V>]: ValueOf<Flags<V>[K]> } & { [K in Exclude<keyof Flags<V>, RequiredKeys<V>>]?: ValueOf<Flags<V>[K]> };
+/** What a verb gets, parsed and checked. */
+export type VerbArgs<V extends Verb> =
+  { [K in RequiredKeys<V> | DefaultedKeys<V>]: ValueOf<Flags<V>[K]> } & { [K in Exclude<keyof Flags<V>, RequiredKeys<V> | DefaultedKeys<V>>]?: ValueOf<Flags<V>[K]> };
+
+export function isVerb(name: string | undefined): name is Verb {
+  return name !== undefined && Object.hasOwn(VERB_FLAGS, name);
+}
+
+/** A verb's argv from its values (undefined values and false booleans are left out). */
+export function verbArgv<V extends Verb>(verb: V, input: VerbInput<V>): string[] {
+  const specs = VERB_FLAGS[verb] as Record<string, FlagSpec>;
+  const argv: string[] = [];
+  for (const [name, value] of Object.entries(input as Record<string, unknown>)) {
+    const spec = specs[name];
+    if (!spec) throw new Error(`the verb ${verb} has no flag --${name}`);
+    if (value === undefined || value === false) continue;
+    if (spec.type === 'boolean') argv.push(`--${name}`);
+    else if (spec.type === 'strings') for (const item of value as string[]) argv.push(`--${name}`, item);
+    else argv.push(`--${name}`, String(value));
+  }
+  return argv;
+}
+
+const WHOLE = /^(0|[1-9]\d{0,14})$/;
+
+/** `--name VALUE` as `--name=VALUE` for flags that take a value, so that a value may start with "-" ("--tail -1"). */
+function joinFlagValues(specs: Record<string, FlagSpec>, argv: string[]): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') {
+      joined.push(...argv.slice(i));
+      break;
+    }
+    const name = arg.startsWith('--') && !arg.includes('=') ? arg.slice(2) : undefined;
+    if (name !== undefined && Object.hasOwn(specs, name) && specs[name]!.type !== 'boolean' && i + 1 < argv.length) {
+      joined.push(`${arg}=${argv[i + 1]}`);
+      i += 1;
+    } else {
+      joined.push(arg);
+    }
+  }
+  return joined;
+}
+
+/**
+ * Parses a verb's argv by its table (node:util parseArgs, strict: an unknown flag, a missing value
+ * or a missing required flag is a usage error). Numbers are whole numbers >= 0. `positionals`:
+ * the words after `--` (only `run` takes them).
+ */
+export function parseVerbArgs<V extends Verb>(verb: V, argv: string[]): { args: VerbArgs<V>; positionals: string[] } {
+  const specs = VERB_FLAGS[verb] as Record<string, FlagSpec>;
+  const options = Object.fromEntries(Object.entries(specs).map(([name, spec]) => [name, spec.type === 'boolean' ? { type: 'boolean' as const } : { type: 'string' as const, multiple: spec.type === 'strings' }]));
+  let parsed: { values: Record<string, unknown>; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: joinFlagValues(specs, argv), options, strict: true, allowPositionals: verb === 'run' });
+  } catch (error) {
+    throw new PaasError('usage', `${verb}: ${(error as Error).message.split('\n')[0]}`, { hint: `the flags of ${verb} are: ${Object.keys(specs).map((n) => `--${n}`).join(' ') || 'none'}` });
+  }
+  if (verb === 'run' && parsed.positionals.length && !argv.includes('--')) throw new PaasError('usage', 'run: the command goes after --', { hint: 'paas run -- COMMAND [ARG ...]' });
+  const args: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(specs)) {
+    const value = parsed.values[name];
+    if (spec.type === 'boolean') args[name] = value === true;
+    else if (spec.type === 'strings') args[name] = (value as string[] | undefined) ?? [];
+    else if (value === undefined) {
+      if ('required' in spec && spec.required) throw new PaasError('usage', `--${name} is required`);
+    } else if (spec.type === 'number') {
+      const number = WHOLE.test(value as string) ? Number(value) : undefined;
+      if (spec.max !== undefined && (number === undefined || number > spec.max)) throw new PaasError('usage', `--${name}: expected a whole number 0..${spec.max}`);
+      if (number === undefined) throw new PaasError('usage', `--${name}: ${JSON.stringify((value as string).slice(0, 20))} is not a ${spec.noun ?? 'whole number'}`);
+      args[name] = number;
+    } else {
+      args[name] = value;
+    }
+  }
+  return { args: args as VerbArgs<V>, positionals: parsed.positionals };
+}
+
+// ---------------------------------------------------------------------------------------------
+// What verbs answer.
+
+export interface HostInfo {
+  /** Docker platform architecture: amd64, arm64, ... */
+  arch: string;
+  baseDomain: string;
+  /** Port where this host's nginx is reached from outside (80, or a published sandbox port). */
+  publicPort: number;
+  setupAt: string;
+}
+
+/** What a host has (the `info` verb, and the deploy session's first event). */
+export interface HostFacts {
+  arch: string;
+  node: string;
+  host?: HostInfo;
+  /** With an app: its state, and what the host's other apps answer to. */
+  state?: AppState;
+  others?: { app: string; names: string[] }[];
+  docker?: string;
+}
+
+/** What the client sends before the context archive of a build on the host. */
+export interface HostBuildRequest {
+  /** Image references the Dockerfile starts FROM; all must be on this host. */
+  requires: string[];
+  /** Path of the Dockerfile inside the archive. */
+  dockerfile: string;
+  buildArgs: Record<string, string>;
+  /** Stop the build after this long (paas.yml build.timeout). */
+  timeoutMs?: number;
+}
+
+export interface StartedContainer {
+  name: string;
+  id: string;
+  type: string;
+  /** Loopback port on the host, for web replicas. */
+  port?: number;
+}
+
+export interface RolloutResult {
+  app: string;
+  version: number;
+  image: string;
+  previous?: number;
+  containers: StartedContainer[];
+  /** Old containers, drained and stopped in the background after the switch. */
+  draining: string[];
+  /** Images of releases beyond keep_releases (and replaced dependency images), removed once those containers are gone. */
+  pruning: string[];
+  /** Time from "all new containers healthy" to "nginx serves them". */
+  switchMs: number;
+  urls: string[];
+  timings: Record<string, number>;
+}
+
+export interface ConfigShowResult {
+  app: string;
+  /** Values, or their masks (maskValue) unless --reveal. */
+  vars: Record<string, string>;
+  masked: boolean;
+  /** Asked-for keys (--key) that are not set. */
+  missing: string[];
+}
+
+export interface ConfigSetResult {
+  app: string;
+  /** Names whose value changed. */
+  changed: string[];
+  /** The new release, when the app runs and something changed. */
+  release?: RolloutResult;
+}
+
+/** What a host says about an app after a command lost its connection (the `outcome` verb). */
+export interface OutcomeResult {
+  app: string;
+  locked: boolean;
+  holder?: string;
+  current?: number;
+  releases: { version: number; status: ReleaseStatus }[];
+  containers: { name: string; release: number; running: boolean }[];
+}
+
+export interface PsResult {
+  app: string;
+  current?: number;
+  formation: Record<string, number>;
+  limits: Record<string, ProcessLimits>;
+  processes: ProcessRow[];
+}
+
+export interface RestartResult {
+  app: string;
+  version: number;
+  types: string[];
+  restarted: string[];
+  draining: string[];
+}
+
+export interface DomainsView {
+  app: string;
+  released: boolean;
+  domains: { name: string; source: 'default' | 'paas.yml' | 'domains:add'; https: boolean }[];
+}
+
+export interface CertView {
+  app: string;
+  certificate: null | {
+    fingerprint: string; names: string[]; notAfter: string; selfSigned: boolean; redirect: boolean; addedAt: string;
+    /** The app's names it serves over HTTPS. */
+    serves: string[];
+  };
+}
+
+export interface LbView {
+  app: string;
+  balance: string;
+  source: 'lb:set' | 'paas.yml';
+  weights?: Record<string, number>;
+  replicas: { replica: string; port: number; weight?: number }[];
+}
+
+export interface DestroyResult { app: string; containers: string[]; images: string[]; removed: string[] }
+
+export interface AppSummary { app: string; current?: number; image?: string; urls: string[] }
+
+export interface AppInfo {
+  app: string;
+  current?: number;
+  release?: Release;
+  releases: number;
+  containers: { name: string; status: string; ports: string }[];
+  urls: string[];
+}
+
+/** Each verb's result. */
+export interface VerbResults {
+  info: HostFacts;
+  setup: { host: HostInfo; did: string[] };
+  layers: { chainIds: string[] };
+  load: { loaded: string[] };
+  lock: { app: string; released: true };
+  deploy: RolloutResult | { app: string; released: true };
+  rollback: RolloutResult;
+  drain: { stopped: string[]; pruned: string[] };
+  releases: AppState;
+  outcome: OutcomeResult;
+  apps: AppSummary[];
+  'app-info': AppInfo;
+  images: { missing: string[] };
+  'config-show': ConfigShowResult;
+  'config-set': ConfigSetResult;
+  run: never;
+  ps: PsResult;
+  scale: RolloutResult;
+  restart: RestartResult;
+  logs: { lines: number; processes: string[] };
+  domains: DomainsView;
+  'domains-add': DomainsView & { added: boolean; reloaded?: boolean };
+  'domains-remove': DomainsView & { removed: true; reloaded: boolean };
+  certs: CertView;
+  'certs-add': CertView;
+  'certs-remove': { app: string; removed: string };
+  lb: LbView;
+  'lb-set': LbView;
+  destroy: DestroyResult;
+  'keys-add': { name: string; fingerprint: string };
+  'keys-list': { name: string; type: string; fingerprint: string }[];
+  'keys-remove': { removed: string };
+}
+
+/** What a verb is handed: its parsed flags, the words after `--` (run), its progress and input. */
+export interface VerbContext<V extends Verb> {
+  args: VerbArgs<V>;
+  positionals: string[];
+  emit: Emit;
+  /** The whole request body on stdin (bounded). */
+  readStdin: () => Promise<string>;
+  /** The raw request body, for verbs that stream it (read it or readStdin, not both). */
+  stdin: Readable;
+}
+
+export type VerbHandler<V extends Verb> = (context: VerbContext<V>) => Promise<VerbResults[V]>;
+export type VerbTable = { [V in Verb]: VerbHandler<V> };

@@ -1,3 +1,4 @@
+import { startAttachedArgv } from '../release/docker.js';
 import readline from 'node:readline';
 import { PaasError } from '../errors.js';
 import { processArgv } from '../release/command.js';
@@ -30,7 +31,7 @@ export async function runReleasePhase(spec: ReleaseSpec, env: Record<string, str
   let code: number;
   try {
     code = await new Promise<number>((resolve, reject) => {
-      const child = start('docker', ['start', '--attach', id], ['ignore', 'pipe', 'pipe']);
+      const child = start('docker', startAttachedArgv(id), ['ignore', 'pipe', 'pipe']);
       const timer = setTimeout(() => {
         tail.push(`(stopped after ${Math.round(timeoutMs / 1000)} s)`);
         void removeContainer(id);

@@ -3,8 +3,7 @@ import net from 'node:net';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { PaasError } from '../errors.js';
-import { STANDBY_VERBS, standbySocket, type AgentMessage, type StandbyRequest } from './protocol.js';
-import type { VerbIo } from './main.js';
+import { STANDBY_VERBS, standbySocket, type AgentMessage, type StandbyRequest, type VerbIo } from './protocol.js';
 import { start } from './exec.js';
 
 /**

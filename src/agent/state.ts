@@ -5,6 +5,9 @@ import { PaasError } from '../errors.js';
 import { checkAppName } from '../config/validators.js';
 import type { AppState } from '../release/types.js';
 import { formatBytes } from '../ui/format.js';
+import type { HostInfo } from './protocol.js';
+
+export type { HostInfo };
 
 /** The agent's state root; PAAS_AGENT_ROOT moves it (tests of the agent's pure parts). */
 export const ROOT = process.env.PAAS_AGENT_ROOT ?? '/var/lib/paas';
@@ -104,15 +107,6 @@ export async function listApps(): Promise<string[]> {
   } catch {
     return [];
   }
-}
-
-export interface HostInfo {
-  /** Docker platform architecture: amd64, arm64, ... */
-  arch: string;
-  baseDomain: string;
-  /** Port where this host's nginx is reached from outside (80, or a published sandbox port). */
-  publicPort: number;
-  setupAt: string;
 }
 
 export function dockerArch(nodeArch: string = process.arch): string {

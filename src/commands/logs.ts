@@ -28,7 +28,7 @@ export default class Logs extends HostCommand {
     const multiHost = addresses.length > 1;
     const agents = [];
     for (const address of addresses) agents.push((await this.open(address, flags)).agent);
-    const args = ['--app', app, '--tail', String(flags.num), ...(flags.process ? ['--process', flags.process] : [])];
+    const args = { app, tail: flags.num, ...(flags.process ? { process: flags.process } : {}) };
     const formatter = (prefixes: string[] = []) => new LogFormatter(multiHost, useColor(process.stdout.isTTY), prefixes);
 
     if (!flags.follow) {
@@ -50,7 +50,7 @@ export default class Logs extends HostCommand {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
     try {
-      await Promise.all(agents.map((agent, index) => agent.call('logs', [...args, '--follow'], {
+      await Promise.all(agents.map((agent, index) => agent.call('logs', { ...args, follow: true }, {
         stdin: stdins[index]!,
         onEvent: (message, step) => {
           if (step === 'log') process.stdout.write(`${format.format({ ...(JSON.parse(message) as LogLine), host: addresses[index]!.label })}\n`);

@@ -1,5 +1,5 @@
 import { HostCommand, hostAddresses, hostFlags } from '../ui/host-command.js';
-import type { AppState, Release } from '../release/types.js';
+import type { Release } from '../release/types.js';
 
 export default class Releases extends HostCommand {
   static override summary = 'List the app\'s releases';
@@ -13,7 +13,7 @@ export default class Releases extends HostCommand {
     const app = this.appName(flags, config);
     const [address] = hostAddresses(flags, config);
     const { agent } = await this.open(address!, flags);
-    const state = await agent.call<AppState>('releases', ['--app', app]);
+    const state = await agent.call('releases', { app });
     const releases = [...state.releases].sort((a, b) => b.version - a.version);
     if (!this.jsonEnabled()) {
       if (releases.length === 0) this.log(`${app} has no releases on ${address!.label}`);

@@ -3,7 +3,7 @@ import { PaasError } from '../errors.js';
 import { HostCommand, hostAddresses, hostFlags, whoAmI } from '../ui/host-command.js';
 import { runSteps } from '../ui/progress.js';
 import { nextReleaseVersion } from '../deploy/index.js';
-import type { RolloutResult } from '../agent/rollout.js';
+import type { RolloutResult } from '../agent/protocol.js';
 
 export default class Rollback extends HostCommand {
   static override summary = 'Run an earlier release again, without rebuilding';
@@ -23,18 +23,12 @@ export default class Rollback extends HostCommand {
       to = Number(match[1]);
     }
     const addresses = hostAddresses(flags, config);
-    const { agents, tokens, states } = await this.lockEveryHost(addresses, flags, app, `rollback${to !== undefined ? ` to v${to}` : ''}`, flags.wait);
+    const locked = await this.lockEveryHost(addresses, flags, app, `rollback${to !== undefined ? ` to v${to}` : ''}`, flags.wait);
+    const { states } = locked;
     const version = nextReleaseVersion(states);
-    const results: RolloutResult[] = [];
-    await runSteps<object>(agents.map((agent, index) => ({
-      title: `Roll back ${app} on ${addresses[index]!.label}`,
-      run: async (_c, report) => {
-        results.push(await agent.call<RolloutResult>('rollback', [
-          '--app', app, '--version', String(version), '--by', whoAmI(), '--keep', String(config.keepReleases ?? 5),
-          '--lock-token', tokens[index]!, ...(to !== undefined ? ['--to', String(to)] : []),
-        ], { onEvent: (m) => report(m) }));
-      },
-    })), {}, { json: this.jsonEnabled() });
+    const results = await this.changeEveryHost(locked, addresses, (host) => `Roll back ${app} on ${host}`, (agent, token, report) => agent.call('rollback', {
+      app, version, by: whoAmI(), keep: config.keepReleases ?? 5, 'lock-token': token, ...(to !== undefined ? { to } : {}),
+    }, { onEvent: (m) => report(m) }));
     const first = results[0]!;
     const rolledBackTo = to ?? (states[0]?.releases.find((r) => r.image === first.image && r.version !== first.version)?.version);
     if (!this.jsonEnabled()) this.log(`${app} v${first.version} is live: ${rolledBackTo ? `the code of v${rolledBackTo}` : first.image} (${first.urls.join(', ')})`);

@@ -15,8 +15,7 @@ import { releaseSpec } from '../release/spec.js';
 import { claimProblem } from '../release/settings.js';
 import { validateSpec } from '../release/validate.js';
 import type { AppState } from '../release/types.js';
-import type { RolloutResult } from '../agent/rollout.js';
-import type { HostInfo } from '../agent/state.js';
+import type { HostFacts, HostInfo, OutcomeResult, RolloutResult } from '../agent/protocol.js';
 
 /**
  * What a host would refuse of the app's release (validateSpec, the agent's own check), found
@@ -41,8 +40,8 @@ export function checkDeployable(resolved: ResolvedApp, app: string): void {
 /** The host side of a thin push: the agent lists the chain IDs it has and loads the archive. */
 export function agentReceiver(agent: HostAgent): ImageReceiver {
   return {
-    chainIds: async () => new Set((await agent.call<{ chainIds: string[] }>('layers')).chainIds),
-    load: async (archive) => { await agent.call('load', [], { stdin: archive as Readable }); },
+    chainIds: async () => new Set((await agent.call('layers', {})).chainIds),
+    load: async (archive) => { await agent.call('load', {}, { stdin: archive as Readable }); },
   };
 }
 
@@ -63,14 +62,13 @@ export interface HostTarget {
   reconnect?: () => Promise<HostAgent>;
 }
 
-export interface HostFacts { arch: string; host?: HostInfo; state: AppState; others?: { app: string; names: string[] }[] }
-
 /** What a deploy needs from a host before anything changes (read with its lock): set up? architecture? releases? */
 export function inspectHost(host: HostTarget, facts: HostFacts): void {
   if (!facts.host) {
     throw new PaasError('host', `${host.label} is not set up for paas`, { hint: `run \`paas host:setup --host ${host.label}\` first` });
   }
   host.info = facts;
+  if (!facts.state) throw new PaasError('host', `${host.label} did not say which releases the app has`, { hint: 'deploy again; if it persists, run `paas host:setup` to reinstall the agent' });
   host.state = facts.state;
   host.others = facts.others ?? [];
 }
@@ -214,7 +212,7 @@ export async function sendSource(ctx: DeployContext, host: HostTarget): Promise<
 }
 
 /** Push (or send the source and build there), then roll out, on one host. Outcomes record what happened even when it fails. */
-export async function deployToHost(ctx: DeployContext, host: HostTarget, report: (line: string) => void): Promise<void> {
+export async function deployToHost(ctx: DeployContext, host: HostTarget, report: (line: string) => void): Promise<HostOutcome> {
   const outcome: HostOutcome = { host: host.label, pushes: [], bytesSent: 0 };
   ctx.outcomes.push(outcome);
   host.session.report(report);
@@ -247,6 +245,7 @@ export async function deployToHost(ctx: DeployContext, host: HostTarget, report:
     }
     outcome.rollout = await host.session.release(releaseSpecFor(ctx, outcome.imageId));
     outcome.version = outcome.rollout.version;
+    return outcome;
   } catch (error) {
     const truth = await askAfterLoss(ctx, host, error);
     outcome.error = truth instanceof Error ? truth.message : String(truth);
@@ -259,17 +258,8 @@ export async function deployToHost(ctx: DeployContext, host: HostTarget, report:
   }
 }
 
-/** What the `outcome` verb answers. */
-export interface HostOutcomeAnswer {
-  app: string;
-  locked: boolean;
-  holder?: string;
-  current?: number;
-  containers: { name: string; release: number; running: boolean }[];
-}
-
 /** The connection broke, or the agent died, while the host was changing: the message says what the host says now. */
-export function lossMessage(error: PaasError, attempted: number | undefined, before: number | undefined, answer: HostOutcomeAnswer | undefined, label: string): PaasError {
+export function lossMessage(error: PaasError, attempted: number | undefined, answer: OutcomeResult | undefined, label: string): PaasError {
   const details = [...error.details];
   let hint: string;
   if (!answer) {
@@ -287,7 +277,6 @@ export function lossMessage(error: PaasError, attempted: number | undefined, bef
   }
   const others = answer?.containers.filter((c) => c.release !== answer.current) ?? [];
   if (others.length) details.push(`containers of other releases still on ${label} (stopping in the background): ${others.map((c) => c.name).join(', ')}`);
-  void before;
   return new PaasError(error.kind, error.message, { ...(error.where ? { where: error.where } : {}), details, hint });
 }
 
@@ -295,14 +284,14 @@ export function lossMessage(error: PaasError, attempted: number | undefined, bef
 async function askAfterLoss(ctx: DeployContext, host: HostTarget, error: unknown): Promise<unknown> {
   const lost = error instanceof PaasError && (error.kind === 'ssh' || (error.kind === 'host' && /the paas agent failed|ended the deploy session early/.test(error.message)));
   if (!lost || !host.reconnect) return error;
-  let answer: HostOutcomeAnswer | undefined;
+  let answer: OutcomeResult | undefined;
   try {
     const agent = await host.reconnect();
-    answer = await agent.call<HostOutcomeAnswer>('outcome', ['--app', ctx.resolved.app, '--wait', '60000']);
+    answer = await agent.call('outcome', { app: ctx.resolved.app, wait: 60_000 });
   } catch {
     answer = undefined;
   }
-  return lossMessage(error, ctx.version, host.state?.current, answer, host.label);
+  return lossMessage(error, ctx.version, answer, host.label);
 }
 
 /** A failure on host N after hosts 1..N-1 took the release: say exactly where each host stands. */

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { PaasError } from '../errors.js';
 import { exists, isDirectory, readAppFile } from '../util/fs.js';
 import { parseJson, parseYaml } from './parse.js';
-import { findAsync } from './stack.js';
+import { findAsync } from '../util/async.js';
 
 /** The app directory being detected; every path taken here is relative to it. */
 export class AppDir {

@@ -1,6 +1,7 @@
 import { PaasError } from '../errors.js';
 import type { AppDir } from './appdir.js';
-import { findAsync, type Notes, type StackDetector, type StackPlan, type StartCommand } from './stack.js';
+import { findAsync } from '../util/async.js';
+import type { Notes, StackDetector, StackPlan, StartCommand } from './stack.js';
 import type { PackageManager } from './types.js';
 import { DEFAULT_PORT } from './types.js';
 

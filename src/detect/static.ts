@@ -2,7 +2,8 @@ import path from 'node:path';
 import { PaasError } from '../errors.js';
 import type { AppDir } from './appdir.js';
 import { isObject, stringField } from './parse.js';
-import { findAsync, type Notes, type StackDetector, type StackPlan } from './stack.js';
+import { findAsync } from '../util/async.js';
+import type { Notes, StackDetector, StackPlan } from './stack.js';
 import { DEFAULT_PORT } from './types.js';
 
 export const STATIC_IMAGE = 'nginx:1.22';

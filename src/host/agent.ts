@@ -5,7 +5,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { PaasError, type ExitCodeName } from '../errors.js';
 import type { AgentMessage } from '../agent/protocol.js';
-import { AGENT_DIR, agentPath, standbySocket, type StandbyRequest } from '../agent/protocol.js';
+import { AGENT_DIR, agentPath, standbySocket, verbArgv, type StandbyRequest, type Verb, type VerbInput, type VerbResults } from '../agent/protocol.js';
 import type { SshConnection } from '../ssh/client.js';
 import { packageRoot } from '../util/paths.js';
 
@@ -104,7 +104,7 @@ export class HostAgent {
     const stdin = new PassThrough();
     let onToken: (token: string) => void = () => {};
     const token = new Promise<string>((resolve) => { onToken = resolve; });
-    const held = this.call('lock', ['--app', app, '--by', holder, '--command', command, '--wait', String(waitMs)], {
+    const held = this.call('lock', { app, by: holder, command, wait: waitMs }, {
       stdin,
       onEvent: (message, step) => {
         if (step === 'locked') onToken(message);
@@ -125,7 +125,9 @@ export class HostAgent {
    * `standby`, the verb goes to this build's standby agent when the host has one (see
    * agent/standby.ts), else to a new agent process; `onStart` is told which.
    */
-  async call<T>(verb: string, args: string[] = [], options: CallOptions = {}): Promise<T> {
+  async call<V extends Verb>(verb: V, input: VerbInput<V>, options: CallOptions = {}): Promise<VerbResults[V]> {
+    type T = VerbResults[V];
+    const args = verbArgv(verb, input);
     const output = new AgentOutput(options.onEvent);
     if (options.standby && options.stdin !== undefined && typeof options.stdin !== 'string' && !Buffer.isBuffer(options.stdin)) {
       const ended = await this.viaStandby(verb, args, options.stdin, output, () => options.onStart?.('standby'));

@@ -1,10 +1,9 @@
 import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
 import { PaasError } from '../errors.js';
-import type { HostBuildRequest } from '../agent/build.js';
-import type { RolloutResult } from '../agent/rollout.js';
+import type { HostBuildRequest, HostFacts, RolloutResult } from '../agent/protocol.js';
 import type { ReleaseSpec } from '../release/types.js';
-import { END_FRAME, encodeFrame } from './frames.js';
+import { END_FRAME, encodeFrame } from '../agent/protocol.js';
 import type { HostAgent } from './agent.js';
 
 export type BuildAnswer = { missing: string[] } | { imageId: string; ms: number };
@@ -30,7 +29,7 @@ export class DeploySession {
   via: 'standby' | 'process' | undefined;
 
   constructor(agent: HostAgent, options: { app: string; by: string; command: string; waitMs: number }) {
-    this.finished = agent.call('deploy', ['--app', options.app, '--by', options.by, '--command', options.command, '--wait', String(options.waitMs)], {
+    this.finished = agent.call('deploy', { app: options.app, by: options.by, command: options.command, wait: options.waitMs }, {
       stdin: this.input,
       onEvent: (message, step) => this.onEvent(message, step),
       standby: true,
@@ -88,8 +87,8 @@ export class DeploySession {
   }
 
   /** The host's facts and the app's state, read under the lock (what the `info` verb answers). */
-  async info<T>(): Promise<T> {
-    return JSON.parse((await this.answer('info')).message) as T;
+  async info(): Promise<HostFacts> {
+    return JSON.parse((await this.answer('info')).message) as HostFacts;
   }
 
   /** Sends the build context (gzip'd tar; its bytes are added to `sent`) and waits for the host's build, or for the images it lacks. */

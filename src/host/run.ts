@@ -1,7 +1,7 @@
 import { PaasError, type ExitCodeName } from '../errors.js';
-import type { AgentMessage } from '../agent/protocol.js';
+import { verbArgv, type AgentMessage } from '../agent/protocol.js';
 import { asRoot, type HostAgent } from './agent.js';
-import { END_FRAME, encodeFrame } from './frames.js';
+import { END_FRAME, encodeFrame } from '../agent/protocol.js';
 
 export interface RunStdio {
   stdin: NodeJS.ReadStream;
@@ -12,12 +12,12 @@ export interface RunStdio {
 /**
  * `paas run` on one host: the agent's `run` verb with stdio attached. With `tty` (the local stdin
  * is a terminal) the session gets a pty and the local terminal goes raw; otherwise stdin travels
- * framed (frames.ts). Resolves with the command's exit code. `onCancel` is handed a function that
+ * framed (the frame codec of agent/protocol.ts). Resolves with the command's exit code. `onCancel` is handed a function that
  * gives up (Ctrl-C without a TTY): the channel closes and the agent removes the container.
  */
 export async function runOnHost(agent: HostAgent, app: string, argv: string[], stdio: RunStdio, tty: boolean, onCancel: (cancel: () => void) => void = () => {}): Promise<number> {
   await agent.install();
-  const command = asRoot(agent.ssh, ['node', agent.path, 'run', '--app', app, ...(tty ? ['--tty'] : []), '--', ...argv]);
+  const command = asRoot(agent.ssh, ['node', agent.path, 'run', ...verbArgv('run', { app, tty }), '--', ...argv]);
   const pty = tty ? { rows: stdio.stdout.rows || 24, cols: stdio.stdout.columns || 80, term: process.env.TERM || 'xterm' } : undefined;
   const channel = await agent.ssh.openChannel(command, pty);
   let attached = false;

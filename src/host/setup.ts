@@ -89,7 +89,7 @@ export async function setupHost(ssh: SshConnection, label: string, options: { ba
   const agent = new HostAgent(ssh, label);
   const uploaded = await agent.install();
   say(uploaded ? `uploaded the agent to ${agent.path}` : `agent ${agent.path} already there`);
-  const result = await agent.call<{ did: string[] }>('setup', ['--base-domain', options.baseDomain, '--public-port', String(options.publicPort)]);
+  const result = await agent.call('setup', { 'base-domain': options.baseDomain, 'public-port': options.publicPort });
   for (const line of result.did) say(line);
   return { host: label, os: os.pretty, arch, found, installed, agent: { path: agent.path, uploaded }, did: result.did, baseDomain: options.baseDomain, publicPort: options.publicPort };
 }
@@ -105,7 +105,7 @@ export async function sendBaseImages(dir: string, agent: HostAgent, report: (lin
   const { agentReceiver } = await import('../deploy/index.js');
   const { plan } = await resolveApp(dir);
   const refs = [...new Set([plan.baseImage, plan.runtimeImage].filter((r): r is string => !!r))];
-  const { missing } = await agent.call<{ missing: string[] }>('images', refs.flatMap((ref) => ['--ref', ref]));
+  const { missing } = await agent.call('images', { ref: refs });
   if (missing.length === 0) report(`the host has the base images: ${refs.join(', ')}`);
   const docker = await connectEngine();
   for (const ref of missing) {

@@ -67,6 +67,19 @@ export interface Release extends Omit<ReleaseSpec, 'app' | 'keepReleases'> {
   status: ReleaseStatus;
 }
 
+/** One of an app's containers on a host, as the agent lists them (by label). */
+export interface AppContainer {
+  id: string;
+  name: string;
+  release: number;
+  type: string;
+  replica: number;
+  generation: number;
+  running: boolean;
+  /** The host port a web container publishes. */
+  port?: number;
+}
+
 /** An app's state file on a host. */
 export interface AppState {
   app: string;

@@ -1,9 +1,8 @@
 import { Flags } from '@oclif/core';
-import type { ConfigSetResult } from '../agent/verbs-config.js';
+import type { ConfigSetResult } from '../agent/protocol.js';
 import type { ConfigChange } from '../config/changes.js';
 import { nextReleaseVersion } from '../deploy/index.js';
 import { HostCommand, hostAddresses, hostFlags, whoAmI, type HostFlagValues } from './host-command.js';
-import { runSteps } from './progress.js';
 
 export const configChangeFlags = {
   ...hostFlags,
@@ -28,17 +27,11 @@ export abstract class ConfigChangeCommand extends HostCommand {
     const config = await this.configOf('.');
     const app = this.appName(flags, config);
     const addresses = hostAddresses(flags, config);
-    const { agents, tokens, states } = await this.lockEveryHost(addresses, flags, app, what, flags.wait ?? false);
-    const version = nextReleaseVersion(states);
-    const results: ConfigSetResult[] = [];
-    await runSteps<object>(agents.map((agent, index) => ({
-      title: `${what} on ${addresses[index]!.label}`,
-      run: async (_c, report) => {
-        results.push(await agent.call<ConfigSetResult>('config-set', [
-          '--app', app, '--version', String(version), '--by', whoAmI(), '--keep', String(config.keepReleases ?? 5), '--lock-token', tokens[index]!,
-        ], { stdin: JSON.stringify(change), onEvent: (m) => report(m) }));
-      },
-    })), {}, { json: this.jsonEnabled() });
+    const locked = await this.lockEveryHost(addresses, flags, app, what, flags.wait ?? false);
+    const version = nextReleaseVersion(locked.states);
+    const results = await this.changeEveryHost(locked, addresses, (host) => `${what} on ${host}`, (agent, token, report) => agent.call('config-set', {
+      app, version, by: whoAmI(), keep: config.keepReleases ?? 5, 'lock-token': token,
+    }, { stdin: JSON.stringify(change), onEvent: (m) => report(m) }));
     const released = results.find((r) => r.release)?.release;
     const changed = [...new Set(results.flatMap((r) => r.changed))].sort();
     if (!this.jsonEnabled()) {

@@ -10,6 +10,7 @@ import type { SshConnection } from '../ssh/client.js';
 import { HostAgent } from '../host/agent.js';
 import type { AppState } from '../release/types.js';
 import { PaasCommand } from './command.js';
+import { runSteps } from './progress.js';
 import { appNameFromDir } from '../app.js';
 
 export interface HostSession {
@@ -90,9 +91,41 @@ export abstract class HostCommand extends PaasCommand {
       const session = await this.open(address, flags);
       tokens.push(await this.lockApp(session, app, what, wait));
       agents.push(session.agent);
-      states.push(await session.agent.call<AppState>('releases', ['--app', app]));
+      states.push(await session.agent.call('releases', { app }));
     }
     return { agents, tokens, states };
+  }
+
+  /**
+   * Runs `work` on each host in turn (each connected first; every connection is closed when the
+   * command ends) and returns its answers with their host; unless --json, `print` shows each.
+   */
+  protected async eachHost<A extends object>(addresses: HostAddress[], flags: HostFlagValues, work: (session: HostSession) => Promise<A>, print?: (host: string, answer: A) => string[]): Promise<(A & { host: string })[]> {
+    const results: (A & { host: string })[] = [];
+    for (const address of addresses) {
+      const answer = await work(await this.open(address, flags));
+      results.push({ host: address.label, ...answer });
+      if (print && !this.jsonEnabled()) for (const line of print(address.label, answer)) this.log(line);
+    }
+    return results;
+  }
+
+  /** eachHost with the app locked on each host first (for the rest of the command): `work` gets the lock's token. */
+  protected async eachHostLocked<A extends object>(addresses: HostAddress[], flags: HostFlagValues, app: string, what: string, work: (session: HostSession, token: string) => Promise<A>, print?: (host: string, answer: A) => string[]): Promise<(A & { host: string })[]> {
+    return this.eachHost(addresses, flags, async (session) => work(session, await this.lockApp(session, app, what, false)), print);
+  }
+
+  /**
+   * After lockEveryHost: runs `change` on each host in turn, as a step of the progress (the
+   * first failure stops the rest); results in host order.
+   */
+  protected async changeEveryHost<A>(locked: { agents: HostAgent[]; tokens: string[] }, addresses: HostAddress[], title: (host: string) => string, change: (agent: HostAgent, token: string, report: (line: string) => void) => Promise<A>): Promise<A[]> {
+    const results: A[] = [];
+    await runSteps<object>(locked.agents.map((agent, index) => ({
+      title: title(addresses[index]!.label),
+      run: async (_c, report) => { results[index] = await change(agent, locked.tokens[index]!, report); },
+    })), {}, { json: this.jsonEnabled() });
+    return results;
   }
 
   /** The open session of an address (after open()). */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { snapshotsToPrune } from '../../src/agent/config-store.js';
-import { readChange, splitRunArgs } from '../../src/agent/verbs-config.js';
+import { readChange } from '../../src/agent/config-vars.js';
+import { parseVerbArgs } from '../../src/agent/protocol.js';
 import { PaasError } from '../../src/errors.js';
 import type { AppState, Release } from '../../src/release/types.js';
 
@@ -32,9 +33,9 @@ describe('readChange (the agent re-checks what the CLI sends)', () => {
   });
 });
 
-describe('splitRunArgs', () => {
+describe('the run verb\'s arguments', () => {
   it('everything after the first -- is the command, flags included', () => {
-    expect(splitRunArgs(['--app', 'shop', '--tty', '--', 'ls', '--', '--app'])).toEqual({ flags: ['--app', 'shop', '--tty'], argv: ['ls', '--', '--app'] });
-    expect(splitRunArgs(['--app', 'shop'])).toEqual({ flags: ['--app', 'shop'], argv: [] });
+    expect(parseVerbArgs('run', ['--app', 'shop', '--tty', '--', 'ls', '--', '--app'])).toEqual({ args: { app: 'shop', tty: true }, positionals: ['ls', '--', '--app'] });
+    expect(parseVerbArgs('run', ['--app', 'shop'])).toEqual({ args: { app: 'shop', tty: false }, positionals: [] });
   });
 });

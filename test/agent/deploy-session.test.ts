@@ -2,7 +2,7 @@ import { PassThrough, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { MessageReader } from '../../src/agent/messages.js';
 import { parseSessionRequest } from '../../src/agent/deploy-session.js';
-import { END_FRAME, encodeFrame } from '../../src/host/frames.js';
+import { END_FRAME, encodeFrame } from '../../src/agent/protocol.js';
 import { DeploySession } from '../../src/host/deploy-session.js';
 import type { HostAgent, CallOptions } from '../../src/host/agent.js';
 

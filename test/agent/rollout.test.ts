@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { PaasError } from '../../src/errors.js';
 // Pure functions only: nothing here runs docker or touches the agent's state root.
-import { appUrls, imagesToPrune, nextVersion, rollbackSpec, validateSpec } from '../../src/agent/rollout.js';
+import { appUrls, rollbackSpec } from '../../src/agent/releases.js';
+import { imagesToPrune, nextVersion } from '../../src/release/plan.js';
+import { validateSpec } from '../../src/release/validate.js';
 import type { HostInfo } from '../../src/agent/state.js';
 import type { AppState, Release, ReleaseSpec } from '../../src/release/types.js';
 

@@ -18,7 +18,7 @@ import tarStream from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quote } from '../../src/config/validators.js';
 import { ExitCode } from '../../src/errors.js';
-import { END_FRAME, encodeFrame } from '../../src/host/frames.js';
+import { END_FRAME, encodeFrame } from '../../src/agent/protocol.js';
 import { examplesDir } from './helpers.js';
 import { hostListing, onHost, waitLockFree } from './faults.js';
 import { testWorld, type TestHost } from './hosts.js';
@@ -834,14 +834,14 @@ describe('hostile input is refused, and the host stays byte-identical', () => {
       ['drain --id ../../x', ['drain', '--app', OWNER, '--id', '../../x'], '', '--id: expected 8 hex digits'],
       ['drain --id ""', ['drain', '--app', OWNER, '--id', ''], '', '--id: expected 8 hex digits'],
       ['drain --app ../x', ['drain', '--app', '../x', '--id', '0123abcd'], '', 'invalid app name "../x"'],
-      ['config-set, stdin not JSON', ['config-set', '--app', OWNER, '--lock-token', 'x'], 'not json', 'the config change on stdin is not JSON'],
-      ['config-set, stdin {}', ['config-set', '--app', OWNER, '--lock-token', 'x'], '{}', 'the config change on stdin is not {set: {KEY: value}, unset: [KEY]}'],
-      ['config-set, key 1A', ['config-set', '--app', OWNER, '--lock-token', 'x'], '{"set":{"1A":"x"},"unset":[]}', '"1A" is not a valid variable name'],
-      ['config-set, key PORT', ['config-set', '--app', OWNER, '--lock-token', 'x'], '{"set":{"PORT":"1"},"unset":[]}', 'cannot set PORT'],
-      ['config-set, a NUL byte', ['config-set', '--app', OWNER, '--lock-token', 'x'], '{"set":{"A":"a\\u0000b"},"unset":[]}', 'the value of A contains a NUL byte'],
-      ['config-set, unset ../x', ['config-set', '--app', OWNER, '--lock-token', 'x'], '{"set":{},"unset":["../x"]}', '"../x" is not a valid variable name'],
-      ['config-set, empty change', ['config-set', '--app', OWNER, '--lock-token', 'x'], '{"set":{},"unset":[]}', 'the config change is empty'],
-      ['config-set, 17 MB of stdin', ['config-set', '--app', OWNER, '--lock-token', 'x'], Buffer.alloc(17 * 1024 * 1024, 0x61), 'the request on stdin is larger than 16777216 bytes'],
+      ['config-set, stdin not JSON', ['config-set', '--app', OWNER, '--version', '9', '--lock-token', 'x'], 'not json', 'the config change on stdin is not JSON'],
+      ['config-set, stdin {}', ['config-set', '--app', OWNER, '--version', '9', '--lock-token', 'x'], '{}', 'the config change on stdin is not {set: {KEY: value}, unset: [KEY]}'],
+      ['config-set, key 1A', ['config-set', '--app', OWNER, '--version', '9', '--lock-token', 'x'], '{"set":{"1A":"x"},"unset":[]}', '"1A" is not a valid variable name'],
+      ['config-set, key PORT', ['config-set', '--app', OWNER, '--version', '9', '--lock-token', 'x'], '{"set":{"PORT":"1"},"unset":[]}', 'cannot set PORT'],
+      ['config-set, a NUL byte', ['config-set', '--app', OWNER, '--version', '9', '--lock-token', 'x'], '{"set":{"A":"a\\u0000b"},"unset":[]}', 'the value of A contains a NUL byte'],
+      ['config-set, unset ../x', ['config-set', '--app', OWNER, '--version', '9', '--lock-token', 'x'], '{"set":{},"unset":["../x"]}', '"../x" is not a valid variable name'],
+      ['config-set, empty change', ['config-set', '--app', OWNER, '--version', '9', '--lock-token', 'x'], '{"set":{},"unset":[]}', 'the config change is empty'],
+      ['config-set, 17 MB of stdin', ['config-set', '--app', OWNER, '--version', '9', '--lock-token', 'x'], Buffer.alloc(17 * 1024 * 1024, 0x61), 'the request on stdin is larger than 16777216 bytes'],
       ['certs-add, a garbage PEM', ['certs-add', '--app', OWNER], '{"cert":"garbage","key":"garbage"}', 'this is not a PEM certificate'],
       ['certs-add, a PEM of no certificate', ['certs-add', '--app', OWNER], '{"cert":"-----BEGIN CERTIFICATE-----\\nAAAA\\n-----END CERTIFICATE-----\\n","key":"x"}', 'the certificate'],
       ['certs-add, cert not a string', ['certs-add', '--app', OWNER], '{"cert":5,"key":"x"}', 'expected {"cert": PEM, "key": PEM} on stdin'],

@@ -1,7 +1,7 @@
 import { PassThrough, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { MessageReader } from '../../src/agent/messages.js';
-import { END_FRAME, encodeFrame } from '../../src/host/frames.js';
+import { END_FRAME, encodeFrame } from '../../src/agent/protocol.js';
 
 /** What the agent reads from these chunks: the data, and whether the end frame came (else stdin ended first, or a frame was refused). */
 async function decodeAll(chunks: Buffer[]): Promise<{ data: Buffer; ended: boolean }> {

@@ -4,7 +4,7 @@ import {
   parseWeights, routesFor, siteFor, type AppSettings,
 } from '../../src/release/settings.js';
 import { renderAppConfig, renderRoutes } from '../../src/nginx/config.js';
-import { confirmationProblem } from '../../src/commands/apps/destroy.js';
+import { confirmationProblem } from '../../src/ui/arguments.js';
 
 const FP = 'AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89';
 const cert = {

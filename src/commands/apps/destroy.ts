@@ -2,15 +2,10 @@ import { createInterface } from 'node:readline/promises';
 import { Args, Flags } from '@oclif/core';
 import { PaasError } from '../../errors.js';
 import { checkAppName } from '../../config/validators.js';
+import { confirmationProblem } from '../../ui/arguments.js';
 import { HostCommand, hostAddresses, hostFlags, whoAmI } from '../../ui/host-command.js';
 
-interface Destroyed { app: string; containers: string[]; images: string[]; removed: string[] }
-
-/** Whether the destroy may go ahead: the confirmation must name the app exactly. */
-export function confirmationProblem(app: string, confirm: string | undefined, interactive: boolean): string | undefined {
-  if (confirm === undefined) return interactive ? undefined : `destroying ${app} needs --confirm ${app} when there is no terminal to ask`;
-  return confirm === app ? undefined : `--confirm ${JSON.stringify(confirm)} does not match the app ${app}`;
-}
+import type { DestroyResult } from '../../agent/protocol.js';
 
 export default class AppsDestroy extends HostCommand {
   static override summary = 'Remove an app and everything it has from the hosts';
@@ -22,7 +17,7 @@ export default class AppsDestroy extends HostCommand {
     confirm: Flags.string({ description: 'the app\'s name again, to confirm without a prompt' }),
   };
 
-  async run(): Promise<(Destroyed & { host: string })[]> {
+  async run(): Promise<(DestroyResult & { host: string })[]> {
     const { args, flags } = await this.parse(AppsDestroy);
     const app = args.app;
     const invalid = checkAppName(app);
@@ -36,14 +31,8 @@ export default class AppsDestroy extends HostCommand {
       rl.close();
       if (answer !== app) throw new PaasError('usage', `${JSON.stringify(answer)} does not match the app ${app}; nothing was removed`);
     }
-    const result: (Destroyed & { host: string })[] = [];
-    for (const address of hostAddresses(flags, await this.configOf('.'))) {
-      const session = await this.open(address, flags);
-      const token = await this.lockApp(session, app, 'apps:destroy', false);
-      const done = await session.agent.call<Destroyed>('destroy', ['--app', app, '--lock-token', token, '--by', whoAmI()]);
-      result.push({ host: address.label, ...done });
-      if (!this.jsonEnabled()) this.log(`Destroyed ${app} on ${address.label}: ${done.containers.length} container(s), ${done.images.length} image(s), ${done.removed.length} path(s)`);
-    }
-    return result;
+    return this.eachHostLocked(hostAddresses(flags, await this.configOf('.')), flags, app, 'apps:destroy',
+      (session, token) => session.agent.call('destroy', { app, 'lock-token': token, by: whoAmI() }),
+      (host, done) => [`Destroyed ${app} on ${host}: ${done.containers.length} container(s), ${done.images.length} image(s), ${done.removed.length} path(s)`]);
   }
 }

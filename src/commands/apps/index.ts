@@ -1,6 +1,6 @@
+import type { AppSummary } from '../../agent/protocol.js';
 import { HostCommand, hostAddresses, hostFlags } from '../../ui/host-command.js';
-
-interface AppSummary { app: string; current?: number; image?: string; urls: string[] }
+import { appListLines } from '../../ui/views.js';
 
 export default class Apps extends HostCommand {
   static override summary = 'List the apps on a host';
@@ -9,16 +9,6 @@ export default class Apps extends HostCommand {
 
   async run(): Promise<{ host: string; apps: AppSummary[] }[]> {
     const { flags } = await this.parse(Apps);
-    const result: { host: string; apps: AppSummary[] }[] = [];
-    for (const address of hostAddresses(flags, await this.configOf('.'))) {
-      const { agent } = await this.open(address, flags);
-      const apps = await agent.call<AppSummary[]>('apps');
-      result.push({ host: address.label, apps });
-      if (!this.jsonEnabled()) {
-        this.log(`${address.label}:${apps.length ? '' : ' no apps'}`);
-        for (const a of apps) this.log(`  ${a.app.padEnd(24)} ${a.current ? `v${a.current}` : '-'}  ${a.urls[0] ?? ''}`);
-      }
-    }
-    return result;
+    return this.eachHost(hostAddresses(flags, await this.configOf('.')), flags, async ({ agent }) => ({ apps: await agent.call('apps', {}) }), (host, { apps }) => appListLines(host, apps));
   }
 }

@@ -3,7 +3,8 @@ import { Flags } from '@oclif/core';
 import { PaasError } from '../../errors.js';
 import { inspectCertificate } from '../../tls/pem.js';
 import { HostCommand, hostAddresses, hostFlags, whoAmI } from '../../ui/host-command.js';
-import { certLines, type CertView } from './index.js';
+import type { CertView } from '../../agent/protocol.js';
+import { certLines } from '../../ui/views.js';
 
 async function readPem(file: string, what: string): Promise<string> {
   try {
@@ -31,16 +32,9 @@ export default class CertsAdd extends HostCommand {
     const info = inspectCertificate(cert, key, { cert: flags.cert, key: flags.key });
     const config = await this.configOf('.');
     const app = this.appName(flags, config);
-    const result: (CertView & { host: string })[] = [];
-    for (const address of hostAddresses(flags, config)) {
-      const session = await this.open(address, flags);
-      const token = await this.lockApp(session, app, 'certs:add', false);
-      const view = await session.agent.call<CertView>('certs-add', [
-        '--app', app, '--lock-token', token, '--by', whoAmI(), ...(flags['no-redirect'] ? ['--no-redirect'] : []),
-      ], { stdin: JSON.stringify({ cert, key }) });
-      result.push({ host: address.label, ...view });
-      if (!this.jsonEnabled()) for (const line of certLines(address.label, view)) this.log(line);
-    }
+    const result = await this.eachHostLocked(hostAddresses(flags, config), flags, app, 'certs:add',
+      (session, token) => session.agent.call('certs-add', { app, 'lock-token': token, by: whoAmI(), 'no-redirect': flags['no-redirect'] }, { stdin: JSON.stringify({ cert, key }) }),
+      certLines);
     if (!this.jsonEnabled() && info.selfSigned) this.log('Note: the certificate is self-signed; browsers will not trust it.');
     return result;
   }

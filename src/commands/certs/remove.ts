@@ -9,14 +9,8 @@ export default class CertsRemove extends HostCommand {
     const { flags } = await this.parse(CertsRemove);
     const config = await this.configOf('.');
     const app = this.appName(flags, config);
-    const result: { host: string; app: string; removed: string }[] = [];
-    for (const address of hostAddresses(flags, config)) {
-      const session = await this.open(address, flags);
-      const token = await this.lockApp(session, app, 'certs:remove', false);
-      const answer = await session.agent.call<{ app: string; removed: string }>('certs-remove', ['--app', app, '--lock-token', token, '--by', whoAmI()]);
-      result.push({ host: address.label, ...answer });
-      if (!this.jsonEnabled()) this.log(`Removed the certificate ${answer.removed} of ${app} on ${address.label}: plain HTTP only`);
-    }
-    return result;
+    return this.eachHostLocked(hostAddresses(flags, config), flags, app, 'certs:remove',
+      (session, token) => session.agent.call('certs-remove', { app, 'lock-token': token, by: whoAmI() }),
+      (host, answer) => [`Removed the certificate ${answer.removed} of ${app} on ${host}: plain HTTP only`]);
   }
 }

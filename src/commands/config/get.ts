@@ -1,5 +1,5 @@
 import { Args } from '@oclif/core';
-import type { ConfigShowResult } from '../../agent/verbs-config.js';
+import type { ConfigShowResult } from '../../agent/protocol.js';
 import { PaasError } from '../../errors.js';
 import { parseKeys } from '../../config/vars.js';
 import { HostCommand, hostAddresses, hostFlags } from '../../ui/host-command.js';
@@ -18,7 +18,7 @@ export default class ConfigGet extends HostCommand {
     const app = this.appName(flags, config);
     const address = hostAddresses(flags, config)[0]!;
     const { agent } = await this.open(address, flags);
-    const result = await agent.call<ConfigShowResult>('config-show', ['--app', app, '--reveal', '--key', key!]);
+    const result = await agent.call('config-show', { app, reveal: true, key: [key!] });
     if (result.missing.length) {
       throw new PaasError('usage', `${app} has no config var ${key}`, { where: address.label, hint: 'see `paas config` for the names that are set' });
     }

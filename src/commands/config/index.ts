@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import type { ConfigShowResult } from '../../agent/verbs-config.js';
+import type { ConfigShowResult } from '../../agent/protocol.js';
 import { renderVars } from '../../config/vars.js';
 import { HostCommand, hostAddresses, hostFlags } from '../../ui/host-command.js';
 
@@ -15,7 +15,7 @@ export default class Config extends HostCommand {
     const app = this.appName(flags, config);
     const address = hostAddresses(flags, config)[0]!;
     const { agent } = await this.open(address, flags);
-    const result = await agent.call<ConfigShowResult>('config-show', ['--app', app, ...(flags.reveal ? ['--reveal'] : [])]);
+    const result = await agent.call('config-show', { app, reveal: flags.reveal });
     if (!this.jsonEnabled()) {
       if (Object.keys(result.vars).length === 0) {
         this.log(`${app} has no config vars on ${address.label}`);

@@ -1,18 +1,6 @@
+import type { DomainsView } from '../../agent/protocol.js';
 import { HostCommand, hostAddresses, hostFlags } from '../../ui/host-command.js';
-
-export interface DomainsView {
-  app: string;
-  released: boolean;
-  domains: { name: string; source: 'default' | 'paas.yml' | 'domains:add'; https: boolean }[];
-}
-
-/** Prints one host's answer of a domains verb. */
-export function domainLines(host: string, view: DomainsView): string[] {
-  return [
-    `${view.app} on ${host}:${view.released ? '' : ' (not deployed yet: the names take effect at its first deploy)'}`,
-    ...view.domains.map((d) => `  ${d.name.padEnd(40)} ${d.source.padEnd(12)} ${d.https ? 'https' : 'http'}`),
-  ];
-}
+import { domainLines } from '../../ui/views.js';
 
 export default class Domains extends HostCommand {
   static override summary = 'List the host names an app answers to on each host';
@@ -24,13 +12,6 @@ export default class Domains extends HostCommand {
     const { flags } = await this.parse(Domains);
     const config = await this.configOf('.');
     const app = this.appName(flags, config);
-    const result: (DomainsView & { host: string })[] = [];
-    for (const address of hostAddresses(flags, config)) {
-      const { agent } = await this.open(address, flags);
-      const view = await agent.call<DomainsView>('domains', ['--app', app]);
-      result.push({ host: address.label, ...view });
-      if (!this.jsonEnabled()) for (const line of domainLines(address.label, view)) this.log(line);
-    }
-    return result;
+    return this.eachHost(hostAddresses(flags, config), flags, ({ agent }) => agent.call('domains', { app }), domainLines);
   }
 }

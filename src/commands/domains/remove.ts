@@ -1,7 +1,8 @@
 import { Args } from '@oclif/core';
 import { HostCommand, hostAddresses, hostFlags, whoAmI } from '../../ui/host-command.js';
-import { checkedDomain } from './add.js';
-import { domainLines, type DomainsView } from './index.js';
+import { checkedDomain } from '../../ui/arguments.js';
+import type { DomainsView } from '../../agent/protocol.js';
+import { domainLines } from '../../ui/views.js';
 
 export default class DomainsRemove extends HostCommand {
   static override summary = 'Stop routing a host name added with domains:add';
@@ -15,17 +16,8 @@ export default class DomainsRemove extends HostCommand {
     const name = checkedDomain(args.name);
     const config = await this.configOf('.');
     const app = this.appName(flags, config);
-    const result: (DomainsView & { host: string })[] = [];
-    for (const address of hostAddresses(flags, config)) {
-      const session = await this.open(address, flags);
-      const token = await this.lockApp(session, app, `domains:remove ${name}`, false);
-      const view = await session.agent.call<DomainsView>('domains-remove', ['--app', app, '--name', name, '--lock-token', token, '--by', whoAmI()]);
-      result.push({ host: address.label, ...view });
-      if (!this.jsonEnabled()) {
-        this.log(`Removed ${name} from ${app} on ${address.label}`);
-        for (const line of domainLines(address.label, view).slice(1)) this.log(line);
-      }
-    }
-    return result;
+    return this.eachHostLocked(hostAddresses(flags, config), flags, app, `domains:remove ${name}`,
+      (session, token) => session.agent.call('domains-remove', { app, name, 'lock-token': token, by: whoAmI() }),
+      (host, view) => [`Removed ${name} from ${app} on ${host}`, ...domainLines(host, view).slice(1)]);
   }
 }

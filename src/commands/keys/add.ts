@@ -22,13 +22,7 @@ export default class KeysAdd extends HostCommand {
       throw new PaasError('usage', `cannot read ${args.file}: ${error.code ?? error.message}`, { hint: 'pass the path of a public key file, such as ~/.ssh/id_ed25519.pub' });
     });
     parsePublicKey(text.trim(), args.file); // refuses a private key or junk before any host is touched
-    const added: { host: string; name: string; fingerprint: string }[] = [];
-    for (const address of hostAddresses(flags, await this.configOf('.'))) {
-      const { agent } = await this.open(address, flags);
-      const result = await agent.call<{ name: string; fingerprint: string }>('keys-add', ['--name', args.name], { stdin: text });
-      added.push({ host: address.label, ...result });
-      if (!this.jsonEnabled()) this.log(`${address.label}: ${result.name} (${result.fingerprint}) may now git push`);
-    }
-    return added;
+    return this.eachHost(hostAddresses(flags, await this.configOf('.')), flags, ({ agent }) => agent.call('keys-add', { name: args.name }, { stdin: text }),
+      (host, result) => [`${host}: ${result.name} (${result.fingerprint}) may now git push`]);
   }
 }

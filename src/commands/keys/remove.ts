@@ -9,13 +9,6 @@ export default class KeysRemove extends HostCommand {
 
   async run(): Promise<{ host: string; removed: string }[]> {
     const { args, flags } = await this.parse(KeysRemove);
-    const removed: { host: string; removed: string }[] = [];
-    for (const address of hostAddresses(flags, await this.configOf('.'))) {
-      const { agent } = await this.open(address, flags);
-      await agent.call('keys-remove', ['--name', args.name]);
-      removed.push({ host: address.label, removed: args.name });
-      if (!this.jsonEnabled()) this.log(`${address.label}: removed ${args.name}`);
-    }
-    return removed;
+    return this.eachHost(hostAddresses(flags, await this.configOf('.')), flags, ({ agent }) => agent.call('keys-remove', { name: args.name }), (host) => [`${host}: removed ${args.name}`]);
   }
 }

@@ -3,7 +3,8 @@ import { PaasError } from '../../errors.js';
 import { BALANCE_STRATEGIES } from '../../config/types.js';
 import { balanceSettings, parseWeights } from '../../release/settings.js';
 import { HostCommand, hostAddresses, hostFlags, whoAmI } from '../../ui/host-command.js';
-import { lbLines, type LbView } from './index.js';
+import type { LbView } from '../../agent/protocol.js';
+import { lbLines } from '../../ui/views.js';
 
 export default class LbSet extends HostCommand {
   static override summary = 'Set the app\'s load-balancing strategy (applies at once, no release, no reload)';
@@ -26,17 +27,8 @@ export default class LbSet extends HostCommand {
     }
     const config = await this.configOf('.');
     const app = this.appName(flags, config);
-    const result: (LbView & { host: string })[] = [];
-    for (const address of hostAddresses(flags, config)) {
-      const session = await this.open(address, flags);
-      const token = await this.lockApp(session, app, `lb:set ${args.strategy}`, false);
-      const view = await session.agent.call<LbView>('lb-set', [
-        '--app', app, '--strategy', args.strategy, '--lock-token', token, '--by', whoAmI(),
-        ...Object.entries(weights).flatMap(([replica, weight]) => ['--weight', `${replica}=${weight}`]),
-      ]);
-      result.push({ host: address.label, ...view });
-      if (!this.jsonEnabled()) for (const line of lbLines(address.label, view)) this.log(line);
-    }
-    return result;
+    return this.eachHostLocked(hostAddresses(flags, config), flags, app, `lb:set ${args.strategy}`, (session, token) => session.agent.call('lb-set', {
+      app, strategy: args.strategy, 'lock-token': token, by: whoAmI(), weight: Object.entries(weights).map(([replica, weight]) => `${replica}=${weight}`),
+    }), lbLines);
   }
 }

@@ -21,23 +21,10 @@ export default class PsRestart extends HostCommand {
       throw new PaasError('usage', `${JSON.stringify(args.type)} is not a process type`, { hint: 'name a type of the Procfile or paas.yml processes, such as web or worker' });
     }
     const addresses = hostAddresses(flags, config);
-    const agents: HostAgent[] = [];
-    const tokens: string[] = [];
-    for (const address of addresses) {
-      const session = await this.open(address, flags);
-      tokens.push(await this.lockApp(session, app, `ps:restart${args.type ? ` ${args.type}` : ''}`, flags.wait));
-      agents.push(session.agent);
-    }
-    const hosts: (RestartAnswer & { host: string })[] = [];
-    await runSteps<object>(agents.map((agent, index) => ({
-      title: `Restart ${args.type ?? 'every process of'} ${app} on ${addresses[index]!.label}`,
-      run: async (_c, report) => {
-        const answer = await agent.call<RestartAnswer>('restart', [
-          '--app', app, '--by', whoAmI(), '--lock-token', tokens[index]!, ...(args.type ? ['--type', args.type] : []),
-        ], { onEvent: (m) => report(m) });
-        hosts.push({ host: addresses[index]!.label, ...answer });
-      },
-    })), {}, { json: this.jsonEnabled() });
+    const locked = await this.lockEveryHost(addresses, flags, app, `ps:restart${args.type ? ` ${args.type}` : ''}`, flags.wait);
+    const answers = await this.changeEveryHost(locked, addresses, (host) => `Restart ${args.type ?? 'every process of'} ${app} on ${host}`,
+      (agent, token, report) => agent.call('restart', { app, by: whoAmI(), 'lock-token': token, ...(args.type ? { type: args.type } : {}) }, { onEvent: (m) => report(m) }));
+    const hosts = answers.map((answer, index) => ({ host: addresses[index]!.label, ...answer }));
     if (!this.jsonEnabled()) for (const h of hosts) this.log(`${h.host}: restarted ${h.types.join(', ')} of ${app} v${h.version} (${h.restarted.length} container(s))`);
     return { app, hosts };
   }

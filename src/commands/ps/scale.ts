@@ -4,7 +4,7 @@ import { HostCommand, hostAddresses, hostFlags, whoAmI } from '../../ui/host-com
 import { runSteps } from '../../ui/progress.js';
 import { nextReleaseVersion } from '../../deploy/index.js';
 import { formationText, parseFormationArgs, sameFormation } from '../../release/formation.js';
-import type { RolloutResult } from '../../agent/rollout.js';
+import type { RolloutResult } from '../../agent/protocol.js';
 
 export default class PsScale extends HostCommand {
   static override summary = 'Set how many replicas of each process type run, on every host of the app';
@@ -20,7 +20,8 @@ export default class PsScale extends HostCommand {
     const app = this.appName(flags, config);
     const assignments = (argv as string[]).filter((a) => a.trim() !== '');
     const addresses = hostAddresses(flags, config);
-    const { agents, tokens, states } = await this.lockEveryHost(addresses, flags, app, `ps:scale ${assignments.join(' ')}`, flags.wait);
+    const locked = await this.lockEveryHost(addresses, flags, app, `ps:scale ${assignments.join(' ')}`, flags.wait);
+    const { states } = locked;
     const currents = states.map((s, i) => {
       const release = s.releases.find((r) => r.version === s.current);
       if (!release) throw new PaasError('usage', `${app} has no release on ${addresses[i]!.label}`, { hint: 'deploy it first: `paas deploy`' });
@@ -33,16 +34,9 @@ export default class PsScale extends HostCommand {
       return { app, formation: currents[0]!.formation, changed: false, hosts: [] };
     }
     const version = nextReleaseVersion(states);
-    const results: RolloutResult[] = [];
-    await runSteps<object>(agents.map((agent, index) => ({
-      title: `Scale ${app} to ${formationText(change)} on ${addresses[index]!.label}`,
-      run: async (_c, report) => {
-        results.push(await agent.call<RolloutResult>('scale', [
-          '--app', app, '--version', String(version), '--by', whoAmI(), '--keep', String(config.keepReleases ?? 5),
-          '--lock-token', tokens[index]!, ...Object.entries(change).flatMap(([type, n]) => ['--set', `${type}=${n}`]),
-        ], { onEvent: (m) => report(m) }));
-      },
-    })), {}, { json: this.jsonEnabled() });
+    const results = await this.changeEveryHost(locked, addresses, (host) => `Scale ${app} to ${formationText(change)} on ${host}`, (agent, token, report) => agent.call('scale', {
+      app, version, by: whoAmI(), keep: config.keepReleases ?? 5, 'lock-token': token, set: Object.entries(change).map(([type, n]) => `${type}=${n}`),
+    }, { onEvent: (m) => report(m) }));
     const first = results[0]!;
     const formation = { ...currents[0]!.formation, ...change };
     if (!this.jsonEnabled()) this.log(`${app} v${first.version} runs ${formationText(formation)} (${first.urls.join(', ')})`);

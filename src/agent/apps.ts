@@ -1,0 +1,72 @@
+/** The apps of this host: the list, one app's details, and destroying one. */
+import { promises as fs } from 'node:fs';
+import { LABEL } from '../release/containers.js';
+import { appContainerTableArgv, imageTagsArgv } from '../release/docker.js';
+import { planDestroy } from '../release/plan.js';
+import { extraDomains } from '../release/settings.js';
+import { apiName, containersLabelled, engineRequest, removeContainer, removeNetwork } from './engine.js';
+import { docker } from './exec.js';
+import { repoPath } from './git.js';
+import { removeNginxConfig, removeRoutes, siteFile } from './nginx.js';
+import type { AppInfo, AppSummary, DestroyResult, Emit } from './protocol.js';
+import { appUrls, currentRelease, readHostInfo } from './releases.js';
+import { DEFAULT_TLS_FILE, anyCertificate, appStateDir, certsDir, readSettings, syncDefaultTlsServer } from './settings.js';
+import { listApps, readState } from './state.js';
+
+const exists = (file: string) => fs.stat(file).then(() => true, () => false);
+
+export async function listAppSummaries(): Promise<AppSummary[]> {
+  const host = await readHostInfo();
+  return Promise.all((await listApps()).map(async (app) => {
+    const state = await readState(app);
+    const current = currentRelease(state);
+    const domains = extraDomains(current?.domains ?? [], await readSettings(app).catch(() => ({ domains: [] })));
+    return { app, ...(state.current !== undefined ? { current: state.current } : {}), ...(current ? { image: current.image } : {}), urls: current ? appUrls(app, domains, host) : [] };
+  }));
+}
+
+export async function appInfo(app: string): Promise<AppInfo> {
+  const state = await readState(app);
+  const host = await readHostInfo();
+  const current = currentRelease(state);
+  const { stdout } = await docker(appContainerTableArgv(`${LABEL.app}=${app}`), { timeoutMs: 60_000 });
+  const containers = stdout.split('\n').filter(Boolean).map((line) => {
+    const [name = '', status = '', ports = ''] = line.split('\t');
+    return { name, status, ports };
+  });
+  const domains = extraDomains(current?.domains ?? [], await readSettings(app));
+  return {
+    app, ...(state.current !== undefined ? { current: state.current } : {}), ...(current ? { release: current } : {}),
+    releases: state.releases.length, containers, urls: current ? appUrls(app, domains, host) : [],
+  };
+}
+
+/** Removes everything of one app from this host (the caller holds its lock), in planDestroy's order. */
+export async function destroyApp(app: string, emit: Emit): Promise<DestroyResult> {
+  const containers = await containersLabelled([`${LABEL.app}=${app}`]);
+  const images = (await docker(imageTagsArgv(`paas/${app}`), { timeoutMs: 60_000 })).stdout.split('\n').filter(Boolean);
+  const plan = planDestroy(app, {
+    ...(await exists(siteFile(app)) ? { siteFile: siteFile(app) } : {}),
+    ...(await exists(DEFAULT_TLS_FILE()) ? { defaultTlsFile: DEFAULT_TLS_FILE() } : {}),
+    otherAppHasCertificate: await anyCertificate(app),
+    containers: containers.map((c) => ({ id: c.Id })), images,
+    ...(await exists(certsDir(app)) ? { certsDir: certsDir(app) } : {}),
+    ...(await exists(repoPath(app)) ? { repo: repoPath(app) } : {}),
+    stateDir: appStateDir(app),
+  });
+  // One reload: the site, and the catch-all HTTPS server when no other app has a certificate.
+  await removeNginxConfig(...plan.nginxFiles);
+  await removeRoutes(app);
+  emit(`nginx no longer serves ${app}`, 'destroy');
+  await Promise.all(plan.containers.map((id) => removeContainer(id)));
+  await removeNetwork(plan.network);
+  const removedImages: string[] = [];
+  for (const image of plan.images) {
+    const answer = await engineRequest('DELETE', `/images/${apiName(image)}?force=1`).catch(() => ({ status: 0 }));
+    if (answer.status === 200) removedImages.push(image);
+  }
+  emit(`removed ${plan.containers.length} container(s) and ${removedImages.length} image(s)`, 'destroy');
+  for (const dir of plan.dirs) await fs.rm(dir, { recursive: true, force: true });
+  await syncDefaultTlsServer();
+  return { app, containers: containers.map((c) => (c.Names[0] ?? c.Id).replace(/^\//, '')), images: removedImages, removed: [...plan.nginxFiles, ...plan.dirs] };
+}

@@ -1,0 +1,56 @@
+/** How host answers are shown on a terminal: one function per kind of answer, lines of text. */
+import type { AppInfo, AppSummary, CertView, DomainsView, LbView, PsResult } from '../agent/protocol.js';
+import { formationText } from '../release/formation.js';
+import { psTable } from '../release/ps.js';
+
+/** One host's answer of a domains verb. */
+export function domainLines(host: string, view: DomainsView): string[] {
+  return [
+    `${view.app} on ${host}:${view.released ? '' : ' (not deployed yet: the names take effect at its first deploy)'}`,
+    ...view.domains.map((d) => `  ${d.name.padEnd(40)} ${d.source.padEnd(12)} ${d.https ? 'https' : 'http'}`),
+  ];
+}
+
+export function certLines(host: string, view: CertView): string[] {
+  const c = view.certificate;
+  if (!c) return [`${view.app} on ${host}: no certificate (plain HTTP)`];
+  return [
+    `${view.app} on ${host}:`,
+    `  certificate  ${c.names.join(', ')}${c.selfSigned ? ' (self-signed)' : ''}`,
+    `  expires      ${c.notAfter}`,
+    `  fingerprint  ${c.fingerprint}`,
+    `  https for    ${c.serves.join(', ') || 'none of the app\'s names'}`,
+    `  http         ${c.redirect ? 'redirects to https (308)' : 'served as well (no redirect)'}`,
+  ];
+}
+
+export function appListLines(host: string, apps: AppSummary[]): string[] {
+  return [`${host}:${apps.length ? '' : ' no apps'}`, ...apps.map((a) => `  ${a.app.padEnd(24)} ${a.current ? `v${a.current}` : '-'}  ${a.urls[0] ?? ''}`)];
+}
+
+export function appInfoLines(host: string, info: AppInfo): string[] {
+  return [
+    `${info.app} on ${host}: ${info.current ? `v${info.current} (${info.release?.image})` : 'no release'}`,
+    ...info.urls.map((url) => `  ${url}`),
+    ...info.containers.map((c) => `  ${c.name.padEnd(36)} ${c.status.padEnd(24)} ${c.ports}`),
+  ];
+}
+
+export function keyLines(host: string, keys: { name: string; type: string; fingerprint: string }[]): string[] {
+  return [`${host}: ${keys.length ? '' : 'no keys (add one with paas keys:add NAME KEY.pub)'}`, ...keys.map((key) => `  ${key.name.padEnd(20)} ${key.type.padEnd(12)} ${key.fingerprint}`)];
+}
+
+export function lbLines(host: string, view: LbView): string[] {
+  return [
+    `${view.app} on ${host}: ${view.balance} (from ${view.source})`,
+    ...view.replicas.map((r) => `  ${r.replica.padEnd(8)} 127.0.0.1:${r.port}${r.weight !== undefined ? `  weight ${r.weight}` : ''}`),
+  ];
+}
+
+export function psLines(host: string, answer: PsResult): string[] {
+  const formation = formationText(answer.formation);
+  return [
+    `=== ${answer.app} on ${host}: ${answer.current !== undefined ? `v${answer.current}${formation ? `, ${formation}` : ''}` : 'no release'}`,
+    ...(answer.processes.length ? psTable(answer.processes, answer.current) : ['no containers']),
+  ];
+}

@@ -1,0 +1,73 @@
+/**
+ * The shape of src/, checked: no import cycles (type-only imports count: they tie modules as
+ * much for a reader), the CLI reaches the agent only through its protocol module, and every
+ * docker command line the agent runs comes from one builder module.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const src = path.resolve(fileURLToPath(new URL('../src', import.meta.url)));
+
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const file = path.join(dir, name);
+    return statSync(file).isDirectory() ? sources(file) : name.endsWith('.ts') ? [file] : [];
+  });
+}
+
+const files = sources(src);
+const rel = (file: string) => path.relative(src, file).split(path.sep).join('/');
+
+/** The src/ files a file imports (static, dynamic and type-only imports; .js specifiers name .ts files). */
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const specifiers = [...text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+'([^']+)'|import\('([^']+)'\)/g)].map((m) => m[1] ?? m[2]!);
+  return specifiers.filter((s) => s.startsWith('.')).map((s) => path.resolve(path.dirname(file), s.replace(/\.js$/, '.ts')));
+}
+
+const graph = new Map(files.map((file) => [file, importsOf(file).filter((target) => files.includes(target))]));
+
+/** Every cycle found by a depth-first walk, as a list of files, each reported once. */
+function cycles(): string[][] {
+  const found: string[][] = [];
+  const seen = new Set<string>();
+  const done = new Set<string>();
+  const stack: string[] = [];
+  const visit = (file: string) => {
+    if (done.has(file)) return;
+    if (seen.has(file)) {
+      found.push([...stack.slice(stack.indexOf(file)), file].map(rel));
+      return;
+    }
+    seen.add(file);
+    stack.push(file);
+    for (const next of graph.get(file) ?? []) visit(next);
+    stack.pop();
+    done.add(file);
+  };
+  for (const file of files) visit(file);
+  return found;
+}
+
+describe('the module graph of src/', () => {
+  it('has no import cycles', () => {
+    expect(cycles()).toEqual([]);
+  });
+
+  it('outside src/agent, only the agent\'s protocol module is imported from it', () => {
+    const reaching = files.filter((file) => !rel(file).startsWith('agent/')).flatMap((file) =>
+      (graph.get(file) ?? []).filter((target) => rel(target).startsWith('agent/') && rel(target) !== 'agent/protocol.ts').map((target) => `${rel(file)} -> ${rel(target)}`));
+    expect(reaching).toEqual([]);
+  });
+});
+
+describe('docker command lines', () => {
+  it('the agent runs docker only with argv from the builder module (src/release/docker.ts)', () => {
+    const inline = files.filter((file) => rel(file).startsWith('agent/')).flatMap((file) =>
+      readFileSync(file, 'utf8').split('\n').flatMap((line, i) =>
+        /\b(docker|run|start)\(\s*(?:'docker',\s*)?\[\s*'/.test(line) && /docker/.test(line) ? [`${rel(file)}:${i + 1}: ${line.trim()}`] : []));
+    expect(inline).toEqual([]);
+  });
+});

@@ -184,6 +184,15 @@ const TOP_LEVEL: FieldTable<AppConfig> = {
 
 const readTopLevelFields = fields(TOP_LEVEL);
 
+/** Every key path parseConfig reads (processes' keys as processes.<type>.replicas): what src/config/keys.yml must describe. */
+export function configKeyPaths(): string[] {
+  const nested: Record<string, [prefix: string, table: object]> = { build: ['build', BUILD], processes: ['processes.<type>', PROCESS], healthcheck: ['healthcheck', HEALTHCHECK] };
+  return Object.keys(TOP_LEVEL).flatMap((key) => {
+    const [prefix, table] = nested[key] ?? [key, {}];
+    return [key, ...Object.keys(table).map((sub) => `${prefix}.${sub}`)];
+  });
+}
+
 /**
  * Parses and validates the text of a paas.yml. `file` is the path shown in messages. Throws one
  * PaasError listing every problem found, each as `<file>:<line>:<col> <message>`.

@@ -19,7 +19,19 @@ const MAX_BODY = 64 * 1024 * 1024;
 export interface EngineAnswer<T> { status: number; body: T | undefined }
 
 /** One Engine API request; the status and the parsed JSON body (undefined when empty or not JSON). */
-export function engineRequest<T>(method: 'GET' | 'POST' | 'DELETE', pathname: string, body?: unknown, timeoutMs = 30_000): Promise<EngineAnswer<T>> {
+export async function engineRequest<T>(method: 'GET' | 'POST' | 'DELETE', pathname: string, body?: unknown, timeoutMs = 30_000): Promise<EngineAnswer<T>> {
+  const answer = await engineRequestText(method, pathname, body, timeoutMs);
+  let parsed: T | undefined;
+  try {
+    parsed = JSON.parse(answer.text) as T;
+  } catch {
+    parsed = undefined;
+  }
+  return { status: answer.status, body: parsed };
+}
+
+/** One Engine API request; the status and the body as text. */
+function engineRequestText(method: 'GET' | 'POST' | 'DELETE', pathname: string, body?: unknown, timeoutMs = 30_000): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const request = http.request({
@@ -33,15 +45,7 @@ export function engineRequest<T>(method: 'GET' | 'POST' | 'DELETE', pathname: st
         if (size > MAX_BODY) return void request.destroy(new Error(`the Docker Engine's answer to ${method} ${pathname} is larger than ${MAX_BODY} bytes`));
         chunks.push(chunk);
       });
-      response.on('end', () => {
-        let parsed: T | undefined;
-        try {
-          parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as T;
-        } catch {
-          parsed = undefined;
-        }
-        resolve({ status: response.statusCode ?? 0, body: parsed });
-      });
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
       response.on('error', reject);
     });
     request.on('timeout', () => request.destroy(new Error(`the Docker Engine did not answer ${method} ${pathname} within ${timeoutMs / 1000} s`)));
@@ -53,6 +57,27 @@ export function engineRequest<T>(method: 'GET' | 'POST' | 'DELETE', pathname: st
 /** GET a path of the Engine API. */
 export function engineGet<T>(pathname: string): Promise<EngineAnswer<T>> {
   return engineRequest<T>('GET', pathname);
+}
+
+/** An event of the engine's log (GET /events): what happened to which object. */
+export interface EngineEvent { Type?: string; Action?: string; Actor?: { ID?: string; Attributes?: Record<string, string> }; time?: number }
+
+/**
+ * The engine's events from `sinceSeconds` until now that match `filters` (GET /events answers one
+ * JSON object a line, and ends at `until`). Lines that are not JSON are skipped.
+ */
+export async function engineEvents(filters: Record<string, string[]>, sinceSeconds: number): Promise<EngineEvent[]> {
+  const until = Math.ceil(Date.now() / 1000) + 1;
+  const query = new URLSearchParams({ since: String(Math.floor(sinceSeconds)), until: String(until), filters: JSON.stringify(filters) });
+  const { status, text } = await engineRequestText('GET', `/events?${query}`, undefined, 10_000);
+  if (status !== 200) return [];
+  return text.split('\n').flatMap((line) => {
+    try {
+      return line.trim() ? [JSON.parse(line) as EngineEvent] : [];
+    } catch {
+      return [];
+    }
+  });
 }
 
 /** An image or container name in an API path (names are checked before they get here; this keeps '/' and ':'). */

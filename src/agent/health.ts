@@ -3,7 +3,7 @@ import { PaasError } from '../errors.js';
 import type { Healthcheck } from '../detect/types.js';
 import { logsArgv } from '../release/docker.js';
 import { docker, sleep } from './exec.js';
-import { apiName, engineGet } from './engine.js';
+import { apiName, engineEvents, engineGet } from './engine.js';
 
 export interface Probe {
   ok: boolean;
@@ -39,10 +39,22 @@ function answersProbe(port: number, timeoutMs: number): Promise<Probe> {
   });
 }
 
-export async function containerState(id: string, name = id): Promise<{ running: boolean; exitCode: number; restarts: number }> {
-  const { status, body } = await engineGet<{ State: { Running: boolean; ExitCode: number }; RestartCount: number }>(`/containers/${apiName(id)}/json`);
+export async function containerState(id: string, name = id): Promise<{ running: boolean; exitCode: number; restarts: number; created: string }> {
+  const { status, body } = await engineGet<{ State: { Running: boolean; ExitCode: number }; RestartCount: number; Created: string }>(`/containers/${apiName(id)}/json`);
   if (status !== 200 || !body) throw new PaasError('healthcheck', `the container ${name} is gone (the engine answered ${status})`, { where: name });
-  return { running: body.State.Running, exitCode: body.State.ExitCode, restarts: body.RestartCount };
+  return { running: body.State.Running, exitCode: body.State.ExitCode, restarts: body.RestartCount, created: body.Created };
+}
+
+/**
+ * The code the container last exited with. Once the engine has restarted it, State.ExitCode is
+ * 0 again (the process runs), so the code comes from its last "die" event.
+ */
+async function lastExitCode(id: string, state: { running: boolean; exitCode: number; created: string }): Promise<number | undefined> {
+  if (!state.running) return state.exitCode;
+  const since = Date.parse(state.created) / 1000;
+  const events = await engineEvents({ container: [id], event: ['die'] }, Number.isFinite(since) ? since : Date.now() / 1000 - 3600).catch(() => []);
+  const code = Number(events.at(-1)?.Actor?.Attributes?.exitCode);
+  return Number.isInteger(code) ? code : undefined;
 }
 
 export async function containerLogTail(id: string, lines = 30): Promise<string[]> {
@@ -70,7 +82,8 @@ export async function waitHealthy(id: string, name: string, port: number | undef
   for (;;) {
     const state = await containerState(id, name);
     if (!state.running || state.restarts > 0) {
-      throw new PaasError('healthcheck', `${name} exited with code ${state.exitCode}${state.running ? ' and was restarted' : ''} before it became healthy`, {
+      const code = await lastExitCode(id, state);
+      throw new PaasError('healthcheck', `${name} exited${code === undefined ? '' : ` with code ${code}`}${state.running ? ' and was restarted' : ''} before it became healthy`, {
         where: name,
         details: await containerLogTail(id),
         hint: 'the lines above are the end of its log; fix the app so it starts and stays up',

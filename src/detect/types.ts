@@ -21,6 +21,45 @@ export interface Healthcheck {
   source: string;
 }
 
+export const CONCURRENCY_POLICIES = ['allow', 'forbid', 'replace'] as const;
+/** Dokku's concurrency_policy: a run that falls due while the task's previous run still runs starts anyway (allow), is skipped (forbid), or stops that run first (replace). */
+export type ConcurrencyPolicy = (typeof CONCURRENCY_POLICIES)[number];
+
+/** A scheduled task: once per scheduled minute for the app, in a one-off container of the current release. */
+export interface CronTask {
+  /** paas.yml's name of the task, or for an app.json task cronTaskId(schedule, command). */
+  id: string;
+  /** Five cron fields or a name such as @daily, read in UTC (src/release/cron.ts). */
+  schedule: string;
+  /** Shell syntax, as the process commands. */
+  command: string;
+  concurrencyPolicy: ConcurrencyPolicy;
+  /** Dokku's maintenance: true keeps the task listed but not run. */
+  maintenance: boolean;
+  /** Where it was declared: "app.json cron[0]", "paas.yml cron.report". */
+  source: string;
+}
+
+/** app.json `scripts`, each a command (shell syntax) run in a one-off container of the release. */
+export interface ReleaseScripts {
+  /** Dokku's scripts.dokku.predeploy: in the new image before any new container starts; failing, it fails the release. */
+  predeploy?: string;
+  /** Dokku's scripts.dokku.postdeploy: after the switch to the new release. */
+  postdeploy?: string;
+  /** Heroku's scripts.postdeploy: once, after the app's first release. */
+  firstDeploy?: string;
+}
+
+/** What app.json's `env` declares; paas.yml `env:` wins over it key by key. */
+export interface EnvDeclarations {
+  /** Key -> default value: a string entry, or an entry's `value`. Config vars override them. */
+  defaults: Record<string, string>;
+  /** Required keys with neither a value nor a generator: each must be a config var. */
+  required: string[];
+  /** Keys with `"generator": "secret"`: a random value generated once, then kept as a config var. */
+  secrets: string[];
+}
+
 /**
  * What `paas detect` decides about an app directory: everything the build template needs,
  * and why (which files decided it). A pure value: same tree in, same plan out.
@@ -61,6 +100,12 @@ export interface BuildPlan {
   goBinary?: string;
   /** Replica counts from app.json `formation` (paas.yml `processes:` overrides these later). */
   formation?: Record<string, number>;
+  /** Scheduled tasks from app.json `cron` (paas.yml `cron:` adds to and replaces them later). */
+  cron?: CronTask[];
+  /** app.json `scripts`. */
+  scripts?: ReleaseScripts;
+  /** app.json `env`. */
+  env?: EnvDeclarations;
 }
 
 export const DEFAULT_PORT = 8080;

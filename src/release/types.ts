@@ -1,5 +1,5 @@
 import type { BalanceStrategy } from '../config/types.js';
-import type { Healthcheck } from '../detect/types.js';
+import type { CronTask, Healthcheck, ReleaseScripts } from '../detect/types.js';
 
 /** The routed process type: its replicas get loopback ports and sit behind nginx. */
 export const WEB = 'web';
@@ -35,6 +35,20 @@ export interface ReleaseSpec {
    * starts (not on rollback). Shell syntax, as the other process commands.
    */
   releaseCommand?: string;
+  /** Scheduled tasks (app.json `cron` and paas.yml `cron:`, merged by mergeCronTasks), run in one-off containers of the current release. */
+  cron?: CronTask[];
+  /** app.json `scripts`: commands the host runs around the rollout. */
+  scripts?: ReleaseScripts;
+  /**
+   * app.json `env` keys that are required and have neither a value nor a generator: the host
+   * refuses the release (missingRequiredEnv) before it changes anything until each is a config var.
+   */
+  envRequired?: string[];
+  /**
+   * app.json `env` keys with `"generator": "secret"`: the host sets each one that is not a config
+   * var yet to a random secret (withGeneratedSecrets), once; later releases keep it.
+   */
+  envSecrets?: string[];
   /**
    * Names (never values) of the config vars of this release, set by the agent. The values are in
    * the host's encrypted snapshot apps/<app>/config/v<version>.enc. Absent on releases made before
@@ -97,6 +111,12 @@ export const LIMITS = {
   commandLength: 16_384,
   /** Domains of an app. */
   domains: 100,
+  /** Scheduled tasks of an app (app.json and paas.yml together). */
+  cronTasks: 50,
+  /** Characters of one cron schedule. */
+  scheduleLength: 100,
+  /** Keys of an app.json `env`. */
+  envKeys: 200,
 } as const;
 
 export const DEFAULTS = {

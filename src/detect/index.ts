@@ -59,6 +59,7 @@ export async function detect(dir: string, options: DetectOptions = {}): Promise<
   const { start, ...stackPlan } = await choice.detector.plan(app, notes);
   const processes = await resolveProcesses(procfile, start, notes);
   notes.reasons.push(...appJson.reasons);
+  notes.warnings.push(...appJson.warnings);
   return {
     stack: choice.detector.stack,
     reasons: notes.reasons,
@@ -67,6 +68,9 @@ export async function detect(dir: string, options: DetectOptions = {}): Promise<
     ...processes,
     ...(appJson.healthcheck ? { healthcheck: appJson.healthcheck } : {}),
     ...(appJson.formation ? { formation: appJson.formation } : {}),
+    ...(appJson.cron ? { cron: appJson.cron } : {}),
+    ...(appJson.scripts ? { scripts: appJson.scripts } : {}),
+    ...(appJson.env ? { env: appJson.env } : {}),
   };
 }
 

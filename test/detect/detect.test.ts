@@ -120,6 +120,27 @@ describe('detect', () => {
       expect(plan).not.toHaveProperty('formation');
     });
 
+    it('takes cron, scripts and env into the plan, with their reasons and warnings', async () => {
+      const dir = await makeTree({
+        'index.html': '',
+        'app.json': json({
+          cron: [{ command: 'npm run report', schedule: '@daily' }],
+          scripts: { dokku: { predeploy: 'npm run migrate' } },
+          env: { PORT: '5000', SECRET_KEY_BASE: { generator: 'secret' } },
+        }),
+      });
+      const plan = await detect(dir);
+      expect(plan.cron).toEqual([{ id: 'b7ed834c', schedule: '@daily', command: 'npm run report', concurrencyPolicy: 'allow', maintenance: false, source: 'app.json cron[0]' }]);
+      expect(plan.scripts).toEqual({ predeploy: 'npm run migrate' });
+      expect(plan.env).toEqual({ defaults: {}, required: [], secrets: ['SECRET_KEY_BASE'] });
+      expect(plan.reasons.slice(-3)).toEqual([
+        'app.json cron: b7ed834c (@daily)',
+        'app.json scripts.dokku.predeploy (planned: hosts do not run them yet)',
+        'app.json env: secrets SECRET_KEY_BASE',
+      ]);
+      expect(plan.warnings).toEqual(["app.json env.PORT ignored: PORT is set by paas from the app's port"]);
+    });
+
     it('names the line of a JSON syntax error', async () => {
       const dir = await makeTree({ 'index.html': '', 'app.json': '{\n  "name": "x"\n  "formation": {}\n}\n' });
       const error = await paasError(detect(dir));

@@ -204,6 +204,43 @@ export const KEYS_YML: unknown = [
     "text": "Values are kept as text, spelled as in the\nfile (`4` is `\"4\"`, `false` is `\"false\"`, `1.10` is `\"1.10\"`). This file belongs in git, so do\nnot put secrets here: use config vars (`paas config:set KEY=VALUE`), which are stored\nencrypted on each host and override an `env:` entry of the same name. Variables reach only the\napp's containers (through the Docker Engine API), never the environment of anything paas runs\non the host, so `PATH: /app/bin:/usr/local/bin:/usr/bin:/bin` is the app's PATH and nothing\nelse's."
   },
   {
+    "key": "cron",
+    "summary": "Scheduled tasks, each run once per scheduled time in a one-off container of the current release.",
+    "facts": {
+      "Type": "map of task name to a map",
+      "Task names": "lowercase letters, digits, dashes and underscores, starting with a letter or digit, at most 30 characters",
+      "Default": "the tasks of `app.json`'s `cron`, if any"
+    },
+    "example": "cron:\n  report:\n    schedule: \"30 2 * * *\"\n    command: npm run report\n  cleanup: { schedule: \"@hourly\", command: bin/cleanup, concurrency_policy: forbid }",
+    "text": "The same tasks as Dokku's `app.json` `cron` list, given names. `schedule` and `command` are\nrequired. An app has at most 50 tasks, `app.json`'s included.\n\n{{keys}}\n\nA schedule is five fields, `minute hour day-of-month month day-of-week`, as crontab reads them\n(numbers, `*`, ranges `1-5`, steps `*/10`, lists `1,15`, and names such as `MON` or `JAN` in the\nlast two), or one of `@yearly` (also `@annually`), `@monthly`, `@weekly`, `@daily` (also\n`@midnight`) and `@hourly`. Times are UTC, whatever the host's time zone. Quote a schedule that\nstarts with `*` or `@`: in YAML those start an alias or are reserved. Refused, naming the task:\nsix fields (seconds), `@reboot`, Quartz's `L`, `W`, `#` and `?`, and a schedule that never\nruns (`0 0 31 2 *`).\n\nHow it combines with `app.json`: each `app.json` task gets an id, the first 8 hex digits of\nthe SHA-256 of its schedule and command (`paas detect` lists them). A task here whose name is\nsuch an id replaces that task (to change its schedule or set `maintenance: true`); the others\nare added after `app.json`'s. See [cron.md](cron.md) for when tasks run.\n\nPlanned: the hosts do not run the tasks yet. A deploy checks them and records them in the\nrelease.",
+    "keys": [
+      {
+        "key": "schedule",
+        "summary": "when the task runs, in UTC",
+        "type": "five cron fields or `@hourly`, `@daily`, `@weekly`, `@monthly`, `@yearly`",
+        "default": "required"
+      },
+      {
+        "key": "command",
+        "summary": "the command the task runs",
+        "type": "non-empty string, shell syntax as in a `Procfile`",
+        "default": "required"
+      },
+      {
+        "key": "concurrency_policy",
+        "summary": "what happens when a run is due while the previous one still runs",
+        "type": "`allow` (both run), `forbid` (the new run is skipped) or `replace` (the running one is stopped)",
+        "default": "`allow`"
+      },
+      {
+        "key": "maintenance",
+        "summary": "keeps the task listed but does not run it",
+        "type": "`true` or `false`",
+        "default": "`false`"
+      }
+    ]
+  },
+  {
     "key": "keep_releases",
     "summary": "How many releases each server keeps, for rollbacks.",
     "init": "keep_releases: 5",

@@ -30,12 +30,12 @@ export function keyDoc(key: string): KeyDoc {
   return doc;
 }
 
-/** Where the map of a key with subkeys sits: processes.<type>.replicas, healthcheck.path. */
+/** Where the map of a key with subkeys sits: processes.<type>.replicas, cron.<name>.schedule, healthcheck.path. */
 function subkeyPrefix(key: string): string {
-  return key === 'processes' ? 'processes.<type>' : key;
+  return key === 'processes' ? 'processes.<type>' : key === 'cron' ? 'cron.<name>' : key;
 }
 
-/** Every key path keys.yml describes (processes' subkeys as processes.<type>.replicas). */
+/** Every key path keys.yml describes (processes' subkeys as processes.<type>.replicas, cron's as cron.<name>.schedule). */
 export function documentedKeyPaths(): string[] {
   return KEY_DOCS.flatMap((doc) => [doc.key, ...(doc.keys ?? []).map((sub) => `${subkeyPrefix(doc.key)}.${sub.key}`)]);
 }

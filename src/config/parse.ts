@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
-import { STACKS } from '../detect/types.js';
+import { CONCURRENCY_POLICIES, STACKS } from '../detect/types.js';
 import { PaasError } from '../errors.js';
 import {
   checkedString,
@@ -16,10 +16,12 @@ import {
   type FieldTable,
   type Problem,
 } from './reader.js';
+import { checkSchedule } from '../release/cron.js';
 import { LIMITS } from '../release/types.js';
-import { BALANCE_STRATEGIES, type AppConfig, type HealthcheckConfig, type ProcessConfig } from './types.js';
+import { BALANCE_STRATEGIES, type AppConfig, type CronConfig, type HealthcheckConfig, type ProcessConfig } from './types.js';
 import {
   checkAppName,
+  checkCronTaskId,
   checkHostname,
   checkProcessType,
   checkVariableName,
@@ -169,6 +171,42 @@ const HEALTHCHECK: FieldTable<HealthcheckConfig> = {
   successes: ['successes', wholeNumber(1)],
 };
 
+const flag: Decoder<boolean> = (node, path, reader) => {
+  if (isScalar(node) && typeof node.value === 'boolean') return node.value;
+  return reader.report(node, `${path}: expected true or false, got ${describeValue(node)}`);
+};
+
+const CRON: FieldTable<CronConfig> = {
+  schedule: ['schedule', checkedString((value) => checkSchedule(value))],
+  command: ['command', processCommand],
+  concurrency_policy: ['concurrencyPolicy', oneOf(CONCURRENCY_POLICIES)],
+  maintenance: ['maintenance', flag],
+};
+
+const readCronFields = fields(CRON);
+
+/** A task of `cron:`: schedule and command are required. */
+const cronTask: Decoder<CronConfig> = (node, path, reader) => {
+  const reported = reader.problems.length;
+  const task = readCronFields(node, path, reader);
+  // A schedule or command reported as invalid is not also "missing".
+  if (!task || reader.problems.length > reported) return undefined;
+  const missing = (['schedule', 'command'] as const).filter((key) => task[key] === undefined);
+  if (missing.length) {
+    return reader.report(node, `${path}: ${missing.join(' and ')} ${missing.length === 1 ? 'is' : 'are'} required, e.g. { schedule: "@daily", command: npm run report }`);
+  }
+  return task as CronConfig;
+};
+
+const readCronTasks = entries(checkCronTaskId, cronTask);
+
+const cronTasks: Decoder<Record<string, CronConfig>> = (node, path, reader) => {
+  if (isMap(node) && node.items.length > LIMITS.cronTasks) {
+    return reader.report(node, `${path}: ${node.items.length} tasks, at most ${LIMITS.cronTasks} are allowed (app.json's cron included)`);
+  }
+  return readCronTasks(node, path, reader);
+};
+
 const TOP_LEVEL: FieldTable<AppConfig> = {
   app: ['app', checkedString(checkAppName)],
   hosts: ['hosts', uniqueList('SSH hosts', sshHost)],
@@ -179,14 +217,15 @@ const TOP_LEVEL: FieldTable<AppConfig> = {
   domains: ['domains', uniqueList('domains', checkedString(checkHostname))],
   balance: ['balance', oneOf(BALANCE_STRATEGIES)],
   env: ['env', entries(checkEnvName, variableValue)],
+  cron: ['cron', cronTasks],
   keep_releases: ['keepReleases', wholeNumber(1, 100)],
 };
 
 const readTopLevelFields = fields(TOP_LEVEL);
 
-/** Every key path parseConfig reads (processes' keys as processes.<type>.replicas): what src/config/keys.yml must describe. */
+/** Every key path parseConfig reads (processes' keys as processes.<type>.replicas, cron's as cron.<name>.schedule): what src/config/keys.yml must describe. */
 export function configKeyPaths(): string[] {
-  const nested: Record<string, [prefix: string, table: object]> = { build: ['build', BUILD], processes: ['processes.<type>', PROCESS], healthcheck: ['healthcheck', HEALTHCHECK] };
+  const nested: Record<string, [prefix: string, table: object]> = { build: ['build', BUILD], processes: ['processes.<type>', PROCESS], healthcheck: ['healthcheck', HEALTHCHECK], cron: ['cron.<name>', CRON] };
   return Object.keys(TOP_LEVEL).flatMap((key) => {
     const [prefix, table] = nested[key] ?? [key, {}];
     return [key, ...Object.keys(table).map((sub) => `${prefix}.${sub}`)];

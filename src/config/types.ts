@@ -1,4 +1,4 @@
-import type { Stack } from '../detect/types.js';
+import type { ConcurrencyPolicy, Stack } from '../detect/types.js';
 
 export const BALANCE_STRATEGIES = ['round_robin', 'least_conn', 'ip_hash', 'weighted'] as const;
 export type BalanceStrategy = (typeof BALANCE_STRATEGIES)[number];
@@ -22,6 +22,14 @@ export interface HealthcheckConfig {
   successes?: number;
 }
 
+/** A task of paas.yml `cron:` (its name is the key). */
+export interface CronConfig {
+  schedule: string;
+  command: string;
+  concurrencyPolicy?: ConcurrencyPolicy;
+  maintenance?: boolean;
+}
+
 /** The validated contents of paas.yml. Every field optional: detection fills the gaps. */
 export interface AppConfig {
   /** Absolute path of the file it came from, when there was one. */
@@ -41,5 +49,7 @@ export interface AppConfig {
   domains?: string[];
   balance?: BalanceStrategy;
   env?: Record<string, string>;
+  /** Task name -> task; added to app.json's tasks, replacing one of the same id. */
+  cron?: Record<string, CronConfig>;
   keepReleases?: number;
 }

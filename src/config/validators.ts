@@ -8,6 +8,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 
 const APP_NAME = /^[a-z][a-z0-9-]{0,61}[a-z0-9]$|^[a-z]$/;
 const PROCESS_TYPE = /^[a-z][a-z0-9_-]{0,29}$/;
+const CRON_TASK_ID = /^[a-z0-9][a-z0-9_-]{0,29}$/;
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const HOSTNAME_LABEL = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 const SSH_USER = /^[a-z_][a-z0-9_.-]*$/i;
@@ -27,6 +28,12 @@ export function checkAppName(name: string): string | undefined {
 export function checkProcessType(name: string): string | undefined {
   if (PROCESS_TYPE.test(name)) return undefined;
   return `${quote(name)} is not a valid process type (lowercase letters, digits, dashes and underscores, starting with a letter, at most 30 characters)`;
+}
+
+/** The id of a scheduled task: a name in paas.yml `cron:`, or the 8 hex digits paas gives an app.json task. */
+export function checkCronTaskId(name: string): string | undefined {
+  if (CRON_TASK_ID.test(name)) return undefined;
+  return `${quote(name)} is not a valid task name (lowercase letters, digits, dashes and underscores, starting with a letter or digit, at most 30 characters)`;
 }
 
 /** Names of environment variables and build arguments. */

@@ -1,5 +1,6 @@
 import type { AppConfig } from '../config/types.js';
-import type { BuildPlan } from '../detect/types.js';
+import type { BuildPlan, CronTask } from '../detect/types.js';
+import { mergeCronTasks } from './cron.js';
 import { DEFAULTS, WEB, type ProcessLimits, type ReleaseSpec } from './types.js';
 
 /** Procfile types that are not long-running processes (the release phase runs once per release). */
@@ -32,6 +33,35 @@ export function limitsFor(processes: Record<string, unknown>, config: AppConfig)
   return limits;
 }
 
+/** paas.yml's `cron:` tasks, in the file's order, with Dokku's defaults. */
+export function configCronTasks(config: AppConfig): CronTask[] {
+  return Object.entries(config.cron ?? {}).map(([id, task]) => ({
+    id,
+    schedule: task.schedule.trim(),
+    command: task.command,
+    concurrencyPolicy: task.concurrencyPolicy ?? 'allow',
+    maintenance: task.maintenance ?? false,
+    source: `paas.yml cron.${id}`,
+  }));
+}
+
+/**
+ * The release's environment and what app.json's `env` asks of the host's config vars. paas.yml
+ * `env:` wins key by key: a key it sets is neither required nor generated.
+ */
+export function envFor(plan: BuildPlan, config: AppConfig): Pick<ReleaseSpec, 'env' | 'envRequired' | 'envSecrets'> {
+  const own = config.env ?? {};
+  if (!plan.env) return { env: own };
+  const notOwn = (name: string) => !Object.hasOwn(own, name);
+  const required = plan.env.required.filter(notOwn);
+  const secrets = plan.env.secrets.filter(notOwn);
+  return {
+    env: { ...plan.env.defaults, ...own },
+    ...(required.length ? { envRequired: required } : {}),
+    ...(secrets.length ? { envSecrets: secrets } : {}),
+  };
+}
+
 export interface SpecInput {
   app: string;
   plan: BuildPlan;
@@ -47,6 +77,7 @@ export interface SpecInput {
 export function releaseSpec({ app, plan, config, image, imageId, version, description, createdBy }: SpecInput): ReleaseSpec {
   const processes = Object.fromEntries(Object.entries(plan.processes).filter(([type]) => !ONE_OFF_TYPES.has(type)));
   const limits = limitsFor(processes, config);
+  const cron = mergeCronTasks(plan.cron ?? [], configCronTasks(config));
   return {
     app,
     version,
@@ -59,8 +90,10 @@ export function releaseSpec({ app, plan, config, image, imageId, version, descri
     ...(plan.healthcheck ? { healthcheck: plan.healthcheck } : {}),
     domains: config.domains ?? [],
     balance: config.balance ?? 'round_robin',
-    env: config.env ?? {},
+    ...envFor(plan, config),
     ...(typeof plan.processes.release === 'string' && plan.processes.release.trim() ? { releaseCommand: plan.processes.release } : {}),
+    ...(cron.length ? { cron } : {}),
+    ...(plan.scripts ? { scripts: plan.scripts } : {}),
     description,
     createdBy,
     keepReleases: config.keepReleases ?? DEFAULTS.keepReleases,

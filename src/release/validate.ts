@@ -1,7 +1,9 @@
 import { PaasError } from '../errors.js';
-import { checkAppName, checkHostname, checkProcessType, checkVariableName } from '../config/validators.js';
+import { checkAppName, checkCronTaskId, checkHostname, checkProcessType, checkVariableName } from '../config/validators.js';
 import { reservedVariable } from '../config/vars.js';
 import { BALANCE_STRATEGIES } from '../config/types.js';
+import { CONCURRENCY_POLICIES, type ConcurrencyPolicy } from '../detect/types.js';
+import { checkSchedule } from './cron.js';
 import { LIMITS, type ReleaseSpec } from './types.js';
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -9,6 +11,46 @@ const wholeIn = (value: unknown, min: number, max: number) => Number.isInteger(v
 /** Text that goes into a record or a message: bounded, one line, no control characters. */
 const plainText = (value: unknown, max: number) => typeof value === 'string' && value.length <= max && !/[\u0000-\u001f\u007f]/.test(value);
 const command = (value: unknown) => typeof value === 'string' && value.trim() !== '' && value.length <= LIMITS.commandLength && !value.includes('\0');
+const COMMAND = `expected a command of 1 to ${LIMITS.commandLength} characters, without NUL bytes`;
+const SCRIPTS = ['predeploy', 'postdeploy', 'firstDeploy'];
+
+/** The scheduled tasks: bounded in number, each id unique, each schedule one paas runs. */
+function cronProblems(cron: unknown): string[] {
+  if (!Array.isArray(cron)) return ['cron: expected a list of tasks'];
+  if (cron.length > LIMITS.cronTasks) return [`cron: ${cron.length} tasks, at most ${LIMITS.cronTasks} are allowed`];
+  const problems: string[] = [];
+  const ids = new Set<string>();
+  cron.forEach((task: unknown, index) => {
+    const at = `cron[${index}]`;
+    if (!isObject(task)) return problems.push(`${at}: expected { id, schedule, command, concurrencyPolicy, maintenance, source }`);
+    const idProblem = typeof task.id === 'string' ? checkCronTaskId(task.id) : 'expected a string';
+    if (idProblem) problems.push(`${at}.id: ${idProblem}`);
+    else if (ids.has(task.id as string)) problems.push(`${at}.id: ${task.id as string} is listed twice`);
+    else ids.add(task.id as string);
+    const scheduleProblem = checkSchedule(task.schedule);
+    if (scheduleProblem) problems.push(`${at}.schedule: ${scheduleProblem}`);
+    if (!command(task.command)) problems.push(`${at}.command: ${COMMAND}`);
+    if (!CONCURRENCY_POLICIES.includes(task.concurrencyPolicy as ConcurrencyPolicy)) problems.push(`${at}.concurrencyPolicy: expected ${CONCURRENCY_POLICIES.join(', ')}`);
+    if (typeof task.maintenance !== 'boolean') problems.push(`${at}.maintenance: expected true or false`);
+    if (!plainText(task.source, 200)) problems.push(`${at}.source: expected a short line of text`);
+    return undefined;
+  });
+  return problems;
+}
+
+/** envRequired / envSecrets: variable names a config var may have, each once. */
+function nameListProblems(field: string, names: unknown): string[] {
+  if (!Array.isArray(names) || names.length > LIMITS.envKeys) return [`${field}: expected a list of at most ${LIMITS.envKeys} variable names`];
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  for (const name of names) {
+    const problem = typeof name === 'string' ? checkVariableName(name) ?? reservedVariable(name)?.message : 'expected variable names (strings)';
+    if (problem) problems.push(`${field}: ${problem}`);
+    else if (seen.has(name as string)) problems.push(`${field}: ${name as string} is listed twice`);
+    else seen.add(name as string);
+  }
+  return problems;
+}
 
 function imageReferenceProblem(image: unknown): string | undefined {
   return typeof image === 'string' && /^[a-z0-9][a-z0-9._/:@-]{0,254}$/i.test(image) ? undefined : `${JSON.stringify(image)} is not an image reference`;
@@ -96,8 +138,18 @@ export function validateSpec(spec: ReleaseSpec): void {
     problems.push('configVars: expected a list of variable names');
   }
   if (spec.releaseCommand !== undefined && !command(spec.releaseCommand)) {
-    problems.push(`releaseCommand: expected a command of 1 to ${LIMITS.commandLength} characters, without NUL bytes`);
+    problems.push(`releaseCommand: ${COMMAND}`);
   }
+  if (spec.cron !== undefined) problems.push(...cronProblems(spec.cron));
+  if (spec.scripts !== undefined) {
+    if (!isObject(spec.scripts)) problems.push(`scripts: expected { ${SCRIPTS.join(', ')} }`);
+    for (const [name, text] of isObject(spec.scripts) ? Object.entries(spec.scripts).slice(0, SCRIPTS.length + 1) : []) {
+      if (!SCRIPTS.includes(name)) problems.push(`scripts: ${JSON.stringify(name.slice(0, 40))} is not a script (expected ${SCRIPTS.join(', ')})`);
+      else if (!command(text)) problems.push(`scripts.${name}: ${COMMAND}`);
+    }
+  }
+  if (spec.envRequired !== undefined) problems.push(...nameListProblems('envRequired', spec.envRequired));
+  if (spec.envSecrets !== undefined) problems.push(...nameListProblems('envSecrets', spec.envSecrets));
   if (!BALANCE_STRATEGIES.includes(spec.balance)) problems.push(`balance: ${JSON.stringify(spec.balance)} is not a strategy`);
   if (!plainText(spec.description, 500)) problems.push('description: expected one line of at most 500 characters');
   if (!plainText(spec.createdBy, 200)) problems.push('createdBy: expected one line of at most 200 characters');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AppConfig } from '../../src/config/types.js';
-import type { BuildPlan, Healthcheck } from '../../src/detect/types.js';
+import type { BuildPlan, CronTask, Healthcheck } from '../../src/detect/types.js';
 import { formationFor, releaseSpec } from '../../src/release/spec.js';
 
 function plan(overrides: Partial<BuildPlan> = {}): BuildPlan {
@@ -130,5 +130,52 @@ describe('releaseSpec', () => {
     const spec = releaseSpec({ ...input, plan: plan({ stack: 'dockerfile', processes: { web: null } }), config: {} });
     expect(spec.processes).toEqual({ web: null });
     expect(spec.formation).toEqual({ web: 1 });
+  });
+});
+
+describe('releaseSpec: app.json cron, scripts and env', () => {
+  const daily: CronTask = { id: 'b7ed834c', schedule: '@daily', command: 'npm run report', concurrencyPolicy: 'allow', maintenance: false, source: 'app.json cron[0]' };
+  const hourly: CronTask = { id: '1d2c3b4a', schedule: '@hourly', command: 'bin/sweep', concurrencyPolicy: 'forbid', maintenance: false, source: 'app.json cron[1]' };
+  const appJson = plan({
+    cron: [daily, hourly],
+    scripts: { predeploy: 'npm run migrate', firstDeploy: 'npm run seed' },
+    env: { defaults: { WEB_CONCURRENCY: '5', LOG_LEVEL: 'info' }, required: ['DATABASE_URL', 'API_TOKEN'], secrets: ['SECRET_KEY_BASE', 'SESSION_SECRET'] },
+  });
+
+  it('come from the plan (app.json) when paas.yml says nothing of them', () => {
+    const spec = releaseSpec({ ...input, plan: appJson, config: {} });
+    expect(spec.cron).toEqual([daily, hourly]);
+    expect(spec.scripts).toEqual({ predeploy: 'npm run migrate', firstDeploy: 'npm run seed' });
+    expect(spec.env).toEqual({ WEB_CONCURRENCY: '5', LOG_LEVEL: 'info' });
+    expect(spec.envRequired).toEqual(['DATABASE_URL', 'API_TOKEN']);
+    expect(spec.envSecrets).toEqual(['SECRET_KEY_BASE', 'SESSION_SECRET']);
+  });
+
+  it('paas.yml cron: replaces the app.json task of the same id and adds its others, with Dokku\'s defaults', () => {
+    const config: AppConfig = {
+      cron: {
+        report: { schedule: ' 30 2 * * * ', command: 'npm run nightly' },
+        '1d2c3b4a': { schedule: '@hourly', command: 'bin/sweep', maintenance: true, concurrencyPolicy: 'replace' },
+      },
+    };
+    expect(releaseSpec({ ...input, plan: appJson, config }).cron).toEqual([
+      daily,
+      { id: '1d2c3b4a', schedule: '@hourly', command: 'bin/sweep', concurrencyPolicy: 'replace', maintenance: true, source: 'paas.yml cron.1d2c3b4a' },
+      { id: 'report', schedule: '30 2 * * *', command: 'npm run nightly', concurrencyPolicy: 'allow', maintenance: false, source: 'paas.yml cron.report' },
+    ]);
+  });
+
+  it('paas.yml env: wins key by key: a key it sets is neither a default, nor required, nor generated', () => {
+    const config: AppConfig = { env: { LOG_LEVEL: 'debug', DATABASE_URL: 'postgres://db/shop', SESSION_SECRET: 'fixed' } };
+    const spec = releaseSpec({ ...input, plan: appJson, config });
+    expect(spec.env).toEqual({ WEB_CONCURRENCY: '5', LOG_LEVEL: 'debug', DATABASE_URL: 'postgres://db/shop', SESSION_SECRET: 'fixed' });
+    expect(spec.envRequired).toEqual(['API_TOKEN']);
+    expect(spec.envSecrets).toEqual(['SECRET_KEY_BASE']);
+  });
+
+  it('has no cron, scripts, envRequired or envSecrets keys when there are none', () => {
+    const spec = releaseSpec({ ...input, plan: plan({ env: { defaults: { A: '1' }, required: ['B'], secrets: [] } }), config: { env: { B: '2' } } });
+    expect(spec.env).toEqual({ A: '1', B: '2' });
+    expect(['cron', 'scripts', 'envRequired', 'envSecrets'].filter((key) => key in spec)).toEqual([]);
   });
 });

@@ -201,6 +201,11 @@ const buildLine = (tag: string, extra: Record<string, unknown> = {}) => `${JSON.
 /** The build request and the archive in frames (host/frames.ts), then the end frame. */
 const framed = (line: string, archive: Buffer) => Buffer.concat([Buffer.from(line), ...encodeFrame(archive), END_FRAME]);
 
+/** A scheduled task of a release spec the agent would take but for `change`. */
+const cronTask = (change: Record<string, unknown> = {}) => ({
+  id: 'report', schedule: '@daily', command: 'report', concurrencyPolicy: 'allow', maintenance: false, source: 'paas.yml cron.report', ...change,
+});
+
 /** A release spec the agent would take but for `change`. */
 function releaseSpec(app: string, change: Record<string, unknown>): Record<string, unknown> {
   return {
@@ -770,6 +775,16 @@ describe('hostile input is refused, and the host stays byte-identical', () => {
       ['memory of 1 byte', { limits: { web: { memoryBytes: 1 } } }, 'limits.web.memory: expected a whole number of bytes >= 6m'],
       ['cpus -1', { limits: { web: { cpus: -1 } } }, 'limits.web.cpus: expected a number of CPUs above 0'],
       ['app ../x', { app: '../x' }, 'this session deploys'],
+      ['a bad cron schedule', { cron: [cronTask({ schedule: '61 * * * *' })] }, 'cron[0].schedule: "61 * * * *" is not a valid schedule: invalid value for minute: 61'],
+      ['a cron schedule @reboot', { cron: [cronTask({ schedule: '@reboot' })] }, 'cron[0].schedule: "@reboot" is not supported'],
+      ['a cron schedule with a newline', { cron: [cronTask({ schedule: '* * * * *\n* * * * * root id' })] }, 'cron[0].schedule: "* * * * *\\n* * * * * root id" contains control characters'],
+      ['a NUL in a cron command', { cron: [cronTask({ command: 'report\u0000x' })] }, 'cron[0].command: expected a command of 1 to 16384 characters, without NUL bytes'],
+      ['1000 cron tasks', { cron: Array.from({ length: 1000 }, (_, i) => cronTask({ id: `t${i}` })) }, 'cron: 1000 tasks, at most 50 are allowed'],
+      ['a cron task id ../x', { cron: [cronTask({ id: '../x' })] }, 'cron[0].id: "../x" is not a valid task name'],
+      ['a script of its own', { scripts: { preboot: 'id' } }, 'scripts: "preboot" is not a script'],
+      ['a NUL in a predeploy script', { scripts: { predeploy: 'migrate\u0000' } }, 'scripts.predeploy: expected a command of 1 to 16384 characters, without NUL bytes'],
+      ['envRequired PORT', { envRequired: ['PORT'] }, 'envRequired: PORT is set by paas'],
+      ['envSecrets of 201 names', { envSecrets: Array.from({ length: 201 }, (_, i) => `S${i}`) }, 'envSecrets: expected a list of at most 200 variable names'],
     ];
     for (const [input, change, says] of specs) {
       cases.push({

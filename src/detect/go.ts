@@ -78,7 +78,7 @@ async function findMainPackage(app: AppDir, module: string, notes: Notes): Promi
 
 async function declaresMain(app: AppDir, dir: string): Promise<boolean> {
   for (const file of await goFiles(app, dir)) {
-    if (/^\s*package\s+main\b/m.test((await app.read(`${dir}/${file}`)) ?? '')) return true;
+    if (/^\s*package\s+main\b/m.test((await app.readStart(`${dir}/${file}`)) ?? '')) return true;
   }
   return false;
 }

@@ -188,7 +188,7 @@ async function flaskStart(app: AppDir, deps: Set<string>, notes: Notes): Promise
 /** The first file (in order) where one of the patterns (in order) captures the app variable. */
 async function findAppObject(app: AppDir, files: string[], patterns: RegExp[]): Promise<AppObject | undefined> {
   for (const file of files) {
-    const text = await app.read(file);
+    const text = await app.readStart(file);
     if (text === undefined) continue;
     const variable = patterns.map((pattern) => pattern.exec(text)?.[1]).find(Boolean);
     if (variable) return { module: file.replace(/\.py$/, ''), variable };

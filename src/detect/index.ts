@@ -5,7 +5,7 @@ import { loadAppJson } from './appjson.js';
 import { dockerfileDetector } from './dockerfile.js';
 import { GO_DEFAULT_IMAGE, GO_RUNTIME_IMAGE, goDetector } from './go.js';
 import { NODE_DEFAULT_IMAGE, nodeDetector } from './node.js';
-import { loadProcfile, type Procfile } from './procfile.js';
+import { loadProcfile, runningTypes, type Procfile } from './procfile.js';
 import { PYTHON_DEFAULT_IMAGE, pythonDetector } from './python.js';
 import { RUBY_DEFAULT_IMAGE, rubyDetector } from './ruby.js';
 import type { Notes, StackDetector, StackPlan } from './stack.js';
@@ -140,7 +140,8 @@ async function noteUnusedMarkers(app: AppDir, { detector, forced }: Choice, note
 
 /**
  * Procfile types win; the stack's start command fills in `web` when the Procfile has none
- * (as Heroku's default process types do).
+ * (as Heroku's default process types do). A Procfile of workers only, for an app with no start
+ * command, is a worker-only app: no web process, nothing routed.
  */
 async function resolveProcesses(
   procfile: Procfile | undefined,
@@ -151,7 +152,12 @@ async function resolveProcesses(
   if (procfile && types.length === 0) notes.warnings.push('Procfile defines no process types: ignored');
   if (types.length > 0) notes.reasons.push(`Procfile: process types ${types.join(', ')}`);
   if (procfile && Object.hasOwn(procfile, 'web')) return { processes: { ...procfile }, processSource: 'Procfile' };
-  const web = await start(notes);
+  const web = await start(notes).catch((error: unknown) => {
+    if (!(error instanceof PaasError) || error.kind !== 'detect' || !procfile || runningTypes(procfile).length === 0) throw error;
+    notes.reasons.push(`Procfile has no web type and ${error.message}: no web process, nothing is routed (web=0)`);
+    return undefined;
+  });
+  if (!web) return { processes: { ...procfile }, processSource: 'Procfile' };
   if (types.length === 0) return { processes: { web: web.command }, processSource: web.source };
   return { processes: { web: web.command, ...procfile }, processSource: `Procfile, web from ${web.source}` };
 }

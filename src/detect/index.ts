@@ -5,7 +5,7 @@ import { loadAppJson } from './appjson.js';
 import { dockerfileDetector } from './dockerfile.js';
 import { GO_DEFAULT_IMAGE, GO_RUNTIME_IMAGE, goDetector } from './go.js';
 import { NODE_DEFAULT_IMAGE, nodeDetector } from './node.js';
-import { loadProcfile, type Procfile } from './procfile.js';
+import { loadProcfile, runningTypes, type Procfile } from './procfile.js';
 import { PYTHON_DEFAULT_IMAGE, pythonDetector } from './python.js';
 import { RUBY_DEFAULT_IMAGE, rubyDetector } from './ruby.js';
 import type { Notes, StackDetector, StackPlan } from './stack.js';
@@ -39,8 +39,9 @@ const APP_FOLDERS = ['apps', 'packages', 'services'];
 
 interface Choice {
   detector: StackDetector;
-  /** The marker file that selected it. */
+  /** The marker file that selected it, or what its evidence found. */
   marker: string;
+  byEvidence?: boolean;
   /** Chosen by an option rather than detected. */
   forced: boolean;
 }
@@ -51,12 +52,12 @@ interface Choice {
  */
 export async function detect(dir: string, options: DetectOptions = {}): Promise<BuildPlan> {
   const app = await openAppDir(dir);
-  const choice = await chooseDetector(app, dir, options);
+  const procfile = await loadProcfile(app);
+  const choice = await chooseDetector(app, dir, options, procfile);
   const notes: Notes = { reasons: [choiceReason(choice)], warnings: [] };
   await noteUnusedMarkers(app, choice, notes);
-  const procfile = await loadProcfile(app);
   const appJson = await loadAppJson(app);
-  const { start, ...stackPlan } = await choice.detector.plan(app, notes);
+  const { start, ...stackPlan } = await choice.detector.plan(app, notes, procfile);
   const processes = await resolveProcesses(procfile, start, notes);
   notes.reasons.push(...appJson.reasons);
   notes.warnings.push(...appJson.warnings);
@@ -74,12 +75,21 @@ export async function detect(dir: string, options: DetectOptions = {}): Promise<
   };
 }
 
-async function chooseDetector(app: AppDir, dir: string, options: DetectOptions): Promise<Choice> {
+async function chooseDetector(app: AppDir, dir: string, options: DetectOptions, procfile: Procfile | undefined): Promise<Choice> {
   if (options.dockerfile !== undefined) return chooseDockerfile(app, options);
-  if (options.stack !== undefined) return chooseStack(app, dir, options.stack);
-  const found = await firstMatch(app);
+  if (options.stack !== undefined) return chooseStack(app, dir, options.stack, procfile);
+  const found = (await firstMatch(app)) ?? (await firstEvidence(app, procfile));
   if (!found) throw await nothingRecognisable(app, dir);
   return { ...found, forced: false };
+}
+
+/** Without any marker file: the first stack, in order of precedence, whose evidence is found. */
+async function firstEvidence(app: AppDir, procfile: Procfile | undefined): Promise<Omit<Choice, 'forced'> | undefined> {
+  for (const detector of DETECTORS) {
+    const found = await detector.evidence?.find(app, procfile);
+    if (found) return { detector, marker: found, byEvidence: true };
+  }
+  return undefined;
 }
 
 async function chooseDockerfile(app: AppDir, options: DetectOptions): Promise<Choice> {
@@ -104,19 +114,20 @@ async function chooseDockerfile(app: AppDir, options: DetectOptions): Promise<Ch
   return { detector: dockerfileDetector(file), marker: file, forced: true };
 }
 
-async function chooseStack(app: AppDir, dir: string, stack: Stack): Promise<Choice> {
+async function chooseStack(app: AppDir, dir: string, stack: Stack, procfile: Procfile | undefined): Promise<Choice> {
   const detector = DETECTORS.find((candidate) => candidate.stack === stack);
   if (!detector) {
     throw new PaasError('detect', `unknown stack "${String(stack)}"`, { hint: `use one of ${DETECTORS.map((d) => d.stack).join(', ')}` });
   }
   const marker = await app.firstExisting(detector.markers);
-  if (!marker) {
-    throw new PaasError('detect', `the ${stack} stack is requested but ${dir} has none of its files (${detector.markers.join(', ')})`, {
-      where: app.root,
-      hint: `add one of ${detector.markers.join(', ')}, or remove the stack setting to detect the stack`,
-    });
-  }
-  return { detector, marker, forced: true };
+  if (marker) return { detector, marker, forced: true };
+  const found = await detector.evidence?.find(app, procfile);
+  if (found) return { detector, marker: found, forced: true };
+  const lookedFor = lookedForText(detector);
+  throw new PaasError('detect', `the ${stack} stack is requested but ${dir} has none of its files (${lookedFor})`, {
+    where: app.root,
+    hint: `add one of ${detector.markers.join(', ')}, or remove the stack setting to detect the stack`,
+  });
 }
 
 async function firstMatch(app: AppDir): Promise<Omit<Choice, 'forced'> | undefined> {
@@ -127,7 +138,8 @@ async function firstMatch(app: AppDir): Promise<Omit<Choice, 'forced'> | undefin
   return undefined;
 }
 
-function choiceReason({ detector, marker, forced }: Choice): string {
+function choiceReason({ detector, marker, forced, byEvidence }: Choice): string {
+  if (byEvidence) return `${marker} (no marker file of any stack): ${detector.stack}`;
   if (detector.stack === 'dockerfile') return `${marker} ${forced ? 'requested' : 'found'}: built as is`;
   return forced ? `stack ${detector.stack} requested: ${marker} found` : `${marker} found: ${detector.stack}`;
 }
@@ -144,7 +156,8 @@ async function noteUnusedMarkers(app: AppDir, { detector, forced }: Choice, note
 
 /**
  * Procfile types win; the stack's start command fills in `web` when the Procfile has none
- * (as Heroku's default process types do).
+ * (as Heroku's default process types do). A Procfile of workers only, for an app with no start
+ * command, is a worker-only app: no web process, nothing routed.
  */
 async function resolveProcesses(
   procfile: Procfile | undefined,
@@ -155,15 +168,25 @@ async function resolveProcesses(
   if (procfile && types.length === 0) notes.warnings.push('Procfile defines no process types: ignored');
   if (types.length > 0) notes.reasons.push(`Procfile: process types ${types.join(', ')}`);
   if (procfile && Object.hasOwn(procfile, 'web')) return { processes: { ...procfile }, processSource: 'Procfile' };
-  const web = await start(notes);
+  const web = await start(notes).catch((error: unknown) => {
+    if (!(error instanceof PaasError) || error.kind !== 'detect' || !procfile || runningTypes(procfile).length === 0) throw error;
+    notes.reasons.push(`Procfile has no web type and ${error.message}: no web process, nothing is routed (web=0)`);
+    return undefined;
+  });
+  if (!web) return { processes: { ...procfile }, processSource: 'Procfile' };
   if (types.length === 0) return { processes: { web: web.command }, processSource: web.source };
   return { processes: { web: web.command, ...procfile }, processSource: `Procfile, web from ${web.source}` };
+}
+
+/** A stack's marker files, then what its evidence is, e.g. "go.mod, ..., .go files at the top". */
+function lookedForText(detector: StackDetector): string {
+  return [...detector.markers, ...(detector.evidence ? [detector.evidence.description] : [])].join(', ');
 }
 
 async function nothingRecognisable(app: AppDir, dir: string): Promise<PaasError> {
   const nested = await nestedApps(app);
   return new PaasError('detect', `no recognisable app in ${dir}`, {
-    details: DETECTORS.map((detector) => `${detector.stack}: ${detector.markers.join(', ')}`),
+    details: DETECTORS.map((detector) => `${detector.stack}: ${lookedForText(detector)}`),
     hint: nestedAppsHint(nested, dir) ?? 'add one of these files, or a Dockerfile',
   });
 }

@@ -8,6 +8,7 @@ import { isObject, objectField, stringField } from './parse.js';
 import { quoteArg } from '../util/shell.js';
 import { type Notes, type StackDetector, type StackPlan, type StartCommand } from './stack.js';
 import { DEFAULT_PORT } from './types.js';
+import { nearestMajor, SUPPORTED_VERSIONS } from './versions.js';
 
 type NodeManager = 'npm' | 'yarn' | 'yarn-berry' | 'pnpm';
 /** Which tool a lockfile belongs to (yarn covers classic and berry). */
@@ -24,9 +25,13 @@ interface Lockfile {
 
 type PackageJson = Record<string, unknown>;
 
-const DEFAULT_NODE_MAJOR = 20;
-/** Majors with images, in order of preference when engines.node allows several. */
-const NODE_MAJORS = [20, 22, 24, 18];
+/** Majors with images, in order of preference when engines.node allows several; the first is the default. */
+const NODE_MAJORS = SUPPORTED_VERSIONS.node.map(Number);
+const DEFAULT_NODE_MAJOR = NODE_MAJORS[0]!;
+/** nvm's names of LTS lines, as .nvmrc may write them ("lts/iron"). */
+const LTS_CODENAMES: Record<string, number> = { hydrogen: 18, iron: 20, jod: 22, krypton: 24 };
+/** Highest major considered when reading what a range allows. */
+const LAST_MAJOR = 40;
 export const NODE_DEFAULT_IMAGE = nodeImage(DEFAULT_NODE_MAJOR);
 
 /** In order of precedence when a directory has several. */
@@ -62,7 +67,7 @@ async function planNode(app: AppDir, notes: Notes): Promise<StackPlan> {
   }
   return {
     packageManager: manager,
-    baseImage: nodeImage(nodeMajor(pkg, notes)),
+    baseImage: nodeImage(await nodeMajor(app, pkg, notes)),
     ...(workspaces
       ? { manifests: [], install: [], build: [...commands.install, ...commands.build] }
       : { manifests: await manifests(app, manager, frozen ? lockfile.relative : undefined), ...commands }),
@@ -248,25 +253,44 @@ async function manifests(app: AppDir, manager: NodeManager, lockfile: string | u
   return present.filter((file) => file !== undefined);
 }
 
-/** The Node.js major for engines.node: the preferred one the range allows. */
-function nodeMajor(pkg: PackageJson, notes: Notes): number {
-  const range = objectField(pkg, 'engines')?.node;
-  if (range === undefined) {
-    notes.reasons.push(`no engines.node in package.json: Node.js ${DEFAULT_NODE_MAJOR}`);
+/**
+ * The Node.js major for engines.node (else .nvmrc, else .node-version): the preferred one the
+ * range allows, else the nearest that has an image, with a warning naming both.
+ */
+async function nodeMajor(app: AppDir, pkg: PackageJson, notes: Notes): Promise<number> {
+  const engines = objectField(pkg, 'engines')?.node;
+  const source = engines !== undefined ? { what: 'package.json engines.node', range: engines } : await versionFile(app);
+  if (source === undefined) {
+    notes.reasons.push(`no engines.node in package.json, .nvmrc or .node-version: Node.js ${DEFAULT_NODE_MAJOR}`);
     return DEFAULT_NODE_MAJOR;
   }
+  const { what, range } = source;
   if (typeof range !== 'string' || semver.validRange(range) === null) {
-    notes.warnings.push(`package.json engines.node ${JSON.stringify(range)} is not a semver range: using Node.js ${DEFAULT_NODE_MAJOR}`);
+    notes.warnings.push(`${what} ${JSON.stringify(range)} is not a semver range: using Node.js ${DEFAULT_NODE_MAJOR}`);
     return DEFAULT_NODE_MAJOR;
   }
   const major = NODE_MAJORS.find((candidate) => semver.intersects(range, `${candidate}.x`));
-  if (major === undefined) {
-    const offered = [...NODE_MAJORS].sort((a, b) => a - b).join(', ');
-    notes.warnings.push(`package.json engines.node "${range}" allows none of Node.js ${offered}: using Node.js ${DEFAULT_NODE_MAJOR}`);
-    return DEFAULT_NODE_MAJOR;
+  if (major !== undefined) {
+    notes.reasons.push(`${what} "${range}": Node.js ${major}`);
+    return major;
   }
-  notes.reasons.push(`package.json engines.node "${range}": Node.js ${major}`);
-  return major;
+  const allowed = Array.from({ length: LAST_MAJOR + 1 }, (_, candidate) => candidate).filter((candidate) => semver.intersects(range, `${candidate}.x`));
+  const nearest = nearestMajor(allowed, NODE_MAJORS) ?? DEFAULT_NODE_MAJOR;
+  notes.warnings.push(`${what} "${range}" allows none of Node.js ${NODE_MAJORS.join(', ')}, the versions paas has images for: using Node.js ${nearest}, the nearest`);
+  return nearest;
+}
+
+/** nvm's .nvmrc or nodenv's .node-version ("20", "v20.11.1", "lts/iron"), as a semver range. */
+async function versionFile(app: AppDir): Promise<{ what: string; range: string } | undefined> {
+  for (const file of ['.nvmrc', '.node-version']) {
+    const text = await app.read(file);
+    if (text === undefined) continue;
+    const written = text.split(/\r?\n/).map((line) => line.replace(/#.*/, '').trim()).find(Boolean) ?? '';
+    const codename = /^lts\/([a-z]+)$/i.exec(written)?.[1]?.toLowerCase();
+    const lts = codename === undefined ? undefined : LTS_CODENAMES[codename];
+    return { what: file, range: lts !== undefined ? String(lts) : written.replace(/^v(?=\d)/, '') };
+  }
+  return undefined;
 }
 
 async function startCommand(app: AppDir, pkg: PackageJson, notes: Notes): Promise<StartCommand> {

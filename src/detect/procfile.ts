@@ -11,16 +11,21 @@ const FORMAT_HINT = 'write each process as "type: command", e.g. "web: node serv
 /** Procfile types that run once per release, not as processes: not counted against LIMITS.processTypes. */
 const ONE_OFF_TYPES = new Set(['release']);
 
+/** How much of a line a message quotes. */
+const QUOTED_LINE = 80;
+
 /**
- * Parses a Heroku Procfile: one `type: command` per line, split at the first colon. Commands are
- * trimmed and otherwise kept as written (they are shell syntax). Blank lines and `#` comments are
- * skipped. `file` names the Procfile in errors, as `<file>:<line>`.
+ * Parses a Heroku Procfile: one `type: command` per line (LF, CRLF or CR), split at the first
+ * colon. Commands are trimmed and otherwise kept as written, `#` included: they are shell syntax,
+ * run by a shell as Heroku runs them, so ` # note` after a command is the shell's comment (Dokku's
+ * procfile-util cuts it off itself, also inside quotes; paas leaves that to the shell). Blank
+ * lines and lines starting with `#` are skipped. `file` names the Procfile in errors, as `<file>:<line>`.
  */
 export function parseProcfile(text: string, file = 'Procfile'): Procfile {
   const firstLineOf = new Map<string, number>();
   const processes: [string, string][] = [];
   let running = 0;
-  text.replace(/^\uFEFF/, '').split(/\r?\n/).forEach((raw, index) => {
+  text.replace(/^\uFEFF/, '').split(/\r\n?|\n/).forEach((raw, index) => {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) return;
     const lineNumber = index + 1;
@@ -29,7 +34,8 @@ export function parseProcfile(text: string, file = 'Procfile'): Procfile {
     const type = colon < 0 ? '' : line.slice(0, colon).trim();
     const command = line.slice(colon + 1).trim();
     if (!PROCESS_TYPE.test(type)) {
-      throw new PaasError('config', `malformed Procfile line: ${JSON.stringify(raw)}`, { where, hint: FORMAT_HINT });
+      const quoted = raw.length > QUOTED_LINE ? `${JSON.stringify(raw.slice(0, QUOTED_LINE))}... (${raw.length} characters)` : JSON.stringify(raw);
+      throw new PaasError('config', `malformed Procfile line: ${quoted}`, { where, hint: FORMAT_HINT });
     }
     // A type Heroku would read but a host cannot run (uppercase, leading digit, too long) is refused here, at its line.
     const typeProblem = checkProcessType(type);
@@ -65,6 +71,11 @@ export function parseProcfile(text: string, file = 'Procfile'): Procfile {
   });
   // fromEntries defines own properties: no type can reach Object.prototype.
   return Object.fromEntries(processes);
+}
+
+/** The types that run as processes (not `release:`). */
+export function runningTypes(procfile: Procfile): string[] {
+  return Object.keys(procfile).filter((type) => !ONE_OFF_TYPES.has(type));
 }
 
 /** The app's Procfile, or undefined when it has none. */

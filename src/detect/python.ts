@@ -1,18 +1,28 @@
 import { PaasError } from '../errors.js';
 import type { AppDir } from './appdir.js';
+import type { Procfile } from './procfile.js';
 import { findAsync } from '../util/async.js';
 import type { Notes, StackDetector, StackPlan, StartCommand } from './stack.js';
 import type { PackageManager } from './types.js';
 import { DEFAULT_PORT } from './types.js';
+import { nearestMinor, SUPPORTED_VERSIONS } from './versions.js';
 
-const DEFAULT_PYTHON = '3.11';
+const DEFAULT_PYTHON = SUPPORTED_VERSIONS.python[0];
 export const PYTHON_DEFAULT_IMAGE = pythonImage(DEFAULT_PYTHON);
 
 /** Files that may list dependencies; their words feed the start-command heuristics. */
 const DEPENDENCY_FILES = ['requirements.txt', 'Pipfile', 'pyproject.toml', 'setup.py'];
+/** Python project files without dependencies (Heroku's python buildpack detects these too). */
+const PROJECT_FILES = ['setup.cfg', '.python-version', 'runtime.txt'];
+/** Scripts an app of the standard library alone starts from, as Heroku's python buildpack knows them. */
+const ENTRY_POINTS = ['app.py', 'main.py', 'manage.py', 'wsgi.py', 'server.py', 'web.py'];
+/** Scripts run as `python <script>` when nothing else names the web command, in this order. */
+const SCRIPTS = ['app.py', 'main.py', 'server.py', 'wsgi.py', 'web.py'];
+/** Programs whose Procfile command makes an app python: the interpreter and the usual servers. */
+const PYTHON_PROGRAM = /^(?:python(?:3(?:\.\d+)?)?|gunicorn|uvicorn)$/;
 
 interface Installer {
-  packageManager: PackageManager;
+  packageManager?: PackageManager;
   manifests: string[];
   install: string[];
   build: string[];
@@ -26,9 +36,28 @@ interface AppObject {
 
 export const pythonDetector: StackDetector = {
   stack: 'python',
-  markers: DEPENDENCY_FILES,
+  markers: [...DEPENDENCY_FILES, ...PROJECT_FILES],
+  evidence: {
+    description: `a Procfile command running python, python3, gunicorn or uvicorn, ${ENTRY_POINTS.join(', ')}`,
+    find: pythonEvidence,
+  },
   plan: planPython,
 };
+
+async function pythonEvidence(app: AppDir, procfile: Procfile | undefined): Promise<string | undefined> {
+  for (const [type, command] of Object.entries(procfile ?? {})) {
+    const program = programOf(command);
+    if (program && PYTHON_PROGRAM.test(program)) return `Procfile ${type}: runs ${program}`;
+  }
+  return app.firstExisting(ENTRY_POINTS);
+}
+
+/** The program a shell command line starts with, past `exec` and `NAME=value` assignments, without its directory. */
+function programOf(command: string): string | undefined {
+  const words = command.trim().split(/\s+/);
+  const first = words.find((word) => word !== 'exec' && !/^[A-Za-z_][A-Za-z0-9_]*=/.test(word));
+  return first?.split('/').at(-1);
+}
 
 async function planPython(app: AppDir, notes: Notes): Promise<StackPlan> {
   const installer = await chooseInstaller(app, notes);
@@ -61,8 +90,12 @@ async function chooseInstaller(app: AppDir, notes: Notes): Promise<Installer> {
     };
   }
   if (await has('pyproject.toml')) return pyprojectInstaller(app, notes);
-  notes.reasons.push('setup.py: the app is installed with pip');
-  return { packageManager: 'pip', manifests: [], install: [], build: ['pip install --no-cache-dir .'] };
+  if (await has('setup.py')) {
+    notes.reasons.push('setup.py: the app is installed with pip');
+    return { packageManager: 'pip', manifests: [], install: [], build: ['pip install --no-cache-dir .'] };
+  }
+  notes.reasons.push('no requirements.txt, Pipfile, pyproject.toml or setup.py: nothing is installed (the standard library only)');
+  return { manifests: [], install: [], build: [] };
 }
 
 async function pyprojectInstaller(app: AppDir, notes: Notes): Promise<Installer> {
@@ -90,7 +123,10 @@ async function pyprojectInstaller(app: AppDir, notes: Notes): Promise<Installer>
   return { packageManager: 'pip', manifests: [], install: [], build: ['pip install --no-cache-dir .'] };
 }
 
-/** major.minor from runtime.txt ("python-3.12.1", Heroku) or .python-version ("3.12", pyenv). */
+/**
+ * major.minor from runtime.txt ("python-3.12.1", Heroku) or .python-version ("3.12", pyenv): the
+ * nearest that paas has an image for, with a warning when it is not the one asked for.
+ */
 async function pythonVersion(app: AppDir, notes: Notes): Promise<string> {
   const sources = [
     { file: 'runtime.txt', pattern: /^python-(\d+\.\d+)(?:\.\d+)?$/ },
@@ -100,12 +136,24 @@ async function pythonVersion(app: AppDir, notes: Notes): Promise<string> {
     const text = await app.read(file);
     if (text === undefined) continue;
     const written = firstMeaningfulLine(text);
-    const version = pattern.exec(written)?.[1];
-    if (version) {
-      notes.reasons.push(`${file} "${written}": Python ${version}`);
-      return version;
+    const requested = pattern.exec(written)?.[1];
+    if (!requested) {
+      notes.warnings.push(`${file} "${written}" is not a Python version like ${file === 'runtime.txt' ? 'python-3.12.1' : '3.12'}: ignored`);
+      continue;
     }
-    notes.warnings.push(`${file} "${written}" is not a Python version like ${file === 'runtime.txt' ? 'python-3.12.1' : '3.12'}: ignored`);
+    const version = nearestMinor(requested, SUPPORTED_VERSIONS.python);
+    if (version === undefined) {
+      throw new PaasError('config', `${file} asks for Python ${requested}, and paas builds Python ${SUPPORTED_VERSIONS.python.join(', ')} only`, {
+        where: app.path(file),
+        hint: `port the app to Python 3 and write ${file === 'runtime.txt' ? `python-${DEFAULT_PYTHON}` : DEFAULT_PYTHON} in ${file}, or build it with a Dockerfile of its own`,
+      });
+    }
+    if (version === requested) {
+      notes.reasons.push(`${file} "${written}": Python ${version}`);
+    } else {
+      notes.warnings.push(`${file} asks for Python ${requested}, which paas has no image for: using Python ${version}, the nearest`);
+    }
+    return version;
   }
   notes.reasons.push(`no runtime.txt or .python-version: Python ${DEFAULT_PYTHON}`);
   return DEFAULT_PYTHON;
@@ -133,7 +181,7 @@ async function dependencyNames(app: AppDir): Promise<Set<string>> {
 async function startCommand(app: AppDir, deps: Set<string>, notes: Notes): Promise<StartCommand> {
   const start = (await djangoStart(app, deps, notes)) ?? (await asgiStart(app, deps, notes)) ?? (await flaskStart(app, deps, notes));
   if (start) return start;
-  const script = await app.firstExisting(['app.py', 'main.py', 'server.py', 'wsgi.py']);
+  const script = await app.firstExisting(SCRIPTS);
   if (script) return { command: `python ${script}`, source: script };
   throw new PaasError('detect', 'the python app has no start command', {
     where: app.root,
@@ -141,7 +189,7 @@ async function startCommand(app: AppDir, deps: Set<string>, notes: Notes): Promi
       'looked for: a Django project (manage.py and <package>/wsgi.py)',
       'a FastAPI/Starlette app (uvicorn or fastapi listed) in main.py, app.py, server.py, api.py or asgi.py',
       'a Flask app (gunicorn listed) in app.py, main.py, wsgi.py or server.py',
-      'a script: app.py, main.py, server.py or wsgi.py',
+      `a script: ${SCRIPTS.join(', ')}`,
     ],
     hint: 'add a Procfile with a web: line, e.g. "web: gunicorn app:app --bind 0.0.0.0:$PORT"',
   });
@@ -188,7 +236,7 @@ async function flaskStart(app: AppDir, deps: Set<string>, notes: Notes): Promise
 /** The first file (in order) where one of the patterns (in order) captures the app variable. */
 async function findAppObject(app: AppDir, files: string[], patterns: RegExp[]): Promise<AppObject | undefined> {
   for (const file of files) {
-    const text = await app.read(file);
+    const text = await app.readStart(file);
     if (text === undefined) continue;
     const variable = patterns.map((pattern) => pattern.exec(text)?.[1]).find(Boolean);
     if (variable) return { module: file.replace(/\.py$/, ''), variable };

@@ -1,4 +1,5 @@
 import type { AppDir } from './appdir.js';
+import type { Procfile } from './procfile.js';
 import type { BuildPlan, Stack } from './types.js';
 
 /** Where detection explains itself: reasons (what decided) and warnings (what may go wrong). */
@@ -23,5 +24,13 @@ export interface StackDetector {
   stack: Stack;
   /** Files whose presence selects the stack, in the order they are looked for. */
   markers: readonly string[];
-  plan(app: AppDir, notes: Notes): Promise<StackPlan>;
+  /**
+   * Weaker signs of the stack (source files, Procfile commands), looked for only when no stack
+   * has a marker file: `find` says what it found, as a reason ("web.py").
+   */
+  evidence?: {
+    description: string;
+    find(app: AppDir, procfile: Procfile | undefined): Promise<string | undefined>;
+  };
+  plan(app: AppDir, notes: Notes, procfile: Procfile | undefined): Promise<StackPlan>;
 }

@@ -96,11 +96,12 @@ RUN go mod download
 COPY . .
 RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /app/bin/hello .
 
-# The app runs from its source tree (templates, assets) with the static binary in bin/.
+# The app runs from its source tree (templates, assets) with the static binary in bin/, on PATH
+# (a Procfile may name it as "bin/hello" or "hello", as on Heroku).
 FROM debian:bookworm-slim
 WORKDIR /app
 COPY --from=build /app /app
-ENV PORT=8080
+ENV PORT=8080 PATH=/app/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 EXPOSE 8080
 CMD ["bin/hello"]
 `);

@@ -10,8 +10,8 @@ afterAll(removeTrees);
 const LOOKED_FOR = [
   'dockerfile: Dockerfile',
   'node: package.json',
-  'python: requirements.txt, Pipfile, pyproject.toml, setup.py',
-  'go: go.mod',
+  'python: requirements.txt, Pipfile, pyproject.toml, setup.py, setup.cfg, .python-version, runtime.txt, a Procfile command running python, python3, gunicorn or uvicorn, app.py, main.py, manage.py, wsgi.py, server.py, web.py',
+  'go: go.mod, Godeps/Godeps.json, vendor/vendor.json, glide.yaml, Gopkg.toml, Gopkg.lock, .godir, .go files at the top',
   'ruby: Gemfile',
   'static: Staticfile, static.json, .static, index.html, public/index.html',
 ];
@@ -80,7 +80,7 @@ describe('detect', () => {
       const error = await paasError(detect(dir, { stack: 'python' }));
       expect(error).toMatchObject({
         kind: 'detect',
-        message: `the python stack is requested but ${dir} has none of its files (requirements.txt, Pipfile, pyproject.toml, setup.py)`,
+        message: `the python stack is requested but ${dir} has none of its files (requirements.txt, Pipfile, pyproject.toml, setup.py, setup.cfg, .python-version, runtime.txt, a Procfile command running python, python3, gunicorn or uvicorn, app.py, main.py, manage.py, wsgi.py, server.py, web.py)`,
       });
     });
   });

@@ -66,7 +66,7 @@ describe('node stack', () => {
     const dir = await makeTree({ 'package.json': json({ scripts: START }), 'yarn.lock': '# yarn lockfile v1\n' });
     expect(await detect(dir)).toEqual({
       stack: 'node',
-      reasons: ['package.json found: node', 'yarn.lock: package manager yarn', 'no engines.node in package.json: Node.js 20'],
+      reasons: ['package.json found: node', 'yarn.lock: package manager yarn', 'no engines.node in package.json, .nvmrc or .node-version: Node.js 20'],
       warnings: [],
       packageManager: 'yarn',
       baseImage: 'node:20-bookworm-slim',
@@ -264,7 +264,6 @@ describe('node stack', () => {
       ['>=18', 20],
       ['^22', 22],
       ['22.x', 22],
-      ['18.x', 18],
       ['20', 20],
       ['>=24', 24],
       ['^18 || ^20', 20],
@@ -275,11 +274,40 @@ describe('node stack', () => {
       expect(plan.warnings).toEqual([]);
     });
 
-    it('warns and uses 20 for a range no image satisfies', async () => {
-      const dir = await makeTree({ 'package.json': json({ engines: { node: '16.x' }, scripts: START }) });
+    it.each([
+      ['16.x', 20],
+      ['18.x.x', 20],
+      ['>=14 <19', 20],
+      ['>=25', 24],
+    ])('warns and uses the nearest major with an image for "%s" (end-of-life or unknown): node:%i', async (range, major) => {
+      const dir = await makeTree({ 'package.json': json({ engines: { node: range }, scripts: START }) });
       const plan = await detect(dir);
-      expect(plan.baseImage).toBe('node:20-bookworm-slim');
-      expect(plan.warnings).toEqual(['package.json engines.node "16.x" allows none of Node.js 18, 20, 22, 24: using Node.js 20']);
+      expect(plan.baseImage).toBe(`node:${major}-bookworm-slim`);
+      expect(plan.warnings).toEqual([
+        `package.json engines.node "${range}" allows none of Node.js 20, 22, 24, the versions paas has images for: using Node.js ${major}, the nearest`,
+      ]);
+    });
+
+    it.each([
+      [{ '.nvmrc': 'v22.11.0\n' }, [], '.nvmrc "22.11.0": Node.js 22'],
+      [{ '.nvmrc': 'lts/jod\n', '.node-version': '24' }, [], '.nvmrc "22": Node.js 22'],
+      [{ '.node-version': '24.1\n' }, [], '.node-version "24.1": Node.js 24'],
+      [
+        { '.nvmrc': 'lts/hydrogen\n' },
+        ['.nvmrc "18" allows none of Node.js 20, 22, 24, the versions paas has images for: using Node.js 20, the nearest'],
+        undefined,
+      ],
+      [{ '.nvmrc': 'lts/*\n' }, ['.nvmrc "lts/*" is not a semver range: using Node.js 20'], undefined],
+    ])('reads %o when package.json has no engines.node', async (files, warnings, reason) => {
+      const dir = await makeTree({ 'package.json': json({ scripts: START }), ...files });
+      const plan = await detect(dir);
+      expect(plan.warnings).toEqual(warnings);
+      if (reason) expect(plan.reasons).toContain(reason);
+    });
+
+    it('prefers engines.node over .nvmrc', async () => {
+      const dir = await makeTree({ 'package.json': json({ engines: { node: '22.x' }, scripts: START }), '.nvmrc': '24\n' });
+      expect((await detect(dir)).baseImage).toBe('node:22-bookworm-slim');
     });
 
     it('warns and uses 20 for an invalid range', async () => {

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { detect, parseProcfile } from '../../src/detect/index.js';
 import { PaasError } from '../../src/errors.js';
+import { processArgv } from '../../src/release/command.js';
 import { json, makeTree, paasError, removeTrees } from './tree.js';
 
 afterAll(removeTrees);
@@ -38,6 +39,31 @@ describe('parseProcfile', () => {
       web: 'node server.js',
       worker: 'node worker.js',
     });
+  });
+
+  it('accepts old Mac (CR) line endings, tabs and spaces around the colon, indented comments', () => {
+    expect(parseProcfile('web\t:\tnode server.js\r  # a note\rworker :node worker.js\r\r')).toEqual({
+      web: 'node server.js',
+      worker: 'node worker.js',
+    });
+  });
+
+  it('keeps a # in the command, as Heroku does: the shell that runs it reads a trailing # as a comment', () => {
+    const procfile = parseProcfile('web: node server.js # the site\nworker: echo "job #1" && node worker.js #2\nclock: ./clock#1\n');
+    expect(procfile).toEqual({
+      web: 'node server.js # the site',
+      worker: 'echo "job #1" && node worker.js #2',
+      clock: './clock#1',
+    });
+    // How a release runs them: through /bin/sh, which drops the comment and keeps the quoted #.
+    expect(processArgv(procfile.web!)).toEqual(['/bin/sh', '-c', 'exec node server.js # the site']);
+    expect(processArgv(procfile.worker!)).toEqual(['/bin/sh', '-c', 'echo "job #1" && node worker.js #2']);
+  });
+
+  it('quotes at most 80 characters of a malformed line', () => {
+    const error = parseError(`web: a\n${'x'.repeat(100_000)}\n`);
+    expect(error.where).toBe('/app/Procfile:2');
+    expect(error.message).toBe(`malformed Procfile line: "${'x'.repeat(80)}"... (100000 characters)`);
   });
 
   it('keeps process types in file order', () => {
@@ -133,6 +159,22 @@ describe('Procfile in detect', () => {
     expect(plan.processes).toEqual({ web: 'node server.js', worker: 'node worker.js', release: 'node migrate.js' });
     expect(plan.processSource).toBe('Procfile, web from package.json scripts.start');
     expect(plan.reasons).toContain('Procfile: process types worker, release');
+  });
+
+  it('runs a worker-only app (no web type, no start command) with its Procfile types and no web', async () => {
+    const dir = await makeTree({ 'package.json': json({ name: 'jobs' }), Procfile: 'worker: node worker.js\nrelease: node migrate.js\n' });
+    const plan = await detect(dir);
+    expect(plan.processes).toEqual({ worker: 'node worker.js', release: 'node migrate.js' });
+    expect(plan.processSource).toBe('Procfile');
+    expect(plan.reasons.slice(-2)).toEqual([
+      'Procfile: process types worker, release',
+      'Procfile has no web type and the node app has no start command: no web process, nothing is routed (web=0)',
+    ]);
+  });
+
+  it('still fails when the Procfile only has release: and there is no start command', async () => {
+    const dir = await makeTree({ 'package.json': json({ name: 'jobs' }), Procfile: 'release: node migrate.js\n' });
+    expect(await paasError(detect(dir))).toMatchObject({ kind: 'detect', message: 'the node app has no start command' });
   });
 
   it('ignores a Procfile with no process types, with a warning', async () => {

@@ -20,12 +20,11 @@ describe('python stack', () => {
       reasons: [
         'requirements.txt found: python',
         'requirements.txt: package manager pip',
-        'runtime.txt "python-3.12.1": Python 3.12',
         'Django project mysite (manage.py, mysite/wsgi.py): web runs gunicorn',
       ],
-      warnings: [],
+      warnings: ['runtime.txt asks for Python 3.12, which paas has no image for: using Python 3.11, the nearest'],
       packageManager: 'pip',
-      baseImage: 'python:3.12-slim-bookworm',
+      baseImage: 'python:3.11-slim-bookworm',
       manifests: ['requirements.txt'],
       install: ['pip install --no-cache-dir -r requirements.txt'],
       build: [],
@@ -151,13 +150,32 @@ describe('python stack', () => {
 
   describe('python version', () => {
     it.each([
-      [{ '.python-version': '3.10\n' }, 'python:3.10-slim-bookworm'],
-      [{ '.python-version': '# pyenv\n3.13.0\n' }, 'python:3.13-slim-bookworm'],
-      [{ 'runtime.txt': 'python-3.9.18', '.python-version': '3.12' }, 'python:3.9-slim-bookworm'],
-      [{}, 'python:3.11-slim-bookworm'],
-    ])('%o -> %s', async (files, image) => {
+      [{ '.python-version': '3.11\n' }, [], ['.python-version "3.11": Python 3.11']],
+      [{ 'runtime.txt': 'python-3.11.7\n' }, [], ['runtime.txt "python-3.11.7": Python 3.11']],
+      [{ '.python-version': '3.10\n' }, ['.python-version asks for Python 3.10, which paas has no image for: using Python 3.11, the nearest'], []],
+      [{ '.python-version': '# pyenv\n3.13.0\n' }, ['.python-version asks for Python 3.13, which paas has no image for: using Python 3.11, the nearest'], []],
+      [
+        { 'runtime.txt': 'python-3.6.15', '.python-version': '3.12' },
+        ['runtime.txt asks for Python 3.6, which paas has no image for: using Python 3.11, the nearest'],
+        [],
+      ],
+      [{}, [], ['no runtime.txt or .python-version: Python 3.11']],
+    ])('%o -> python:3.11, warnings %j', async (files, warnings, reasons) => {
       const dir = await makeTree({ 'requirements.txt': '', 'app.py': '', ...files });
-      expect((await detect(dir)).baseImage).toBe(image);
+      const plan = await detect(dir);
+      expect(plan.baseImage).toBe('python:3.11-slim-bookworm');
+      expect(plan.warnings).toEqual(warnings);
+      for (const reason of reasons) expect(plan.reasons).toContain(reason);
+    });
+
+    it('refuses Python 2, naming the file', async () => {
+      const dir = await makeTree({ 'requirements.txt': '', 'app.py': '', 'runtime.txt': 'python-2.7.18\n' });
+      expect(await paasError(detect(dir))).toMatchObject({
+        kind: 'config',
+        message: 'runtime.txt asks for Python 2.7, and paas builds Python 3.11 only',
+        where: `${dir}/runtime.txt`,
+        hint: 'port the app to Python 3 and write python-3.11 in runtime.txt, or build it with a Dockerfile of its own',
+      });
     });
 
     it('ignores a version it cannot read, with a warning', async () => {
@@ -166,5 +184,52 @@ describe('python stack', () => {
       expect(plan.baseImage).toBe('python:3.11-slim-bookworm');
       expect(plan.warnings).toEqual(['runtime.txt "pypy3.10" is not a Python version like python-3.12.1: ignored']);
     });
+  });
+});
+
+describe('python without a dependency manifest', () => {
+  it('is detected from a Procfile running python3, and installs nothing', async () => {
+    const dir = await makeTree({ 'web.py': 'import http.server\n', Procfile: 'web: python3 -u web.py\n' });
+    expect(await detect(dir)).toEqual({
+      stack: 'python',
+      reasons: [
+        'Procfile web: runs python3 (no marker file of any stack): python',
+        'no requirements.txt, Pipfile, pyproject.toml or setup.py: nothing is installed (the standard library only)',
+        'no runtime.txt or .python-version: Python 3.11',
+        'Procfile: process types web',
+      ],
+      warnings: [],
+      baseImage: 'python:3.11-slim-bookworm',
+      manifests: [],
+      install: [],
+      build: [],
+      processes: { web: 'python3 -u web.py' },
+      processSource: 'Procfile',
+      port: 8080,
+    });
+  });
+
+  it.each([
+    ['exec gunicorn app:app', 'gunicorn'],
+    ['FOO=1 /usr/local/bin/uvicorn main:app', 'uvicorn'],
+    ['python3.11 bot.py', 'python3.11'],
+  ])('reads the program of %j', async (command, program) => {
+    const dir = await makeTree({ Procfile: `worker: ${command}\n` });
+    expect((await detect(dir)).reasons[0]).toBe(`Procfile worker: runs ${program} (no marker file of any stack): python`);
+  });
+
+  it('is detected from an entry point alone, web running it', async () => {
+    const dir = await makeTree({ 'web.py': 'print("hi")\n' });
+    expect(await detect(dir)).toMatchObject({ stack: 'python', processes: { web: 'python web.py' }, processSource: 'web.py' });
+  });
+
+  it.each(['setup.cfg', '.python-version', 'runtime.txt'])('is detected from %s, a marker file', async (file) => {
+    const dir = await makeTree({ [file]: file === 'runtime.txt' ? 'python-3.11.9\n' : file === '.python-version' ? '3.11\n' : '[metadata]\n', 'main.py': '' });
+    expect((await detect(dir)).reasons[0]).toBe(`${file} found: python`);
+  });
+
+  it('an entry point is weaker than another stack\'s marker file', async () => {
+    const dir = await makeTree({ 'index.html': '', 'server.py': '' });
+    expect((await detect(dir)).stack).toBe('static');
   });
 });

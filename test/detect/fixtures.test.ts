@@ -180,7 +180,11 @@ const CASES: Record<string, Expected> = {
     stack: 'python',
     processes: { web: 'python3 -u web.py' },
     processSource: 'Procfile',
-    reasons: [...PYTHON_STDLIB, 'app.json healthchecks.web[0]: health check GET /'],
+    reasons: [
+      ...PYTHON_STDLIB, 'app.json healthchecks.web[0]: health check GET /',
+      'app.json cron: 266fe726 (* * * * *), 390946a2 (@daily)',
+      'app.json scripts.dokku.predeploy, scripts.dokku.postdeploy, scripts.postdeploy (planned: hosts do not run them yet)',
+    ],
     warnings: [],
     baseImage: 'python:3.11-slim-bookworm',
     install: [],

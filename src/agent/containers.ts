@@ -13,7 +13,8 @@ import { apiName, containersLabelled, engineRequest, removeContainer, stopAndRem
 /** The agent's name for an app's container (its labels read back). */
 export type ListedContainer = AppContainer;
 
-function listed(container: EngineContainer & { Ports?: { PublicPort?: number }[] }): ListedContainer {
+/** An engine container as the app's: its labels read back. */
+export function listed(container: EngineContainer & { Ports?: { PublicPort?: number }[] }): ListedContainer {
   const labels = container.Labels ?? {};
   const port = container.Ports?.find((p) => p.PublicPort)?.PublicPort;
   return {
@@ -46,9 +47,10 @@ export async function stopAppContainers(app: string, names: string[], stopTimeou
 }
 
 /** The release-phase container a crashed attempt may have left. */
+/** Removes the one-off containers of a release's phases (release, app.json scripts) that an attempt that crashed left. */
 export async function removeReleasePhaseLeftover(app: string, version: number): Promise<void> {
-  const name = releasePhaseName(app, version);
-  const mine = (await containersLabelled([`${LABEL.app}=${app}`])).filter((c) => c.Names.includes(`/${name}`));
+  const names = (['release', 'predeploy', 'postdeploy', 'first-deploy'] as const).map((phase) => `/${releasePhaseName(app, version, phase)}`);
+  const mine = (await containersLabelled([`${LABEL.app}=${app}`])).filter((c) => c.Names.some((n) => names.includes(n)));
   await removeContainers(mine.map((c) => ({ id: c.Id })));
 }
 

@@ -62,6 +62,27 @@ export async function containerLogTail(id: string, lines = 30): Promise<string[]
   return `${stdout}${stderr}`.split('\n').filter((l) => l.trim()).slice(-lines);
 }
 
+async function exitedError(id: string, name: string, state: Awaited<ReturnType<typeof containerState>>): Promise<PaasError> {
+  const code = await lastExitCode(id, state);
+  return new PaasError('healthcheck', `${name} exited${code === undefined ? '' : ` with code ${code}`}${state.running ? ' and was restarted' : ''} before it became healthy`, {
+    where: name,
+    details: await containerLogTail(id),
+    hint: 'the lines above are the end of its log; fix the app so it starts and stays up',
+  });
+}
+
+/** A process without a port (a worker): healthy once it has run for `stayUpMs` without exiting or being restarted. */
+export async function waitStaysUp(id: string, name: string, stayUpMs: number): Promise<void> {
+  const started = Date.now();
+  for (;;) {
+    const state = await containerState(id, name);
+    if (!state.running || state.restarts > 0) throw await exitedError(id, name, state);
+    const left = stayUpMs - (Date.now() - started);
+    if (left <= 0) return;
+    await sleep(Math.min(100, left));
+  }
+}
+
 /**
  * Without a configured check: the app answers HTTP and the process stays up. Probes come every
  * 25 ms until the first answer (a probe is one Engine API read and one HTTP request), and the
@@ -81,14 +102,7 @@ export async function waitHealthy(id: string, name: string, port: number | undef
   let last: Probe = { ok: false, detail: 'not checked yet' };
   for (;;) {
     const state = await containerState(id, name);
-    if (!state.running || state.restarts > 0) {
-      const code = await lastExitCode(id, state);
-      throw new PaasError('healthcheck', `${name} exited${code === undefined ? '' : ` with code ${code}`}${state.running ? ' and was restarted' : ''} before it became healthy`, {
-        where: name,
-        details: await containerLogTail(id),
-        hint: 'the lines above are the end of its log; fix the app so it starts and stays up',
-      });
-    }
+    if (!state.running || state.restarts > 0) throw await exitedError(id, name, state);
     if (port === undefined) {
       last = { ok: true, detail: 'running' };
     } else {

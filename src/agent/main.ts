@@ -12,6 +12,7 @@ import { ExitCode, PaasError } from '../errors.js';
 import { isVerb, parseVerbArgs, type AgentMessage, type Verb, type VerbHandler, type VerbIo } from './protocol.js';
 import { reconcileHost } from './reconcile.js';
 import { readBounded } from './args.js';
+import { ensureService, serveHost } from './service.js';
 import { serveStandby, spawnStandby } from './standby.js';
 import { RAW_VERBS, VERBS } from './verbs.js';
 
@@ -48,6 +49,8 @@ export async function runVerb(verb: string | undefined, argv: string[], io: Verb
   } finally {
     // The next deploy finds an agent already started (see standby.ts).
     if (verb === 'deploy') spawnStandby();
+    // The host service keeps what was deployed running (service.ts); not on the command's path.
+    if (verb === 'deploy' || verb === 'setup') await ensureService().catch((error: unknown) => io.log(`the paas host service was not started: ${(error as Error).message}\n`));
   }
 }
 
@@ -66,6 +69,7 @@ async function main(): Promise<number> {
   process.stderr.on('error', () => {});
   const [verb, ...args] = process.argv.slice(2);
   if (verb === 'standby') return serveStandby(runVerb);
+  if (verb === 'service') return serveHost(args);
   // Verbs run by git (the git user's shell, the pre-receive hook) own stdout: no JSON protocol.
   const raw = verb ? RAW_VERBS[verb] : undefined;
   if (raw) {

@@ -15,6 +15,8 @@ import {
   type InspectLine, type LogLine, type ProcessRow,
 } from '../release/ps.js';
 import { WEB, type ReleaseSpec } from '../release/types.js';
+import { CRON_PROCESS, cronRuns } from './cron.js';
+import { HOST_PROCESS, appEventsSize, readAppEvents, readAppEventsFrom } from './app-events.js';
 import { readAppConfig } from './config-store.js';
 import { appContainers, removeContainers, type ListedContainer } from './containers.js';
 import { docker, start } from './exec.js';
@@ -142,15 +144,22 @@ export async function streamLogs(request: LogsRequest): Promise<{ lines: number;
   if (filter !== undefined && !PROCESS_FILTER.test(filter)) throw new PaasError('usage', `${JSON.stringify(filter)} is not a process type or process (such as web or web.1)`);
   const release = requireCurrentRelease(await readState(app));
   const type = filter?.split('.')[0];
-  if (type !== undefined && !(type in release.processes)) {
+  if (type !== undefined && type !== HOST_PROCESS && type !== CRON_PROCESS && !(type in release.processes)) {
     throw new PaasError('usage', `unknown process type ${JSON.stringify(type)}; the app runs: ${Object.keys(release.processes).sort().join(', ')}`);
   }
-  const wanted = async (): Promise<ListedContainer[]> => {
+  // Scheduled tasks' runs (cron.ts) come with every process's, or alone with -p cron, as cron.<task>.
+  const cronLines = filter === undefined || filter === CRON_PROCESS;
+  const wanted = async (): Promise<{ id: string; name: string; tag: string }[]> => {
     const current = (await readState(app)).current ?? release.version;
-    return (await appContainers(app)).filter((c) => c.release === current && matchesProcess(filter, c.type, c.replica));
+    const processes = (await appContainers(app)).filter((c) => c.release === current && matchesProcess(filter, c.type, c.replica))
+      .map((c) => ({ id: c.id, name: c.name, tag: `${c.type}.${c.replica}` }));
+    const runs = cronLines ? (await cronRuns(app)).map((run) => ({ id: run.id, name: run.name, tag: `${CRON_PROCESS}.${run.task}` })) : [];
+    return [...processes, ...runs];
   };
+  // The host's own lines (app-events.ts) come with every process's, or alone with -p paas.
+  const hostLines = filter === undefined || filter === HOST_PROCESS;
   const containers = await wanted();
-  const tag = (c: ListedContainer) => `${c.type}.${c.replica}`;
+  const tag = (c: { tag: string }) => c.tag;
 
   if (!follow) {
     const collected: LogLine[] = [];
@@ -158,6 +167,7 @@ export async function streamLogs(request: LogsRequest): Promise<{ lines: number;
       const { stdout, stderr } = await docker(logsArgv(c.id, tail, { timestamps: true }), { check: false, timeoutMs: 60_000 });
       for (const line of `${stdout}${stderr}`.split('\n').filter(Boolean)) collected.push({ process: tag(c), ...parseTimestamped(line) });
     }));
+    if (hostLines) collected.push(...await readAppEvents(app, tail));
     const merged = mergeLogLines(collected, tail);
     merged.forEach(send);
     return { lines: merged.length, processes: containers.map(tag) };
@@ -174,7 +184,7 @@ export async function streamLogs(request: LogsRequest): Promise<{ lines: number;
     out.forEach(send);
     sent += out.length;
   };
-  const attach = (c: ListedContainer, initialTail: number | 'all') => {
+  const attach = (c: { id: string; name: string; tag: string }, initialTail: number | 'all') => {
     const child = start('docker', logsArgv(c.id, initialTail, { timestamps: true, follow: true }), ['ignore', 'pipe', 'pipe']);
     children.set(c.name, child);
     const onLine = (line: string) => { if (line) buffer.push({ process: tag(c), ...parseTimestamped(line) }); };
@@ -183,7 +193,15 @@ export async function streamLogs(request: LogsRequest): Promise<{ lines: number;
     child.on('error', () => {});
   };
   containers.forEach((c) => attach(c, tail));
-  const flushTimer = setInterval(flush, 200);
+  let eventsFrom = 0;
+  if (hostLines) {
+    buffer.push(...await readAppEvents(app, tail));
+    eventsFrom = await appEventsSize(app);
+  }
+  const flushTimer = setInterval(() => {
+    if (!hostLines) return flush();
+    readAppEventsFrom(app, eventsFrom).then(({ lines: added, next }) => { eventsFrom = next; buffer.push(...added); }, () => {}).finally(flush);
+  }, 200);
   const scanTimer = setInterval(() => {
     wanted().then((now) => now.filter((c) => !children.has(c.name)).forEach((c) => attach(c, 'all')), () => {});
   }, 2000);

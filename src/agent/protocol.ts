@@ -117,6 +117,10 @@ export const VERB_FLAGS = {
   'certs-remove': { app: needed, 'lock-token': text, by: text },
   lb: { app: needed },
   'lb-set': { app: needed, strategy: needed, weight: list, 'lock-token': text, by: text },
+  cron: { app: needed },
+  'cron-run': { app: needed, id: needed },
+  'cron-suspend': { app: needed, id: needed, 'lock-token': text, by: text },
+  'cron-resume': { app: needed, id: needed, 'lock-token': text, by: text },
   destroy: { app: needed, 'lock-token': text, by: text },
   'keys-add': { name: needed },
   'keys-list': {},
@@ -328,6 +332,26 @@ export interface CertView {
   };
 }
 
+/** `paas cron`: an app's scheduled tasks on one host. */
+export interface CronView {
+  app: string;
+  /** Whether this host runs the app's tasks (the first of its hosts does). */
+  runsCron: boolean;
+  tasks: {
+    id: string;
+    schedule: string;
+    command: string;
+    concurrencyPolicy: string;
+    maintenance: boolean;
+    suspended: boolean;
+    source: string;
+    /** The next run (UTC), unless in maintenance or suspended. */
+    next?: string;
+    /** The newest run on this host: its container, the minute it was for ("manual" for cron:run), whether it still runs. */
+    last?: { container: string; scheduledFor: string; running: boolean };
+  }[];
+}
+
 export interface LbView {
   app: string;
   balance: string;
@@ -379,6 +403,10 @@ export interface VerbResults {
   'certs-remove': { app: string; removed: string };
   lb: LbView;
   'lb-set': LbView;
+  cron: CronView;
+  'cron-run': { app: string; task: string; container: string };
+  'cron-suspend': CronView;
+  'cron-resume': CronView;
   destroy: DestroyResult;
   'keys-add': { name: string; fingerprint: string };
   'keys-list': { name: string; type: string; fingerprint: string }[];

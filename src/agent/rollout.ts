@@ -18,12 +18,13 @@ import { apiName, createContainer, engineGet, ensureNetwork, startContainer } fr
 import { start } from './exec.js';
 import { failpoint } from './failpoints.js';
 import { readFormationOverride, writeFormationOverride } from './formation-store.js';
-import { waitHealthy } from './health.js';
+import { waitHealthy, waitStaysUp } from './health.js';
+import { missingRequiredEnv, requiredEnvError, withGeneratedSecrets } from '../release/env.js';
 import { newDrainId, removeIntent, writeIntent, type RolloutIntent } from './intents.js';
 import { applySite, switchRoutes, verifyServed } from './nginx.js';
 import { allocatePorts, boundByContainers } from './ports.js';
 import type { Emit, HostInfo, RolloutResult, StartedContainer } from './protocol.js';
-import { runReleasePhase } from './release-phase.js';
+import { runPhase, runReleasePhase, type Phase } from './release-phase.js';
 import { appUrls, readHostInfo } from './releases.js';
 import { otherAppsNames, readSettings } from './settings.js';
 import { readState, writeState } from './state.js';
@@ -89,9 +90,14 @@ export async function startHealthy(spec: ReleaseSpec, containers: ContainerPlan[
     }));
     timings.run = Date.now() - t0;
     await failpoint('rollout-start');
-    emit(`health check: ${spec.healthcheck ? `GET ${spec.healthcheck.path}` : 'the app answers HTTP and the process stays up'}`, 'health');
+    const workerWaitMs = spec.workerWaitMs ?? DEFAULTS.workerWaitMs;
+    const web = created.some((c) => c.type === WEB) ? (spec.healthcheck ? `GET ${spec.healthcheck.path}` : 'the app answers HTTP and the process stays up') : undefined;
+    const workers = created.some((c) => c.type !== WEB) ? `the other processes stay up for ${workerWaitMs / 1000} s` : undefined;
+    emit(`health check: ${[web, workers].filter(Boolean).join('; ')}`, 'health');
     await failpoint('rollout-health');
-    await Promise.all(created.map((c) => waitHealthy(c.id, c.name, c.port, c.type === WEB ? spec.healthcheck : undefined, DEFAULTS.healthDeadlineMs)));
+    await Promise.all(created.map((c) => (c.type === WEB
+      ? waitHealthy(c.id, c.name, c.port, spec.healthcheck, DEFAULTS.healthDeadlineMs)
+      : waitStaysUp(c.id, c.name, workerWaitMs))));
     timings.health = Date.now() - t0 - timings.run;
     emit(`${created.length} container(s) healthy`, 'health');
     return containers.map((plan) => created.find((c) => c.name === plan.name)!);
@@ -128,7 +134,13 @@ export async function rolloutLocked(requested: ReleaseSpec, emit: Emit, reading:
   const timings: Record<string, number> = {};
   const t0 = Date.now();
   const inputs = await reading;
-  const { host, state, config, override, existing, settings, others, boundPorts } = inputs;
+  const { host, state, override, existing, settings, others, boundPorts } = inputs;
+  // app.json env: secrets this host has not got yet are generated (and kept: the rollout stores
+  // its config); a required key still unset refuses the release before anything changes.
+  const { config, generated } = withGeneratedSecrets(inputs.config, requested.envSecrets ?? []);
+  const missing = missingRequiredEnv(requested.envRequired ?? [], Object.keys(config));
+  if (missing.length) throw requiredEnvError(requested.app, missing);
+  if (generated.length) emit(`${generated.join(', ')}: generated (app.json env "generator": "secret"), kept from now on`, 'config');
   const [image, webPorts] = await Promise.all([
     options.imageBuilt ? { status: 200 } : engineGet(`/images/${apiName(requested.image)}/json`),
     allocatePorts(rolloutWebReplicas(requested, override), boundPorts),
@@ -149,7 +161,11 @@ export async function rolloutLocked(requested: ReleaseSpec, emit: Emit, reading:
   let started: StartedContainer[] = [];
   let t1 = 0;
   try {
-    if (spec.releaseCommand && options.releasePhase !== false) timings.release = (await runReleasePhase(spec, plan.env, emit)).ms;
+    if (options.releasePhase !== false) {
+      // Dokku's order: app.json's predeploy, then the release phase; both before any new container.
+      if (spec.scripts?.predeploy) timings.predeploy = (await runPhase(spec, plan.env, emit, 'predeploy', spec.scripts.predeploy)).ms;
+      if (spec.releaseCommand) timings.release = (await runReleasePhase(spec, plan.env, emit)).ms;
+    }
     timings.prepare = Date.now() - t0;
     started = await startHealthy(spec, plan.containers, plan.leftovers, webPorts, emit, timings);
     timings.start = Date.now() - t0;
@@ -170,7 +186,9 @@ export async function rolloutLocked(requested: ReleaseSpec, emit: Emit, reading:
   // "Live" is what nginx answers for the app's names, not what was written.
   const served = await verifyServed(plan.site);
   const switchMs = Date.now() - t1;
-  emit(`nginx now routes ${spec.app} to v${spec.version} (${plan.routes.upstreams.length} web replica(s)), without a reload`, 'switch');
+  emit(Object.hasOwn(spec.processes, WEB)
+    ? `nginx now routes ${spec.app} to v${spec.version} (${plan.routes.upstreams.length} web replica(s)), without a reload`
+    : `v${spec.version} has no web process: nothing is routed (web=0; its names answer 502), ${formationText(spec.formation)} run`, 'switch');
 
   await writeState(plan.active);
   await writeAppConfig(spec.app, config);
@@ -181,6 +199,7 @@ export async function rolloutLocked(requested: ReleaseSpec, emit: Emit, reading:
     await drainInBackground(spec.app, plan.drain, plan.prune, spec.drainMs, spec.stopTimeoutSeconds);
   }
   await removeIntent(intent);
+  if (options.releasePhase !== false) await runAfterSwitch(spec, plan.env, state.current === undefined, emit);
   if (!served.ok) {
     throw new PaasError('host', `v${spec.version} is the current release, but nginx does not serve ${spec.app} at ${served.missing.join(', ')}`, {
       details: served.details,
@@ -193,6 +212,26 @@ export async function rolloutLocked(requested: ReleaseSpec, emit: Emit, reading:
     containers: started, draining: plan.drain, pruning: plan.prune, switchMs,
     urls: appUrls(spec.app, extraDomains(spec.domains, settings), host), timings: { ...timings, switch: switchMs },
   };
+}
+
+/**
+ * app.json's scripts that run once the release is live: Dokku's postdeploy each time, Heroku's
+ * scripts.postdeploy after the app's first release (on the host that runs its tasks: once for
+ * the app). The release stays live whatever they do; a failure is reported with its output.
+ */
+async function runAfterSwitch(spec: ReleaseSpec, env: Record<string, string>, firstRelease: boolean, emit: Emit): Promise<void> {
+  const phases: [Phase, string | undefined][] = [
+    ['postdeploy', spec.scripts?.postdeploy],
+    ['first-deploy', firstRelease && spec.runsCron !== false ? spec.scripts?.firstDeploy : undefined],
+  ];
+  for (const [phase, command] of phases) {
+    if (!command) continue;
+    await runPhase(spec, env, emit, phase, command).catch((error: unknown) => {
+      const failure = error instanceof PaasError ? error : new PaasError('release', (error as Error).message);
+      emit(`warning: ${failure.message}; v${spec.version} stays live`, 'release');
+      for (const line of failure.details) emit(`  ${line}`, 'release');
+    });
+  }
 }
 
 /**

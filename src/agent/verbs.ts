@@ -9,6 +9,7 @@ import { withAppLock, rollout, type LockRequest } from './app-lock.js';
 import { appInfo, destroyApp, listAppSummaries } from './apps.js';
 import { IMAGE_REF, missingImages, validateBuildRequest } from './build.js';
 import { readSnapshot } from './config-store.js';
+import { cronView, runTaskNow, suspendTask } from './cron.js';
 import { changeConfig, readChange, showConfig } from './config-vars.js';
 import { appContainers, pruneImages, stopAppContainers } from './containers.js';
 import { deploySession } from './deploy-session.js';
@@ -19,6 +20,7 @@ import { addKey, gitShell, listKeys, removeKey } from './git.js';
 import { hostFacts, layerChainIds, loadImages, setupHost } from './host-setup.js';
 import { removeIntent } from './intents.js';
 import { runOneOff } from './oneoff.js';
+import { ensureService } from './service.js';
 import { processTable, restartProcesses, scaleRequest, streamLogs } from './processes.js';
 import type { OutcomeResult, VerbArgs, VerbTable } from './protocol.js';
 import { rollbackSpec, rollbackTarget } from './releases.js';
@@ -174,6 +176,13 @@ export const VERBS: VerbTable = {
     const chosen = balanceRequest(args.strategy, args.weight);
     return locked(args, 'lb:set', () => setBalance(args.app, chosen, emit));
   },
+  cron: ({ args }) => cronView(args.app),
+  'cron-run': ({ args }) => {
+    appDir(args.app);
+    return runTaskNow(args.app, args.id);
+  },
+  'cron-suspend': ({ args }) => locked(args, `cron:suspend ${args.id}`, () => suspendTask(args.app, args.id, true)),
+  'cron-resume': ({ args }) => locked(args, `cron:resume ${args.id}`, () => suspendTask(args.app, args.id, false)),
   destroy: ({ args, emit }) => locked(args, 'apps:destroy', () => destroyApp(args.app, emit)),
 
   'keys-add': async ({ args, readStdin }) => addKey(args.name, await readStdin()),
@@ -187,6 +196,7 @@ export const RAW_VERBS: Record<string, (args: string[]) => Promise<number>> = {
   'git-receive': async (args) => {
     const { gitReceive } = await import('./git-receive.js');
     await gitReceive(args[0] ?? '', await readBounded(process.stdin), (line) => { if (!process.stderr.destroyed) process.stderr.write(`${line}\n`); });
+    await ensureService().catch(() => {});
     return 0;
   },
 };

@@ -251,5 +251,17 @@ export const KEYS_YML: unknown = [
     },
     "example": "keep_releases: 5",
     "text": "Spelled with an underscore: `keepReleases`\nis an unknown key."
+  },
+  {
+    "key": "worker_wait",
+    "summary": "How long each process without a port (a worker) must stay up to count as healthy.",
+    "init": "# worker_wait: 3s",
+    "facts": {
+      "Type": "duration (`3s`, `500ms`, `1m`)",
+      "Allowed values": "0 to 10m",
+      "Default": "3s"
+    },
+    "example": "worker_wait: 10s",
+    "text": "A deploy waits this long for every new container of a process type other than `web` (which\nhas its health check): one that exits or is restarted by Docker in that time fails the\ndeploy with its log tail, and the previous release keeps running (Dokku's `CHECKS` wait\nplays the same part). `0` takes a worker that is running once as healthy. The wait runs\nbeside web's health check, so it adds to a deploy only what it is longer than that."
   }
 ];

@@ -54,6 +54,13 @@ function quantity(
 }
 
 const positiveDuration = quantity('duration', '5s, 500ms, 2m', parseDuration, { value: 1, problem: 'must be more than 0' });
+const workerWaitDuration = quantity('duration', '3s, 500ms, 1m', parseDuration, { value: 0, problem: 'must not be negative' });
+/** worker_wait: 0 (running once is enough) to 10 min. */
+const workerWait: Decoder<number> = (node, path, reader) => {
+  const ms = workerWaitDuration(node, path, reader);
+  if (ms === undefined || ms <= 600_000) return ms;
+  return reader.report(node, `${path}: ${describeValue(node)} is longer than 10m`);
+};
 const buildTimeoutDuration = quantity('duration', '30m, 1h, 90s', parseDuration, { value: 1000, problem: 'must be at least 1s' });
 /** build.timeout: 1 s to 6 h (the host refuses more). */
 const buildTimeout: Decoder<number> = (node, path, reader) => {
@@ -219,6 +226,7 @@ const TOP_LEVEL: FieldTable<AppConfig> = {
   env: ['env', entries(checkEnvName, variableValue)],
   cron: ['cron', cronTasks],
   keep_releases: ['keepReleases', wholeNumber(1, 100)],
+  worker_wait: ['workerWaitMs', workerWait],
 };
 
 const readTopLevelFields = fields(TOP_LEVEL);

@@ -52,4 +52,6 @@ export interface AppConfig {
   /** Task name -> task; added to app.json's tasks, replacing one of the same id. */
   cron?: Record<string, CronConfig>;
   keepReleases?: number;
+  /** worker_wait: how long a process without a port must stay up to count as healthy. */
+  workerWaitMs?: number;
 }

@@ -181,13 +181,15 @@ export async function buildForDeploy(ctx: DeployContext, split: SplitDockerfile 
   ctx.seconds.build = (Date.now() - started) / 1000;
 }
 
-function releaseSpecFor(ctx: DeployContext, imageId: string) {
+/** The release for one host; only the first of the app's hosts runs its scheduled tasks. */
+export function releaseSpecFor(ctx: Pick<DeployContext, 'build' | 'resolved' | 'version' | 'createdBy' | 'hosts'>, imageId: string, host: HostTarget) {
   const build = ctx.build!;
-  return releaseSpec({
+  const spec = releaseSpec({
     app: ctx.resolved.app, plan: ctx.resolved.plan, config: ctx.resolved.config,
     image: build.image, imageId, version: ctx.version!, createdBy: ctx.createdBy,
     description: `Deploy ${build.commit ? build.commit.slice(0, 8) : build.image.split(':').pop()}`,
   });
+  return spec.cron?.length && ctx.hosts[0] !== host ? { ...spec, runsCron: false } : spec;
 }
 
 /**
@@ -243,7 +245,7 @@ export async function deployToHost(ctx: DeployContext, host: HostTarget, report:
       }
       outcome.imageId = answer.imageId;
     }
-    outcome.rollout = await host.session.release(releaseSpecFor(ctx, outcome.imageId));
+    outcome.rollout = await host.session.release(releaseSpecFor(ctx, outcome.imageId, host));
     outcome.version = outcome.rollout.version;
     return outcome;
   } catch (error) {

@@ -54,7 +54,7 @@ export function readAppJson(json: unknown, file: string): AppJsonSettings {
   if (scripts) {
     settings.scripts = scripts;
     const names = { predeploy: 'scripts.dokku.predeploy', postdeploy: 'scripts.dokku.postdeploy', firstDeploy: 'scripts.postdeploy' } as const;
-    settings.reasons.push(`app.json ${Object.keys(scripts).map((key) => names[key as keyof ReleaseScripts]).join(', ')} (planned: hosts do not run them yet)`);
+    settings.reasons.push(`app.json ${Object.keys(scripts).map((key) => names[key as keyof ReleaseScripts]).join(', ')}`);
   }
   const env = readEnv(json, file, settings.warnings);
   if (env) {

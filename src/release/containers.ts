@@ -179,8 +179,37 @@ export interface OneOffOptions {
   tty?: boolean;
 }
 
-export function releasePhaseName(app: string, version: number): string {
-  return `paas-${app}.release.v${version}`;
+/** Labels of a scheduled task's run (a one-off of kind 'cron'): the task's id, and the minute it was scheduled for. */
+export const CRON_LABEL = { task: 'paas.cron', at: 'paas.cron-at' } as const;
+
+/** A run of a scheduled task: paas-<app>.cron.<id>.<YYYYMMDDhhmm>.<4 hex> (a run by hand: "manual" for the minute). */
+export function cronRunName(app: string, id: string, at: Date | undefined, suffix: string): string {
+  const minute = at ? at.toISOString().slice(0, 16).replace(/[-T:]/g, '') : 'manual';
+  return `paas-${app}.cron.${id}.${minute}.${suffix}`;
+}
+
+/**
+ * A run of a scheduled task: the current release's image and environment, its command through
+ * the shell rules of the process commands, detached. Unlike other one-off containers its output
+ * is kept by the engine (1 MB), for `paas logs -p cron`; the host service removes old runs.
+ */
+export function planCronRun(spec: Pick<ReleaseSpec, 'app' | 'version' | 'image' | 'port'>, env: Record<string, string>, task: { id: string; command: string }, at: Date | undefined): ContainerCreate {
+  return {
+    Image: spec.image,
+    Cmd: processArgv(task.command),
+    Env: containerEnv(spec, 'cron', env),
+    Labels: { [LABEL.app]: spec.app, [ONE_OFF_LABEL]: 'cron', [CRON_LABEL.task]: task.id, [CRON_LABEL.at]: at ? at.toISOString() : 'manual' },
+    HostConfig: {
+      NetworkMode: appNetwork(spec.app),
+      LogConfig: { Type: '', Config: { 'max-size': '1m', 'max-file': '1' } },
+      PidsLimit: DEFAULT_PIDS_LIMIT,
+    },
+  };
+}
+
+/** The one-off container of a rollout's phase: the release phase, or an app.json script (predeploy, postdeploy, first-deploy). */
+export function releasePhaseName(app: string, version: number, phase: 'release' | 'predeploy' | 'postdeploy' | 'first-deploy' = 'release'): string {
+  return `paas-${app}.${phase}.v${version}`;
 }
 
 export function oneOffName(app: string, id: string): string {

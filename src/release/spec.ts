@@ -8,13 +8,15 @@ const ONE_OFF_TYPES = new Set(['release']);
 
 /**
  * Replicas per process type: paas.yml `processes:` wins, then app.json `formation`, then
- * Heroku's default of one web process (other types run once scaled up).
+ * Heroku's default of one web process (other types run once scaled up). An app with no web
+ * process (worker-only) runs one of each of its types: it has nothing else to run.
  */
 export function formationFor(plan: BuildPlan, config: AppConfig): Record<string, number> {
   const formation: Record<string, number> = {};
+  const workerOnly = !Object.hasOwn(plan.processes, WEB);
   for (const type of Object.keys(plan.processes)) {
     if (ONE_OFF_TYPES.has(type)) continue;
-    formation[type] = config.processes?.[type]?.replicas ?? plan.formation?.[type] ?? (type === WEB ? 1 : 0);
+    formation[type] = config.processes?.[type]?.replicas ?? plan.formation?.[type] ?? (type === WEB || workerOnly ? 1 : 0);
   }
   return formation;
 }
@@ -97,6 +99,7 @@ export function releaseSpec({ app, plan, config, image, imageId, version, descri
     description,
     createdBy,
     keepReleases: config.keepReleases ?? DEFAULTS.keepReleases,
+    ...(config.workerWaitMs !== undefined ? { workerWaitMs: config.workerWaitMs } : {}),
     drainMs: DEFAULTS.drainMs,
     stopTimeoutSeconds: DEFAULTS.stopTimeoutSeconds,
   };

@@ -37,6 +37,10 @@ export interface ReleaseSpec {
   releaseCommand?: string;
   /** Scheduled tasks (app.json `cron` and paas.yml `cron:`, merged by mergeCronTasks), run in one-off containers of the current release. */
   cron?: CronTask[];
+  /** paas.yml worker_wait: how long each process without a port must stay up to be healthy (default DEFAULTS.workerWaitMs). */
+  workerWaitMs?: number;
+  /** false on every host of the app but the first: only one host runs its scheduled tasks (absent: this host does). */
+  runsCron?: boolean;
   /** app.json `scripts`: commands the host runs around the rollout. */
   scripts?: ReleaseScripts;
   /**
@@ -125,4 +129,6 @@ export const DEFAULTS = {
   stopTimeoutSeconds: 10,
   /** How long a health check may take in all before the release is declared unhealthy. */
   healthDeadlineMs: 60_000,
+  /** How long a process without a port (a worker) must stay up to count as healthy. */
+  workerWaitMs: 3000,
 } as const;

@@ -148,6 +148,8 @@ export function validateSpec(spec: ReleaseSpec): void {
       else if (!command(text)) problems.push(`scripts.${name}: ${COMMAND}`);
     }
   }
+  if (spec.workerWaitMs !== undefined && !wholeIn(spec.workerWaitMs, 0, 600_000)) problems.push('workerWaitMs: expected 0 to 600000 ms');
+  if (spec.runsCron !== undefined && typeof spec.runsCron !== 'boolean') problems.push('runsCron: expected true or false');
   if (spec.envRequired !== undefined) problems.push(...nameListProblems('envRequired', spec.envRequired));
   if (spec.envSecrets !== undefined) problems.push(...nameListProblems('envSecrets', spec.envSecrets));
   if (!BALANCE_STRATEGIES.includes(spec.balance)) problems.push(`balance: ${JSON.stringify(spec.balance)} is not a strategy`);

@@ -1,5 +1,5 @@
 /** How host answers are shown on a terminal: one function per kind of answer, lines of text. */
-import type { AppInfo, AppSummary, CertView, DomainsView, LbView, PsResult } from '../agent/protocol.js';
+import type { AppInfo, AppSummary, CertView, CronView, DomainsView, LbView, PsResult } from '../agent/protocol.js';
 import { formationText } from '../release/formation.js';
 import { psTable } from '../release/ps.js';
 
@@ -52,5 +52,18 @@ export function psLines(host: string, answer: PsResult): string[] {
   return [
     `=== ${answer.app} on ${host}: ${answer.current !== undefined ? `v${answer.current}${formation ? `, ${formation}` : ''}` : 'no release'}`,
     ...(answer.processes.length ? psTable(answer.processes, answer.current) : ['no containers']),
+  ];
+}
+
+/** `paas cron`: each task, when it runs next (UTC) and its newest run on the host. */
+export function cronLines(host: string, view: CronView): string[] {
+  if (view.tasks.length === 0) return [`${view.app} on ${host}: no scheduled tasks (app.json cron, paas.yml cron:)`];
+  return [
+    `${view.app} on ${host}:${view.runsCron ? '' : ' (another host of the app runs its tasks: listed only)'}`,
+    ...view.tasks.map((task) => {
+      const state = task.suspended ? 'suspended' : task.maintenance ? 'maintenance' : `next ${task.next?.slice(0, 16).replace('T', ' ') ?? '-'} UTC`;
+      const last = task.last ? `  last ${task.last.container}${task.last.running ? ' (running)' : ''}` : '';
+      return `  ${task.id.padEnd(12)} ${task.schedule.padEnd(16)} ${state.padEnd(26)} ${task.command}${last}`;
+    }),
   ];
 }

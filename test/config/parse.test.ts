@@ -133,6 +133,8 @@ describe('parseConfig: each problem, at its line and column', () => {
     [lines('app: shop', 'domain: [a.example.com]'), 'paas.yml:2:1 unknown key "domain" (did you mean "domains"?)'],
     [lines('keepReleases: 3'), 'paas.yml:1:1 unknown key "keepReleases" (did you mean "keep_releases"?)'],
     [lines('colour: red'), 'paas.yml:1:1 unknown key "colour"'],
+    [lines('worker_wait: -1s'), 'paas.yml:1:14 worker_wait: "-1s" is not a duration (examples: 3s, 500ms, 1m)'],
+    [lines('worker_wait: 11m'), 'paas.yml:1:14 worker_wait: "11m" is longer than 10m'],
     [lines('healthcheck:', '  path: /up', '  tiemout: 5s'), 'paas.yml:3:3 healthcheck: unknown key "tiemout" (did you mean "timeout"?)'],
     [lines('build: { dockerfle: Dockerfile }'), 'paas.yml:1:10 build: unknown key "dockerfle" (did you mean "dockerfile"?)'],
     [lines('processes:', '  web: { replica: 2 }'), 'paas.yml:2:10 processes.web: unknown key "replica" (did you mean "replicas"?)'],

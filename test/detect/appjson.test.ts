@@ -66,7 +66,7 @@ describe('app.json scripts (Dokku and Heroku)', () => {
       scripts: { dokku: { predeploy: 'npm run migrate', postdeploy: 'curl -fsS https://example.com/deployed' }, postdeploy: 'bundle exec rake bootstrap' },
     }, FILE)).toEqual({
       scripts: { predeploy: 'npm run migrate', postdeploy: 'curl -fsS https://example.com/deployed', firstDeploy: 'bundle exec rake bootstrap' },
-      reasons: ['app.json scripts.dokku.predeploy, scripts.dokku.postdeploy, scripts.postdeploy (planned: hosts do not run them yet)'],
+      reasons: ['app.json scripts.dokku.predeploy, scripts.dokku.postdeploy, scripts.postdeploy'],
       warnings: [],
     });
   });

@@ -135,7 +135,7 @@ describe('detect', () => {
       expect(plan.env).toEqual({ defaults: {}, required: [], secrets: ['SECRET_KEY_BASE'] });
       expect(plan.reasons.slice(-3)).toEqual([
         'app.json cron: b7ed834c (@daily)',
-        'app.json scripts.dokku.predeploy (planned: hosts do not run them yet)',
+        'app.json scripts.dokku.predeploy',
         'app.json env: secrets SECRET_KEY_BASE',
       ]);
       expect(plan.warnings).toEqual(["app.json env.PORT ignored: PORT is set by paas from the app's port"]);

@@ -183,7 +183,7 @@ const CASES: Record<string, Expected> = {
     reasons: [
       ...PYTHON_STDLIB, 'app.json healthchecks.web[0]: health check GET /',
       'app.json cron: 266fe726 (* * * * *), 390946a2 (@daily)',
-      'app.json scripts.dokku.predeploy, scripts.dokku.postdeploy, scripts.postdeploy (planned: hosts do not run them yet)',
+      'app.json scripts.dokku.predeploy, scripts.dokku.postdeploy, scripts.postdeploy',
     ],
     warnings: [],
     baseImage: 'python:3.11-slim-bookworm',

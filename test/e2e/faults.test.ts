@@ -213,6 +213,61 @@ describe('the host and its containers', () => {
     await assertConsistent('after a container crash');
   });
 
+  /**
+   * A change to the web container made outside paas, under load: how long until nginx answers
+   * from the current release again, and how many requests failed. The host service's reason is
+   * in `paas logs -p paas`.
+   */
+  async function outsideChange(label: string, change: (name: string) => Promise<void>, says: RegExp): Promise<number> {
+    const { current } = await world.cliJson<Releases>(['releases', '--app', app, ...world.at(host)]);
+    const ps = (await world.cliJson<Ps[]>(['ps', '--app', app, ...world.at(host)]))[0]!;
+    const name = ps.processes.find((p) => p.release === current)!.container;
+    const load = startLoad({ url: `http://127.0.0.1:${host.httpPort}/`, hostHeader: `${app}.localhost`, expectBody: /^Hello from the node example/ });
+    const started = Date.now();
+    await change(name);
+    // First the outage nginx sees (the container is gone from its port), then the answer again.
+    let down = false;
+    while (!down && Date.now() - started < 3000) down = (await viaNginx(host, app)).status !== 200;
+    expect(down, `${label}: nginx saw the web container stop`).toBe(true);
+    let back = 0;
+    while (Date.now() - started < 60_000) {
+      await new Promise((r) => setTimeout(r, 50));
+      if ((await viaNginx(host, app)).status === 200) { back = Date.now() - started; break; }
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    const report = await load.stop();
+    rows.push(`  ${label}: back and routed after ${back} ms (goal <= 5000); ${report.failed} of ${report.sent} requests failed meanwhile`);
+    console.log(`${label}: back after ${back} ms, ${formatLoadReport(report)}`);
+    expect(back, `${label}: the app answers again`).toBeGreaterThan(0);
+    expect(await releaseServed()).toBe(`v${current}`);
+    const logs = await world.cli(['logs', '--app', app, '-p', 'paas', '-n', '20', ...world.at(host)]);
+    expect(logs.exitCode, logs.stderr).toBe(0);
+    expect(logs.stdout).toMatch(says);
+    await assertConsistent(`after ${label}`);
+    return back;
+  }
+
+  it('docker kill of the only web container: the host service starts it again and nginx routes to it', async () => {
+    await outsideChange('docker kill of the web container', async (name) => {
+      const killed = await onHost(host, 'docker', 'kill', name);
+      expect(killed.exitCode, killed.stderr).toBe(0);
+    }, /web\.1 \(paas-faulty\.web\.1\.v\d+\) was exited outside paas; the host service started it again/);
+  });
+
+  it('docker stop of the web container: started again the same way', async () => {
+    await outsideChange('docker stop of the web container', async (name) => {
+      const stopped = await onHost(host, 'docker', 'stop', '--time', '1', name);
+      expect(stopped.exitCode, stopped.stderr).toBe(0);
+    }, /was exited outside paas; the host service started it again/);
+  });
+
+  it('docker rm -f of the web container: the host service starts web again by a rolling restart', async () => {
+    await outsideChange('docker rm -f of the web container', async (name) => {
+      const removed = await onHost(host, 'docker', 'rm', '-f', name);
+      expect(removed.exitCode, removed.stderr).toBe(0);
+    }, /web\.1 of v\d+ is gone \(removed outside paas\); the host service restarts web/);
+  });
+
   it('two deploys of one app at once: one is refused at once naming the holder, the other goes live; 0 failed requests', async () => {
     await underLoad('two deploys of one app at once', async () => {
       version += 1;
@@ -268,6 +323,12 @@ describe('the host and its containers', () => {
     await assertConsistent('after a host restart');
     await deployOk('after a host restart');
     await assertConsistent('after a host restart and a deploy');
+  });
+
+  it('after a host restart the host service runs again: a killed web container comes back', async () => {
+    await outsideChange('docker kill after a host restart', async (name) => {
+      expect((await onHost(host, 'docker', 'kill', name)).exitCode).toBe(0);
+    }, /was exited outside paas; the host service started it again/);
   });
 });
 

@@ -876,6 +876,9 @@ describe('hostile input is refused, and the host stays byte-identical', () => {
       ['domains-add --name other.localhost', ['domains-add', '--app', OWNER, '--name', 'other.localhost'], '', 'is under this host\'s base domain localhost'],
       ['images --ref "a b"', ['images', '--ref', 'a b'], '', 'requires: "a b" is not an image reference'],
       ['run without a command', ['run', '--app', OWNER], '', 'no command to run'],
+      ['cron-run --id ../x', ['cron-run', '--app', OWNER, '--id', '../x'], '', `${OWNER} has no scheduled task "../x"`],
+      ['cron-suspend --id "a b"', ['cron-suspend', '--app', OWNER, '--id', 'a b'], '', `${OWNER} has no scheduled task "a b"`],
+      ['cron --app ../x', ['cron', '--app', '../x'], '', 'invalid app name "../x"'],
       ['an unknown verb', ['rm', '-rf', '/'], '', 'unknown agent verb "rm"'],
     ];
     const cases = calls.map(([input, args, stdin, says]): Case => ({
@@ -887,7 +890,7 @@ describe('hostile input is refused, and the host stays byte-identical', () => {
     }));
     // Those refused under the owner's lock (domains-add of a valid name, lb-set's weights), one at a time: two at once
     // would be refused for the lock instead.
-    const underLock = (item: Case) => /^(lb-set --weight|domains-add --name other)/.test(item.input);
+    const underLock = (item: Case) => /^(lb-set --weight|domains-add --name other|cron-suspend)/.test(item.input);
     const failures = [...await refuseAll(cases.filter((c) => !underLock(c)), 3), ...await refuseAll(cases.filter(underLock), 1)];
     expect(failures, failures.join('\n')).toEqual([]);
     await expectHostUnchanged();

@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliPath, copyExample } from './helpers.js';
@@ -195,5 +195,25 @@ describe('process types: ps, ps:scale, ps:restart, logs', () => {
     const rolled = await world.cliJson<{ release: number }>(['rollback', 'v1', '--app', app, ...world.at(host)]);
     expect(rolled.release).toBe(5);
     expect(await running()).toEqual(['web.1', 'web.2', 'web.3']);
+  });
+
+  it('a worker that exits soon after it starts fails the deploy with its log tail; the current release stays', async () => {
+    const scaled = await world.cliJson<{ release: number }>(['ps:scale', 'worker=1', '--app', app, ...world.at(host)]);
+    expect(scaled.release).toBe(6);
+    const workerFile = path.join(example.dir, 'worker.js');
+    const good = readFileSync(workerFile, 'utf8');
+    // Up at first (a check of "running" alone would pass it), gone half a second later.
+    writeFileSync(workerFile, "console.error('worker: REDIS_URL is not set');\nsetTimeout(() => process.exit(2), 500);\n");
+    try {
+      const result = await world.cli(['deploy', example.dir, '--app', app, ...world.at(host)]);
+      expect(result.exitCode, result.stderr.slice(-2000)).toBe(11);
+      expect(result.stderr).toMatch(/paas-procs\.worker\.1\.v7 exited with code 2 (and was restarted )?before it became healthy/);
+      expect(result.stderr).toContain('worker: REDIS_URL is not set');
+    } finally {
+      writeFileSync(workerFile, good);
+    }
+    expect((await ps()).current).toBe(6);
+    expect(await eventually(running, (names) => names.length === 4)).toEqual(['web.1', 'web.2', 'web.3', 'worker.1']);
+    expect((await viaNginx(host, app)).status).toBe(200);
   });
 });

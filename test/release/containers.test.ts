@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_PIDS_LIMIT, LABEL, appNetwork, commandArgs, containerEnv, containerName, limitConfig, networkCreate, oneOffName,
-  planContainers, planOneOff, releasePhaseName, webReplicas, type ContainerCreate,
+  cronRunName, planContainers, planCronRun, planOneOff, releasePhaseName, webReplicas, type ContainerCreate,
 } from '../../src/release/containers.js';
 import type { ReleaseSpec } from '../../src/release/types.js';
 
@@ -217,5 +217,21 @@ describe('planOneOff', () => {
       HostConfig: { NetworkMode: 'paas-shop', LogConfig: { Type: 'none', Config: {} }, PidsLimit: 4096 },
     });
     expect(releasePhaseName('shop', 7)).toBe('paas-shop.release.v7');
+  });
+});
+
+describe('planCronRun', () => {
+  it('a run of a scheduled task: the release image and env, its command by the process rules, labelled with task and minute, logs kept (1 MB)', () => {
+    const at = new Date('2026-12-01T18:05:00.000Z');
+    expect(planCronRun(spec(), { A: '1' }, { id: 'report', command: 'node report.js && echo done' }, at)).toEqual({
+      Image: 'paas/shop:v7',
+      Cmd: ['/bin/sh', '-c', 'node report.js && echo done'],
+      Env: ['PORT=8080', 'PAAS_APP=shop', 'PAAS_RELEASE=v7', 'PAAS_PROCESS=cron', 'A=1'],
+      Labels: { 'paas.app': 'shop', 'paas.oneoff': 'cron', 'paas.cron': 'report', 'paas.cron-at': '2026-12-01T18:05:00.000Z' },
+      HostConfig: { NetworkMode: 'paas-shop', LogConfig: { Type: '', Config: { 'max-size': '1m', 'max-file': '1' } }, PidsLimit: 4096 },
+    });
+    expect(planCronRun(spec(), {}, { id: 'report', command: 'node report.js' }, undefined).Labels).toEqual({ 'paas.app': 'shop', 'paas.oneoff': 'cron', 'paas.cron': 'report', 'paas.cron-at': 'manual' });
+    expect(cronRunName('shop', 'report', at, 'ab12')).toBe('paas-shop.cron.report.202612011805.ab12');
+    expect(cronRunName('shop', 'report', undefined, 'ab12')).toBe('paas-shop.cron.report.manual.ab12');
   });
 });

@@ -33,6 +33,12 @@ describe('formationFor', () => {
     expect(formationFor(plan(), {})).toEqual({ web: 1, worker: 0 });
   });
 
+  it('an app with no web process runs one of each type (worker-only), unless told otherwise', () => {
+    const workerOnly = plan({ processes: { worker: 'node worker.js', clock: 'node clock.js', release: 'node migrate.js' } });
+    expect(formationFor(workerOnly, {})).toEqual({ worker: 1, clock: 1 });
+    expect(formationFor({ ...workerOnly, formation: { clock: 0 } }, {})).toEqual({ worker: 1, clock: 0 });
+  });
+
   it('app.json formation wins over the defaults', () => {
     expect(formationFor(plan({ formation: { web: 3, worker: 2 } }), {})).toEqual({ web: 3, worker: 2 });
   });

@@ -1,0 +1,45 @@
+/**
+ * The formation keeper's decisions (the host service runs them every second): which containers
+ * of an app's current release should run and do not, and when to try again one that keeps
+ * stopping. Pure; the service (src/agent/service.ts) carries them out under the app's lock.
+ */
+import type { AppContainer, Release } from './types.js';
+
+/** A container as the keeper sees it: the engine's state word too (running, exited, created, restarting, paused, dead, removing). */
+export interface KeptContainer extends AppContainer {
+  status: string;
+}
+
+export interface KeepPlan {
+  /** Containers of the current release that are stopped (killed, stopped outside paas): start them again. */
+  start: KeptContainer[];
+  /** Process and replica of the formation with no container at all (removed outside paas). */
+  missing: { type: string; replica: number }[];
+}
+
+/** Engine states from which the engine itself will not bring a container back (its restart policy gave up, or it was stopped by hand). */
+const STOPPED = new Set(['exited', 'created']);
+
+/**
+ * For each replica of the release's formation, the live container is the current release's one of
+ * the highest restart generation (older generations are draining); a stopped one is started, a
+ * missing one is reported. `restarting`, `paused`, `removing` and `dead` containers are left to
+ * the engine and to the next tick.
+ */
+export function planKeep(release: Release, containers: KeptContainer[]): KeepPlan {
+  const plan: KeepPlan = { start: [], missing: [] };
+  for (const [type, replicas] of Object.entries(release.formation).sort(([a], [b]) => a.localeCompare(b))) {
+    for (let replica = 1; replica <= replicas; replica++) {
+      const candidates = containers.filter((c) => c.release === release.version && c.type === type && c.replica === replica);
+      const live = candidates.sort((a, b) => b.generation - a.generation)[0];
+      if (!live) plan.missing.push({ type, replica });
+      else if (STOPPED.has(live.status)) plan.start.push(live);
+    }
+  }
+  return plan;
+}
+
+/** How long to wait before starting a container again that was started `attempts` times already: 0, then 1 s doubling to 60 s. */
+export function restartDelayMs(attempts: number): number {
+  return attempts <= 0 ? 0 : Math.min(60_000, 1000 * 2 ** (attempts - 1));
+}

@@ -59,10 +59,27 @@ function programOf(command: string): string | undefined {
   return first?.split('/').at(-1);
 }
 
+/**
+ * Heroku's python buildpack hooks, bin/pre_compile and bin/post_compile: run as the first and
+ * the last build steps, with the whole source there. Unlike the buildpack, pre_compile runs
+ * after the dependencies are installed (they are a layer of their own, built from the manifests
+ * alone, so that a code change does not reinstall them).
+ */
+async function compileHooks(app: AppDir, notes: Notes): Promise<{ before: string[]; after: string[] }> {
+  const hook = async (name: string) => {
+    if (!(await app.exists(`bin/${name}`))) return [];
+    notes.reasons.push(`bin/${name}: run in the build (Heroku's python hook)${name === 'pre_compile' ? ', after the dependencies are installed' : ''}`);
+    return [`chmod +x bin/${name} && bin/${name}`];
+  };
+  return { before: await hook('pre_compile'), after: await hook('post_compile') };
+}
+
 async function planPython(app: AppDir, notes: Notes): Promise<StackPlan> {
   const installer = await chooseInstaller(app, notes);
+  const hooks = await compileHooks(app, notes);
   return {
     ...installer,
+    build: [...hooks.before, ...installer.build, ...hooks.after],
     baseImage: pythonImage(await pythonVersion(app, notes)),
     port: DEFAULT_PORT,
     start: async (startNotes) => startCommand(app, await dependencyNames(app), startNotes),

@@ -42,6 +42,21 @@ const CASES: Record<string, Expected> = {
     install: [],
     build: [],
   },
+  'python-hooks': {
+    stack: 'python',
+    processes: { web: 'python3 -u web.py' },
+    processSource: 'Procfile',
+    reasons: [
+      PYTHON_STDLIB[0]!, PYTHON_STDLIB[1]!,
+      "bin/pre_compile: run in the build (Heroku's python hook), after the dependencies are installed",
+      "bin/post_compile: run in the build (Heroku's python hook)",
+      PYTHON_STDLIB[2]!, PYTHON_STDLIB[3]!,
+    ],
+    warnings: [],
+    baseImage: 'python:3.11-slim-bookworm',
+    install: [],
+    build: ['chmod +x bin/pre_compile && bin/pre_compile', 'chmod +x bin/post_compile && bin/post_compile'],
+  },
   'flask-gunicorn': {
     stack: 'python',
     processes: { web: 'gunicorn app:app' },

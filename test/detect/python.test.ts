@@ -41,6 +41,17 @@ describe('python stack', () => {
     expect(plan.warnings).toEqual(["Django's development server is not meant for production: add gunicorn to the dependencies"]);
   });
 
+  it("runs Heroku's bin/pre_compile and bin/post_compile hooks as the first and last build steps", async () => {
+    const dir = await makeTree({
+      'requirements.txt': 'flask\ngunicorn\n', 'app.py': 'app = Flask(__name__)\n', 'setup.py': '',
+      'bin/pre_compile': '#!/bin/sh\necho pre\n', 'bin/post_compile': '#!/bin/sh\necho post\n',
+    });
+    const plan = await detect(dir);
+    expect(plan.build).toEqual(['chmod +x bin/pre_compile && bin/pre_compile', 'chmod +x bin/post_compile && bin/post_compile']);
+    expect(plan.reasons).toContain("bin/pre_compile: run in the build (Heroku's python hook), after the dependencies are installed");
+    expect(plan.reasons).toContain("bin/post_compile: run in the build (Heroku's python hook)");
+  });
+
   it('serves a FastAPI app with uvicorn', async () => {
     const dir = await makeTree({
       'requirements.txt': 'fastapi>=0.110\nuvicorn[standard]==0.29\n',

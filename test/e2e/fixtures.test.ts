@@ -19,6 +19,7 @@ const inside = (...argv: string[]) => execa('docker', ['exec', host.container, .
 /** Each deployable fixture: what its web process answers (undefined: it has none). */
 const ANSWERS: Record<string, RegExp | undefined> = {
   'python-stdlib': /^Hello from Python's standard library\n$/,
+  'python-hooks': /^Hello from a python app with compile hooks\npre_compile ran\npost_compile ran\n$/,
   'appjson-cron': /^Hello from an app\.json app\n$/,
   'go-module': /^Hello from Go modules\n$/,
   'go-godeps': /^Hello from Go with godep\n$/,

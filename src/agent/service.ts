@@ -4,7 +4,7 @@
  * current release that was stopped outside paas (`docker kill`, `docker stop`, the engine giving
  * up its restarts) is started again within about a second, under the app's lock, with a line in
  * `paas logs` (process "paas"); a web replica that is gone is brought back by a rolling restart
- * of web. It also runs the apps' scheduled tasks (cron.ts).
+ * of web, a replica of another type is created again from the release. It also runs the apps' scheduled tasks (cron.ts).
  *
  * It outlives commands, agent upgrades and host restarts: the agent keeps a launcher,
  * /var/lib/paas/bin/paas-service, that starts the newest agent's service. With systemd the unit
@@ -18,13 +18,17 @@
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { LABEL } from '../release/containers.js';
-import { planKeep, restartDelayMs, type KeptContainer } from '../release/keeper.js';
+import { planKeep, planRecreate, restartDelayMs, type KeptContainer } from '../release/keeper.js';
+import { releaseEnv } from '../config/changes.js';
+import { DEFAULTS } from '../release/types.js';
 import { PaasError } from '../errors.js';
 import { withAppLock } from './app-lock.js';
 import { appendAppEvent } from './app-events.js';
 import { listed } from './containers.js';
 import { runDueTasks } from './cron.js';
-import { containersLabelled, startContainer } from './engine.js';
+import { containersLabelled, createContainer, startContainer } from './engine.js';
+import { readAppConfig } from './config-store.js';
+import { specFromRelease } from './releases.js';
 import { run, sleep, start } from './exec.js';
 import { appIntent } from './intents.js';
 import { lockFile } from './lock.js';
@@ -150,7 +154,7 @@ function kept(container: Awaited<ReturnType<typeof containersLabelled>>[number])
 export async function keepFormations(attempts: Map<string, Attempts>, now = Date.now): Promise<void> {
   const all = (await containersLabelled([LABEL.app])).map(kept).filter((c) => c.type !== '');
   // Forget containers that are gone (the map lives as long as the service).
-  for (const key of attempts.keys()) if (!key.endsWith(':web missing') && !all.some((c) => c.id === key)) attempts.delete(key);
+  for (const key of attempts.keys()) if (!key.endsWith(' missing') && !all.some((c) => c.id === key)) attempts.delete(key);
   for (const app of await listApps()) {
     const release = currentOf(await readState(app));
     if (!release || await appIntent(app)) continue;
@@ -165,7 +169,9 @@ export async function keepFormations(attempts: Map<string, Attempts>, now = Date
     const webKey = `${app}:web missing`;
     const webMissing = plan.missing.some((m) => m.type === 'web') && (attempts.get(webKey)?.notBefore ?? 0) <= now();
     if (!plan.missing.length) attempts.delete(webKey);
-    if (!due.length && !webMissing) continue;
+    const othersKey = `${app}:others missing`;
+    const othersMissing = plan.missing.some((m) => m.type !== 'web') && (attempts.get(othersKey)?.notBefore ?? 0) <= now();
+    if (!due.length && !webMissing && !othersMissing) continue;
     await withAppLock(app, { holder: 'paas service', command: 'keep the formation' }, { waitMs: 0 }, async () => {
       // Read again under the lock: a command may have changed the app in between.
       const state = await readState(app);
@@ -178,6 +184,15 @@ export async function keepFormations(attempts: Map<string, Attempts>, now = Date
         attempts.set(c.id, { count, notBefore: now() + restartDelayMs(count), startedAt: now() });
         await startContainer(c.id, c.name);
         await appendAppEvent(app, `${c.type}.${c.replica} (${c.name}) was ${c.status} outside paas; the host service started it again${count > 1 ? ` (attempt ${count}; next no sooner than ${restartDelayMs(count) / 1000} s)` : ''}`);
+      }
+      const recreate = othersMissing ? planRecreate(specFromRelease(app, current, { version: current.version, createdBy: 'paas service', keepReleases: DEFAULTS.keepReleases, description: current.description }), again.missing, releaseEnv(current.env, await readAppConfig(app))) : [];
+      if (recreate.length) {
+        const count = (attempts.get(othersKey)?.count ?? 0) + 1;
+        attempts.set(othersKey, { count, notBefore: now() + restartDelayMs(count), startedAt: now() });
+        for (const container of recreate) {
+          await startContainer(await createContainer(container.name, container.create), container.name);
+          await appendAppEvent(app, `${container.type}.${container.replica} of v${current.version} was gone (removed outside paas); the host service started ${container.name} again`);
+        }
       }
       if (webMissing && again.missing.some((m) => m.type === 'web')) {
         const count = (attempts.get(webKey)?.count ?? 0) + 1;

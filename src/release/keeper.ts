@@ -3,7 +3,8 @@
  * of an app's current release should run and do not, and when to try again one that keeps
  * stopping. Pure; the service (src/agent/service.ts) carries them out under the app's lock.
  */
-import type { AppContainer, Release } from './types.js';
+import { planContainers, type ContainerPlan } from './containers.js';
+import { WEB, type AppContainer, type Release, type ReleaseSpec } from './types.js';
 
 /** A container as the keeper sees it: the engine's state word too (running, exited, created, restarting, paused, dead, removing). */
 export interface KeptContainer extends AppContainer {
@@ -42,4 +43,15 @@ export function planKeep(release: Release, containers: KeptContainer[]): KeepPla
 /** How long to wait before starting a container again that was started `attempts` times already: 0, then 1 s doubling to 60 s. */
 export function restartDelayMs(attempts: number): number {
   return attempts <= 0 ? 0 : Math.min(60_000, 1000 * 2 ** (attempts - 1));
+}
+
+/**
+ * The containers that bring back the missing replicas of types other than web (which come back
+ * by a rolling restart, on new ports): the release's own plan for them, with its environment.
+ */
+export function planRecreate(spec: ReleaseSpec, missing: KeepPlan['missing'], env: Record<string, string>): ContainerPlan[] {
+  const others = missing.filter((m) => m.type !== WEB);
+  const types = [...new Set(others.map((m) => m.type))];
+  if (types.length === 0) return [];
+  return planContainers(spec, [], { types }, env).filter((plan) => others.some((m) => m.type === plan.type && m.replica === plan.replica));
 }

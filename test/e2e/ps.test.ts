@@ -216,4 +216,16 @@ describe('process types: ps, ps:scale, ps:restart, logs', () => {
     expect(await eventually(running, (names) => names.length === 4)).toEqual(['web.1', 'web.2', 'web.3', 'worker.1']);
     expect((await viaNginx(host, app)).status).toBe(200);
   });
+
+  it('a worker container removed outside paas (docker rm -f) is created again by the host service, with a line in logs -p paas', async () => {
+    const removed = await onHost('docker', 'rm', '-f', `paas-${app}.worker.1.v6`);
+    expect(removed.exitCode, removed.stderr).toBe(0);
+    const started = Date.now();
+    const names = await eventually(hostContainers, (now) => now.includes(`paas-${app}.worker.1.v6`), 20_000);
+    console.log(`worker removed with docker rm -f: running again after ${Date.now() - started} ms`);
+    expect(names).toContain(`paas-${app}.worker.1.v6`);
+    expect(await eventually(running, (now) => now.includes('worker.1'))).toEqual(['web.1', 'web.2', 'web.3', 'worker.1']);
+    const logs = await world.cli(['logs', '--app', app, '-p', 'paas', ...world.at(host)]);
+    expect(logs.stdout).toMatch(/worker\.1 of v6 was gone \(removed outside paas\); the host service started paas-procs\.worker\.1\.v6 again/);
+  });
 });

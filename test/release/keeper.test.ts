@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { planKeep, restartDelayMs, type KeptContainer } from '../../src/release/keeper.js';
-import type { Release } from '../../src/release/types.js';
+import { planKeep, planRecreate, restartDelayMs, type KeptContainer } from '../../src/release/keeper.js';
+import type { Release, ReleaseSpec } from '../../src/release/types.js';
 
 const release = {
   version: 7, image: 'paas/shop:v7', imageId: '', processes: { web: 'node server.js', worker: 'node worker.js', clock: 'node clock.js' },
@@ -47,5 +47,16 @@ describe('planKeep', () => {
 describe('restartDelayMs', () => {
   it('starts at once the first time, then waits 1 s doubling to at most 60 s', () => {
     expect([0, 1, 2, 3, 6, 7, 20].map(restartDelayMs)).toEqual([0, 1000, 2000, 4000, 32_000, 60_000, 60_000]);
+  });
+});
+
+describe('planRecreate', () => {
+  const spec = { ...release, app: 'shop', keepReleases: 5 } as unknown as ReleaseSpec;
+  it('plans the missing replicas of types other than web from the release, with its env; web is left to a rolling restart', () => {
+    const plans = planRecreate(spec, [{ type: 'web', replica: 2 }, { type: 'worker', replica: 1 }], { SECRET: 's3' });
+    expect(plans.map((p) => [p.name, p.type, p.replica])).toEqual([['paas-shop.worker.1.v7', 'worker', 1]]);
+    expect(plans[0]!.create.Cmd).toEqual(['node', 'worker.js']);
+    expect(plans[0]!.create.Env).toContain('SECRET=s3');
+    expect(planRecreate(spec, [{ type: 'web', replica: 1 }], {})).toEqual([]);
   });
 });

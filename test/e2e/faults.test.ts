@@ -325,6 +325,40 @@ describe('the host and its containers', () => {
     await assertConsistent('after a host restart and a deploy');
   });
 
+  it('an agent upgrade: the host service hands over to the agent its launcher names, and keeps the formation', async () => {
+    const launcherFile = '/var/lib/paas/bin/paas-service';
+    const launcher = (await onHost(host, 'cat', launcherFile)).stdout;
+    const current = /'(\/var\/lib\/paas\/agent\/agent-[0-9a-f]+\.mjs)'/.exec(launcher)?.[1];
+    expect(current, launcher).toBeDefined();
+    const next = '/var/lib/paas/agent/agent-00000000000000ff.mjs';
+    const services = async () => (await onHost(host, 'ps', '-eo', 'args')).stdout.split('\n').filter((line) => / service( --supervised)?$/.test(line));
+    const handedTo = async (file: string) => {
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline) {
+        const now = await services();
+        if (now.length === 1 && now[0]!.includes(`${file} service`)) return Date.now();
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      throw new Error(`the service did not hand over to ${file}: ${JSON.stringify(await services())}`);
+    };
+    expect((await onHost(host, 'cp', current!, next)).exitCode).toBe(0);
+    const write = (text: string) => onHost(host, 'sh', '-c', 'printf "%s" "$1" > "$2.tmp" && chmod 755 "$2.tmp" && mv "$2.tmp" "$2"', 'sh', text, launcherFile);
+    try {
+      const started = Date.now();
+      expect((await write(launcher.replace(current!, next))).exitCode).toBe(0);
+      const took = (await handedTo(next)) - started;
+      rows.push(`  agent upgrade: the host service ran the new agent ${took} ms after its launcher changed`);
+      console.log(`agent upgrade: handed over in ${took} ms`);
+      await outsideChange('docker kill after an agent upgrade', async (name) => {
+        expect((await onHost(host, 'docker', 'kill', name)).exitCode).toBe(0);
+      }, /was exited outside paas; the host service started it again/);
+    } finally {
+      await write(launcher);
+      await handedTo(current!);
+      await onHost(host, 'rm', '-f', next);
+    }
+  });
+
   it('after a host restart the host service runs again: a killed web container comes back', async () => {
     await outsideChange('docker kill after a host restart', async (name) => {
       expect((await onHost(host, 'docker', 'kill', name)).exitCode).toBe(0);

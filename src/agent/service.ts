@@ -1,19 +1,20 @@
 /**
  * The host service: one long-running agent process per host (`agent-<hash>.mjs service`), for
- * what happens with no command running. Today it keeps each app's formation: a container of the
+ * what happens with no command running. It keeps each app's formation: a container of the
  * current release that was stopped outside paas (`docker kill`, `docker stop`, the engine giving
  * up its restarts) is started again within about a second, under the app's lock, with a line in
  * `paas logs` (process "paas"); a web replica that is gone is brought back by a rolling restart
- * of web, a replica of another type is created again from the release. It also runs the apps' scheduled tasks (cron.ts).
+ * of web, a replica of another type is created again from the release. It also runs the apps'
+ * scheduled tasks (cron.ts).
  *
  * It outlives commands, agent upgrades and host restarts: the agent keeps a launcher,
  * /var/lib/paas/bin/paas-service, that starts the newest agent's service. With systemd the unit
  * paas.service runs the launcher (Restart=always); without it (a container as a host, such as a
  * sandbox) the host's init runs it in a loop (and says so in /run/paas/service.supervised), or
- * else the agent starts the launcher detached. One
- * service per host: it holds service.lock (flock) in /run/paas/locks. When the launcher names a
- * newer agent, the running service hands over: it starts the launcher (or, under systemd,
- * exits for systemd to start it) and the new one takes the lock once the old one is gone.
+ * else the agent starts the launcher detached. One service per host: it holds service.lock
+ * (flock) in /run/paas/locks. When the launcher names a newer agent, the running service hands
+ * over: it starts the launcher (or, supervised, exits for its supervisor to start it) and the
+ * new one takes the lock once the old one is gone.
  */
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';

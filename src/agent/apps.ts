@@ -4,7 +4,8 @@ import { LABEL } from '../release/containers.js';
 import { appContainerTableArgv, imageTagsArgv } from '../release/docker.js';
 import { planDestroy } from '../release/plan.js';
 import { extraDomains } from '../release/settings.js';
-import { apiName, containersLabelled, engineRequest, removeContainer, removeNetwork } from './engine.js';
+import { VOLUME_LABEL } from '../release/volumes.js';
+import { apiName, containersLabelled, engineRequest, removeContainer, removeNetwork, removeVolume, volumesLabelled } from './engine.js';
 import { docker } from './exec.js';
 import { repoPath } from './git.js';
 import { removeNginxConfig, removeRoutes, siteFile } from './nginx.js';
@@ -42,7 +43,7 @@ export async function appInfo(app: string): Promise<AppInfo> {
 }
 
 /** Removes everything of one app from this host (the caller holds its lock), in planDestroy's order. */
-export async function destroyApp(app: string, emit: Emit): Promise<DestroyResult> {
+export async function destroyApp(app: string, withVolumes: boolean, emit: Emit): Promise<DestroyResult> {
   const containers = await containersLabelled([`${LABEL.app}=${app}`]);
   const images = (await docker(imageTagsArgv(`paas/${app}`), { timeoutMs: 60_000 })).stdout.split('\n').filter(Boolean);
   const plan = planDestroy(app, {
@@ -66,7 +67,14 @@ export async function destroyApp(app: string, emit: Emit): Promise<DestroyResult
     if (answer.status === 200) removedImages.push(image);
   }
   emit(`removed ${plan.containers.length} container(s) and ${removedImages.length} image(s)`, 'destroy');
+  // After the containers (a volume in use cannot go); the data is kept unless asked for.
+  const volumes = (await volumesLabelled([`${VOLUME_LABEL.app}=${app}`])).map((volume) => volume.Name).sort();
+  if (withVolumes) for (const volume of volumes) await removeVolume(volume);
+  if (volumes.length) emit(withVolumes ? `removed the volume(s) ${volumes.join(', ')}` : `kept the volume(s) ${volumes.join(', ')} (their data; apps:destroy --volumes removes them)`, 'destroy');
   for (const dir of plan.dirs) await fs.rm(dir, { recursive: true, force: true });
   await syncDefaultTlsServer();
-  return { app, containers: containers.map((c) => (c.Names[0] ?? c.Id).replace(/^\//, '')), images: removedImages, removed: [...plan.nginxFiles, ...plan.dirs] };
+  return {
+    app, containers: containers.map((c) => (c.Names[0] ?? c.Id).replace(/^\//, '')), images: removedImages, removed: [...plan.nginxFiles, ...plan.dirs],
+    volumes: withVolumes ? { removed: volumes, kept: [] } : { removed: [], kept: volumes },
+  };
 }

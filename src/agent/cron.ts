@@ -64,7 +64,7 @@ async function startRun(app: string, release: Release, task: Pick<CronTask, 'id'
   const env = releaseEnv(release.env, await readAppConfig(app));
   const name = cronRunName(app, task.id, at, randomBytes(2).toString('hex'));
   await ensureNetwork(networkCreate(app));
-  const id = await createContainer(name, planCronRun({ app, version: release.version, image: release.image, port: release.port }, env, task, at));
+  const id = await createContainer(name, planCronRun({ ...release, app }, env, task, at));
   await startContainer(id, name);
   return name;
 }

@@ -140,6 +140,29 @@ export async function removeNetwork(name: string): Promise<void> {
   await engineRequest('DELETE', `/networks/${encodeURIComponent(name)}`).catch(() => undefined);
 }
 
+/** Creates a volume (an existing one of the same name is left as it is: the engine answers 201 for both). */
+export async function createVolume(volume: { Name: string; Driver: 'local'; Labels: Record<string, string> }): Promise<void> {
+  const answer = await engineRequest<{ message?: string }>('POST', '/volumes/create', volume);
+  if (answer.status !== 201 && answer.status !== 200) throw engineFailure(`create the volume ${volume.Name}`, answer);
+}
+
+export interface EngineVolume { Name: string; Labels: Record<string, string> | null; Mountpoint: string; CreatedAt?: string }
+
+/** Volumes with every one of these labels (key=value). */
+export async function volumesLabelled(labels: string[]): Promise<EngineVolume[]> {
+  const filters = encodeURIComponent(JSON.stringify({ label: labels }));
+  const { status, body } = await engineGet<{ Volumes: EngineVolume[] | null }>(`/volumes?filters=${filters}`);
+  if (status !== 200 || !body) throw new PaasError('host', `the Docker Engine did not list its volumes (${status})`);
+  return body.Volumes ?? [];
+}
+
+/** Removes a volume; one that is gone already is fine, one still in use is an error naming it. */
+export async function removeVolume(name: string): Promise<void> {
+  const answer = await engineRequest<{ message?: string }>('DELETE', `/volumes/${encodeURIComponent(name)}`);
+  if (answer.status === 204 || answer.status === 404) return;
+  throw engineFailure(`remove the volume ${name}`, answer);
+}
+
 export interface EngineContainer {
   Id: string;
   Names: string[];

@@ -24,7 +24,7 @@ export async function runOneOff(app: string, argv: string[], tty: boolean): Prom
   const name = oneOffName(app, randomBytes(4).toString('hex'));
   await ensureNetwork(networkCreate(app));
   // Created through the Engine API (the env travels in its body); `docker start` only attaches.
-  const id = await createContainer(name, planOneOff({ app, version: current.version, image: current.image, port: current.port }, env, {
+  const id = await createContainer(name, planOneOff({ ...current, app }, env, {
     kind: 'run', argv, interactive: true, tty,
   }));
   process.stdout.write(`${JSON.stringify({ type: 'event', message: name, step: 'attached' })}\n`);

@@ -29,6 +29,7 @@ import type { Emit, PsResult, RestartResult, StartedContainer } from './protocol
 import { requireCurrentRelease, specFromRelease } from './releases.js';
 import { drainInBackground, startHealthy } from './rollout.js';
 import { readSettings } from './settings.js';
+import { volumeText } from '../release/volumes.js';
 import { readState } from './state.js';
 
 /** Containers of the app with their state, uptime, CPU, memory and limits. */
@@ -36,7 +37,10 @@ export async function processTable(app: string): Promise<PsResult> {
   const state = await readState(app);
   const ids = (await docker(appContainerIdsArgv(`${LABEL.app}=${app}`), { timeoutMs: 60_000 })).stdout.split('\n').filter(Boolean);
   const release = state.releases.find((r) => r.version === state.current);
-  const base = { app, ...(state.current !== undefined ? { current: state.current } : {}), formation: release?.formation ?? {}, limits: release?.limits ?? {} };
+  const base = {
+    app, ...(state.current !== undefined ? { current: state.current } : {}), formation: release?.formation ?? {}, limits: release?.limits ?? {},
+    volumes: (release?.volumes ?? []).map(volumeText),
+  };
   if (ids.length === 0) return { ...base, processes: [] };
   const now = Date.now();
   const inspected = await docker(inspectArgv(INSPECT_FORMAT, ids), { check: false, timeoutMs: 60_000 });

@@ -121,7 +121,10 @@ export const VERB_FLAGS = {
   'cron-run': { app: needed, id: needed },
   'cron-suspend': { app: needed, id: needed, 'lock-token': text, by: text },
   'cron-resume': { app: needed, id: needed, 'lock-token': text, by: text },
-  destroy: { app: needed, 'lock-token': text, by: text },
+  volumes: { app: needed },
+  'volumes-add': { app: needed, volume: needed, process: list, version: neededCount, by: text, keep: count, 'lock-token': text },
+  'volumes-remove': { app: needed, name: needed, version: neededCount, by: text, keep: count, 'lock-token': text },
+  destroy: { app: needed, 'lock-token': text, by: text, volumes: flag },
   'keys-add': { name: needed },
   'keys-list': {},
   'keys-remove': { name: needed },
@@ -306,6 +309,8 @@ export interface PsResult {
   current?: number;
   formation: Record<string, number>;
   limits: Record<string, ProcessLimits>;
+  /** The current release's volumes, as `name:/path (types)`. */
+  volumes: string[];
   processes: ProcessRow[];
 }
 
@@ -360,7 +365,32 @@ export interface LbView {
   replicas: { replica: string; port: number; weight?: number }[];
 }
 
-export interface DestroyResult { app: string; containers: string[]; images: string[]; removed: string[] }
+/** `paas volumes`: an app's volumes on one host. */
+export interface VolumesView {
+  app: string;
+  current?: number;
+  volumes: {
+    name: string; path: string; processes?: string[]; source: 'paas.yml' | 'volumes:add';
+    dockerVolume: string;
+    /** Mounted by the current release (else: by the next one). */
+    mounted: boolean;
+    /** The Docker volume exists (it is created by the first release that mounts it). */
+    exists: boolean;
+  }[];
+  /** Docker volumes of the app that no volume mounts any more: their data is kept. */
+  unmounted: string[];
+}
+
+export interface VolumesChangeResult extends VolumesView {
+  /** The new release, when the app runs. */
+  release?: RolloutResult;
+}
+
+export interface DestroyResult {
+  app: string; containers: string[]; images: string[]; removed: string[];
+  /** Docker volumes removed (--volumes) or kept. */
+  volumes: { removed: string[]; kept: string[] };
+}
 
 export interface AppSummary { app: string; current?: number; image?: string; urls: string[] }
 
@@ -407,6 +437,9 @@ export interface VerbResults {
   'cron-run': { app: string; task: string; container: string };
   'cron-suspend': CronView;
   'cron-resume': CronView;
+  volumes: VolumesView;
+  'volumes-add': VolumesChangeResult;
+  'volumes-remove': VolumesChangeResult;
   destroy: DestroyResult;
   'keys-add': { name: string; fingerprint: string };
   'keys-list': { name: string; type: string; fingerprint: string }[];

@@ -28,6 +28,8 @@ import { runPhase, runReleasePhase, type Phase } from './release-phase.js';
 import { appUrls, readHostInfo } from './releases.js';
 import { otherAppsNames, readSettings } from './settings.js';
 import { readState, writeState } from './state.js';
+import { ensureVolumes, readHostVolumes } from './volume-store.js';
+import type { VolumeMount } from '../release/volumes.js';
 import type { AppSettings } from '../release/settings.js';
 import type { AppState } from '../release/types.js';
 
@@ -54,12 +56,14 @@ export interface RolloutInputs {
   others: Awaited<ReturnType<typeof otherAppsNames>>;
   /** Host ports that containers hold (allocatePorts' `taken`). */
   boundPorts: Set<number>;
+  /** The volumes added on this host (volumes:add). */
+  hostVolumes: VolumeMount[];
 }
 
 /** Reads a rollout's inputs (under the app's lock), at once: the engine calls among them overlap. */
 export async function readRolloutInputs(app: string, options: RolloutOptions = {}): Promise<RolloutInputs> {
   const host = await readHostInfo();
-  const [state, config, override, existing, settings, others, boundPorts] = await Promise.all([
+  const [state, config, override, existing, settings, others, boundPorts, hostVolumes] = await Promise.all([
     readState(app),
     options.config ?? readAppConfig(app),
     options.formation ?? readFormationOverride(app),
@@ -67,8 +71,9 @@ export async function readRolloutInputs(app: string, options: RolloutOptions = {
     readSettings(app),
     otherAppsNames(app, host.baseDomain),
     boundByContainers(),
+    readHostVolumes(app),
   ]);
-  return { host, state, config, override, existing, settings, others, boundPorts };
+  return { host, state, config, override, existing, settings, others, boundPorts, hostVolumes };
 }
 
 /**
@@ -134,7 +139,7 @@ export async function rolloutLocked(requested: ReleaseSpec, emit: Emit, reading:
   const timings: Record<string, number> = {};
   const t0 = Date.now();
   const inputs = await reading;
-  const { host, state, override, existing, settings, others, boundPorts } = inputs;
+  const { host, state, override, existing, settings, others, boundPorts, hostVolumes } = inputs;
   // app.json env: secrets this host has not got yet are generated (and kept: the rollout stores
   // its config); a required key still unset refuses the release before anything changes.
   const { config, generated } = withGeneratedSecrets(inputs.config, requested.envSecrets ?? []);
@@ -146,7 +151,7 @@ export async function rolloutLocked(requested: ReleaseSpec, emit: Emit, reading:
     allocatePorts(rolloutWebReplicas(requested, override), boundPorts),
   ]);
   if (image.status !== 200) throw new PaasError('host', `the image ${requested.image} is not on this host`, { hint: 'push it first (paas deploy does)' });
-  const plan = planRollout(requested, { state, config, override, existing, settings, baseDomain: host.baseDomain }, webPorts, new Date().toISOString(), alsoPrune);
+  const plan = planRollout(requested, { state, config, override, existing, settings, baseDomain: host.baseDomain, hostVolumes }, webPorts, new Date().toISOString(), alsoPrune);
   const { spec } = plan;
   validateSpec(spec);
   checkClaims(spec.app, plan.site.serverNames, others, host.baseDomain);
@@ -161,6 +166,8 @@ export async function rolloutLocked(requested: ReleaseSpec, emit: Emit, reading:
   let started: StartedContainer[] = [];
   let t1 = 0;
   try {
+    // Before the release phase: it mounts them too. An existing volume (and its data) is kept as it is.
+    await ensureVolumes(spec.app, spec.volumes);
     if (options.releasePhase !== false) {
       // Dokku's order: app.json's predeploy, then the release phase; both before any new container.
       if (spec.scripts?.predeploy) timings.predeploy = (await runPhase(spec, plan.env, emit, 'predeploy', spec.scripts.predeploy)).ms;

@@ -30,6 +30,7 @@ import {
 } from './routing.js';
 import { parseJsonRequest, readBounded } from './args.js';
 import { appDir, readState } from './state.js';
+import { addVolume, removeVolumeMount, volumesView } from './volumes.js';
 
 /** How a verb that changes the app takes its lock: under the CLI's `lock` verb (a token), or itself (waiting, or not). */
 function lockOf(args: { 'lock-token'?: string; wait?: number }): LockRequest {
@@ -183,7 +184,10 @@ export const VERBS: VerbTable = {
   },
   'cron-suspend': ({ args }) => locked(args, `cron:suspend ${args.id}`, () => suspendTask(args.app, args.id, true)),
   'cron-resume': ({ args }) => locked(args, `cron:resume ${args.id}`, () => suspendTask(args.app, args.id, false)),
-  destroy: ({ args, emit }) => locked(args, 'apps:destroy', () => destroyApp(args.app, emit)),
+  volumes: ({ args }) => volumesView(args.app),
+  'volumes-add': ({ args, emit }) => locked(args, `volumes:add ${args.volume}`, () => addVolume(args.app, args.volume, args.process, releaseFields(args), emit)),
+  'volumes-remove': ({ args, emit }) => locked(args, `volumes:remove ${args.name}`, () => removeVolumeMount(args.app, args.name, releaseFields(args), emit)),
+  destroy: ({ args, emit }) => locked(args, 'apps:destroy', () => destroyApp(args.app, args.volumes, emit)),
 
   'keys-add': async ({ args, readStdin }) => addKey(args.name, await readStdin()),
   'keys-list': () => listKeys(),

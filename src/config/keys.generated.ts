@@ -212,7 +212,7 @@ export const KEYS_YML: unknown = [
       "Default": "the tasks of `app.json`'s `cron`, if any"
     },
     "example": "cron:\n  report:\n    schedule: \"30 2 * * *\"\n    command: npm run report\n  cleanup: { schedule: \"@hourly\", command: bin/cleanup, concurrency_policy: forbid }",
-    "text": "The same tasks as Dokku's `app.json` `cron` list, given names. `schedule` and `command` are\nrequired. An app has at most 50 tasks, `app.json`'s included.\n\n{{keys}}\n\nA schedule is five fields, `minute hour day-of-month month day-of-week`, as crontab reads them\n(numbers, `*`, ranges `1-5`, steps `*/10`, lists `1,15`, and names such as `MON` or `JAN` in the\nlast two), or one of `@yearly` (also `@annually`), `@monthly`, `@weekly`, `@daily` (also\n`@midnight`) and `@hourly`. Times are UTC, whatever the host's time zone. Quote a schedule that\nstarts with `*` or `@`: in YAML those start an alias or are reserved. Refused, naming the task:\nsix fields (seconds), `@reboot`, Quartz's `L`, `W`, `#` and `?`, and a schedule that never\nruns (`0 0 31 2 *`).\n\nHow it combines with `app.json`: each `app.json` task gets an id, the first 8 hex digits of\nthe SHA-256 of its schedule and command (`paas detect` lists them). A task here whose name is\nsuch an id replaces that task (to change its schedule or set `maintenance: true`); the others\nare added after `app.json`'s. See [app-json.md](app-json.md#scheduled-tasks) for when tasks run.\n\nPlanned: the hosts do not run the tasks yet. A deploy checks them and records them in the\nrelease.",
+    "text": "The same tasks as Dokku's `app.json` `cron` list, given names. `schedule` and `command` are\nrequired. An app has at most 50 tasks, `app.json`'s included.\n\n{{keys}}\n\nA schedule is five fields, `minute hour day-of-month month day-of-week`, as crontab reads them\n(numbers, `*`, ranges `1-5`, steps `*/10`, lists `1,15`, and names such as `MON` or `JAN` in the\nlast two), or one of `@yearly` (also `@annually`), `@monthly`, `@weekly`, `@daily` (also\n`@midnight`) and `@hourly`. Times are UTC, whatever the host's time zone. Quote a schedule that\nstarts with `*` or `@`: in YAML those start an alias or are reserved. Refused, naming the task:\nsix fields (seconds), `@reboot`, Quartz's `L`, `W`, `#` and `?`, and a schedule that never\nruns (`0 0 31 2 *`).\n\nHow it combines with `app.json`: each `app.json` task gets an id, the first 8 hex digits of\nthe SHA-256 of its schedule and command (`paas detect` lists them). A task here whose name is\nsuch an id replaces that task (to change its schedule or set `maintenance: true`); the others\nare added after `app.json`'s. See [app-json.md](app-json.md#scheduled-tasks) for when tasks run.\n\nThe first of the app's hosts runs them (once per scheduled time for the app, whatever its\nreplicas); `paas cron` lists them with their next run, and their output is in\n`paas logs -p cron`.",
     "keys": [
       {
         "key": "schedule",
@@ -237,6 +237,32 @@ export const KEYS_YML: unknown = [
         "summary": "keeps the task listed but does not run it",
         "type": "`true` or `false`",
         "default": "`false`"
+      }
+    ]
+  },
+  {
+    "key": "volumes",
+    "summary": "Named volumes whose data outlives deploys, mounted into the process types that declare them.",
+    "init": "# volumes: { data: /app/data }",
+    "facts": {
+      "Type": "map of volume name to a mount path, or to a map",
+      "Volume names": "lowercase letters, digits and dashes, starting with a letter, at most 30 characters",
+      "Default": "no volumes"
+    },
+    "example": "volumes:\n  data: /app/data\n  uploads:\n    path: /app/public/uploads\n    processes: [web]",
+    "text": "Each volume is a Docker volume on each host, `paas-<app>.<name>`, created by the first release\nthat mounts it and kept across deploys, restarts, rollbacks, scaling and host restarts. The\nprocess types listed mount it (all of them when `processes` is left out), and so does every\none-off container of the release: the release phase, app.json scripts, `paas run` and\nscheduled tasks. At most 20 volumes; no two at the same path.\n\n{{keys}}\n\nA path must be absolute and written plainly (no `..`, no trailing `/`), and may not hide a\nsystem directory (`/`, `/etc`, `/usr`, `/proc`, `/tmp`, `/var`, ...). A process type named in\n`processes` must be one the app runs. Volumes added with `paas volumes:add` are kept on the host\nand mounted by every release too; one of the same name or path here with another path or name\nis refused. Removing a volume here (or `paas volumes:remove`) stops mounting it and keeps its\ndata; `paas apps:destroy APP --volumes` removes it. During a rollout the old and the new\ncontainers share the volume for a moment: see [volumes.md](volumes.md).",
+    "keys": [
+      {
+        "key": "path",
+        "summary": "where it is mounted in the containers",
+        "type": "absolute path",
+        "default": "required"
+      },
+      {
+        "key": "processes",
+        "summary": "the process types that mount it",
+        "type": "list of process types",
+        "default": "every type"
       }
     ]
   },

@@ -32,7 +32,7 @@ export function keyDoc(key: string): KeyDoc {
 
 /** Where the map of a key with subkeys sits: processes.<type>.replicas, cron.<name>.schedule, healthcheck.path. */
 function subkeyPrefix(key: string): string {
-  return key === 'processes' ? 'processes.<type>' : key === 'cron' ? 'cron.<name>' : key;
+  return key === 'processes' ? 'processes.<type>' : key === 'cron' || key === 'volumes' ? `${key}.<name>` : key;
 }
 
 /** Every key path keys.yml describes (processes' subkeys as processes.<type>.replicas, cron's as cron.<name>.schedule). */

@@ -18,7 +18,8 @@ import {
 } from './reader.js';
 import { checkSchedule } from '../release/cron.js';
 import { LIMITS } from '../release/types.js';
-import { BALANCE_STRATEGIES, type AppConfig, type CronConfig, type HealthcheckConfig, type ProcessConfig } from './types.js';
+import { checkVolumeName, checkVolumePath, MAX_VOLUMES } from '../release/volumes.js';
+import { BALANCE_STRATEGIES, type AppConfig, type CronConfig, type HealthcheckConfig, type ProcessConfig, type VolumeConfig } from './types.js';
 import {
   checkAppName,
   checkCronTaskId,
@@ -214,6 +215,43 @@ const cronTasks: Decoder<Record<string, CronConfig>> = (node, path, reader) => {
   return readCronTasks(node, path, reader);
 };
 
+const VOLUME: FieldTable<VolumeConfig> = {
+  path: ['path', checkedString(checkVolumePath)],
+  processes: ['processes', uniqueList('process types', checkedString(checkProcessType))],
+};
+
+const readVolumeFields = fields(VOLUME);
+
+/** `data: /app/data` (every process type), or `data: { path: /app/data, processes: [web] }`. */
+const volume: Decoder<VolumeConfig> = (node, path, reader) => {
+  if (isScalar(node) && typeof node.value === 'string') {
+    const problem = checkVolumePath(node.value);
+    return problem ? reader.report(node, `${path}: ${problem}`) : { path: node.value };
+  }
+  if (!isMap(node)) return reader.report(node, `${path}: expected a mount path (such as /app/data) or { path, processes }, got ${describeValue(node)}`);
+  const reported = reader.problems.length;
+  const read = readVolumeFields(node, path, reader);
+  if (!read || reader.problems.length > reported) return undefined;
+  if (read.path === undefined) return reader.report(node, `${path}: path is required, e.g. { path: /app/data, processes: [web] }`);
+  if (read.processes?.length === 0) return reader.report(node, `${path}.processes: list at least one process type, or leave it out for every type`);
+  return read as VolumeConfig;
+};
+
+const readVolumes = entries(checkVolumeName, volume);
+
+const volumes: Decoder<Record<string, VolumeConfig>> = (node, path, reader) => {
+  if (isMap(node) && node.items.length > MAX_VOLUMES) return reader.report(node, `${path}: ${node.items.length} volumes, at most ${MAX_VOLUMES} are allowed`);
+  const read = readVolumes(node, path, reader);
+  if (!read) return undefined;
+  const seen = new Map<string, string>();
+  for (const [name, { path: mount }] of Object.entries(read)) {
+    const other = seen.get(mount);
+    if (other !== undefined) return reader.report(node, `${path}.${name}: ${mount} is already the path of ${path}.${other}`);
+    seen.set(mount, name);
+  }
+  return read;
+};
+
 const TOP_LEVEL: FieldTable<AppConfig> = {
   app: ['app', checkedString(checkAppName)],
   hosts: ['hosts', uniqueList('SSH hosts', sshHost)],
@@ -225,6 +263,7 @@ const TOP_LEVEL: FieldTable<AppConfig> = {
   balance: ['balance', oneOf(BALANCE_STRATEGIES)],
   env: ['env', entries(checkEnvName, variableValue)],
   cron: ['cron', cronTasks],
+  volumes: ['volumes', volumes],
   keep_releases: ['keepReleases', wholeNumber(1, 100)],
   worker_wait: ['workerWaitMs', workerWait],
 };
@@ -233,7 +272,7 @@ const readTopLevelFields = fields(TOP_LEVEL);
 
 /** Every key path parseConfig reads (processes' keys as processes.<type>.replicas, cron's as cron.<name>.schedule): what src/config/keys.yml must describe. */
 export function configKeyPaths(): string[] {
-  const nested: Record<string, [prefix: string, table: object]> = { build: ['build', BUILD], processes: ['processes.<type>', PROCESS], healthcheck: ['healthcheck', HEALTHCHECK], cron: ['cron.<name>', CRON] };
+  const nested: Record<string, [prefix: string, table: object]> = { build: ['build', BUILD], processes: ['processes.<type>', PROCESS], healthcheck: ['healthcheck', HEALTHCHECK], cron: ['cron.<name>', CRON], volumes: ['volumes.<name>', VOLUME] };
   return Object.keys(TOP_LEVEL).flatMap((key) => {
     const [prefix, table] = nested[key] ?? [key, {}];
     return [key, ...Object.keys(table).map((sub) => `${prefix}.${sub}`)];

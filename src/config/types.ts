@@ -30,6 +30,13 @@ export interface CronConfig {
   maintenance?: boolean;
 }
 
+/** A volume of paas.yml `volumes:` (its name is the key). */
+export interface VolumeConfig {
+  path: string;
+  /** Process types that mount it; absent: every type. */
+  processes?: string[];
+}
+
 /** The validated contents of paas.yml. Every field optional: detection fills the gaps. */
 export interface AppConfig {
   /** Absolute path of the file it came from, when there was one. */
@@ -51,6 +58,8 @@ export interface AppConfig {
   env?: Record<string, string>;
   /** Task name -> task; added to app.json's tasks, replacing one of the same id. */
   cron?: Record<string, CronConfig>;
+  /** Volume name -> where it is mounted and by which process types. */
+  volumes?: Record<string, VolumeConfig>;
   keepReleases?: number;
   /** worker_wait: how long a process without a port must stay up to count as healthy. */
   workerWaitMs?: number;

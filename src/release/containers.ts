@@ -1,6 +1,7 @@
 import { processArgv } from './command.js';
 import type { ProcessLimits, ReleaseSpec } from './types.js';
 import { WEB } from './types.js';
+import { mountsFor } from './volumes.js';
 
 /** Labels that tie a container to its app, release, process type and replica. */
 export const LABEL = {
@@ -40,6 +41,7 @@ export interface ContainerCreate {
     RestartPolicy?: { Name: 'unless-stopped' | 'no' };
     LogConfig: { Type: string; Config: Record<string, string> };
     PortBindings?: Record<string, { HostIp: string; HostPort: string }[]>;
+    Mounts?: { Type: 'volume'; Source: string; Target: string }[];
     Memory?: number;
     NanoCpus?: number;
     PidsLimit: number;
@@ -84,6 +86,12 @@ export function limitConfig(limits: ProcessLimits | undefined): { Memory?: numbe
     ...(limits?.memoryBytes !== undefined ? { Memory: limits.memoryBytes } : {}),
     ...(limits?.cpus !== undefined ? { NanoCpus: Math.round(limits.cpus * 1e9) } : {}),
   };
+}
+
+/** HostConfig.Mounts of a container of `type` (undefined: a one-off), absent when it mounts nothing. */
+function mountsConfig(app: string, volumes: ReleaseSpec['volumes'], type?: string): { Mounts?: ReturnType<typeof mountsFor> } {
+  const mounts = mountsFor(app, volumes, type);
+  return mounts.length ? { Mounts: mounts } : {};
 }
 
 export interface PlanOptions {
@@ -159,6 +167,7 @@ export function planContainers(spec: ReleaseSpec, webPorts: readonly number[] = 
             RestartPolicy: { Name: 'unless-stopped' },
             LogConfig: LOGS,
             ...(type === WEB ? { PortBindings: { [port]: [{ HostIp: '127.0.0.1', HostPort: String(webPort(webPorts, replica)) }] } } : {}),
+            ...mountsConfig(spec.app, spec.volumes, type),
             ...limitConfig(spec.limits?.[type]),
             PidsLimit: DEFAULT_PIDS_LIMIT,
           },
@@ -193,7 +202,7 @@ export function cronRunName(app: string, id: string, at: Date | undefined, suffi
  * the shell rules of the process commands, detached. Unlike other one-off containers its output
  * is kept by the engine (1 MB), for `paas logs -p cron`; the host service removes old runs.
  */
-export function planCronRun(spec: Pick<ReleaseSpec, 'app' | 'version' | 'image' | 'port'>, env: Record<string, string>, task: { id: string; command: string }, at: Date | undefined): ContainerCreate {
+export function planCronRun(spec: Pick<ReleaseSpec, 'app' | 'version' | 'image' | 'port' | 'volumes'>, env: Record<string, string>, task: { id: string; command: string }, at: Date | undefined): ContainerCreate {
   return {
     Image: spec.image,
     Cmd: processArgv(task.command),
@@ -202,6 +211,7 @@ export function planCronRun(spec: Pick<ReleaseSpec, 'app' | 'version' | 'image' 
     HostConfig: {
       NetworkMode: appNetwork(spec.app),
       LogConfig: { Type: '', Config: { 'max-size': '1m', 'max-file': '1' } },
+      ...mountsConfig(spec.app, spec.volumes),
       PidsLimit: DEFAULT_PIDS_LIMIT,
     },
   };
@@ -220,7 +230,7 @@ export function oneOffName(app: string, id: string): string {
  * A one-off container of a release's image and environment (release phase, `paas run`), in the
  * app's network, without logs kept by the engine (its output goes to whoever attached).
  */
-export function planOneOff(spec: Pick<ReleaseSpec, 'app' | 'version' | 'image' | 'port'>, env: Record<string, string>, options: OneOffOptions): ContainerCreate {
+export function planOneOff(spec: Pick<ReleaseSpec, 'app' | 'version' | 'image' | 'port' | 'volumes'>, env: Record<string, string>, options: OneOffOptions): ContainerCreate {
   return {
     Image: spec.image,
     Cmd: options.argv,
@@ -233,6 +243,7 @@ export function planOneOff(spec: Pick<ReleaseSpec, 'app' | 'version' | 'image' |
     HostConfig: {
       NetworkMode: appNetwork(spec.app),
       LogConfig: { Type: 'none', Config: {} },
+      ...mountsConfig(spec.app, spec.volumes),
       PidsLimit: DEFAULT_PIDS_LIMIT,
     },
   };

@@ -10,6 +10,7 @@ import { releaseEnv } from '../config/changes.js';
 import { planContainers, webReplicas, type ContainerPlan } from './containers.js';
 import { effectiveFormation } from './formation.js';
 import { routesFor, siteFor, type AppSettings } from './settings.js';
+import { mergeVolumes, type VolumeMount } from './volumes.js';
 import { WEB, type AppContainer, type AppState, type Release, type ReleaseSpec } from './types.js';
 
 /** What a rollout reads on the host before it changes anything. */
@@ -23,6 +24,8 @@ export interface RolloutFacts {
   existing: AppContainer[];
   settings: AppSettings;
   baseDomain: string;
+  /** The volumes added on the host (volumes:add); absent: none. */
+  hostVolumes?: VolumeMount[];
 }
 
 export interface RolloutPlan {
@@ -80,11 +83,14 @@ export function recordOf(spec: ReleaseSpec, status: Release['status'], createdAt
  */
 export function planRollout(requested: ReleaseSpec, facts: RolloutFacts, webPorts: number[], now: string, alsoPrune: string[] = []): RolloutPlan {
   const { state, config, settings } = facts;
+  const { volumes: _requested, ...rest } = requested;
+  const volumes = mergeVolumes(requested.volumes ?? [], facts.hostVolumes ?? []);
   const spec: ReleaseSpec = {
-    ...requested,
+    ...rest,
     formation: rolloutFormation(requested, facts.override),
     version: nextVersion(state, requested.version),
     configVars: Object.keys(config).sort(),
+    ...(volumes.length ? { volumes } : {}),
   };
   const env = releaseEnv(spec.env, config);
   const containers = planContainers(spec, webPorts, {}, env);

@@ -1,7 +1,9 @@
 import type { AppConfig } from '../config/types.js';
 import type { BuildPlan, CronTask } from '../detect/types.js';
 import { mergeCronTasks } from './cron.js';
+import { PaasError } from '../errors.js';
 import { DEFAULTS, WEB, type ProcessLimits, type ReleaseSpec } from './types.js';
+import type { VolumeMount } from './volumes.js';
 
 /** Procfile types that are not long-running processes (the release phase runs once per release). */
 const ONE_OFF_TYPES = new Set(['release']);
@@ -64,6 +66,22 @@ export function envFor(plan: BuildPlan, config: AppConfig): Pick<ReleaseSpec, 'e
   };
 }
 
+/**
+ * paas.yml's `volumes:` as a release's mounts. A process type it names must be one the app runs
+ * (a typo would otherwise mount nothing, silently).
+ */
+export function configVolumes(config: AppConfig, processes: Record<string, unknown>): VolumeMount[] {
+  return Object.entries(config.volumes ?? {}).map(([name, volume]) => {
+    const unknown = (volume.processes ?? []).filter((type) => !Object.hasOwn(processes, type));
+    if (unknown.length) {
+      throw new PaasError('config', `volumes.${name}.processes: the app has no process type ${unknown.join(', ')}`, {
+        where: 'paas.yml volumes', hint: `its process types are ${Object.keys(processes).join(', ') || 'none'}`,
+      });
+    }
+    return { name, path: volume.path, ...(volume.processes ? { processes: volume.processes } : {}), source: 'paas.yml' as const };
+  });
+}
+
 export interface SpecInput {
   app: string;
   plan: BuildPlan;
@@ -80,6 +98,7 @@ export function releaseSpec({ app, plan, config, image, imageId, version, descri
   const processes = Object.fromEntries(Object.entries(plan.processes).filter(([type]) => !ONE_OFF_TYPES.has(type)));
   const limits = limitsFor(processes, config);
   const cron = mergeCronTasks(plan.cron ?? [], configCronTasks(config));
+  const volumes = configVolumes(config, processes);
   return {
     app,
     version,
@@ -96,6 +115,7 @@ export function releaseSpec({ app, plan, config, image, imageId, version, descri
     ...(typeof plan.processes.release === 'string' && plan.processes.release.trim() ? { releaseCommand: plan.processes.release } : {}),
     ...(cron.length ? { cron } : {}),
     ...(plan.scripts ? { scripts: plan.scripts } : {}),
+    ...(volumes.length ? { volumes } : {}),
     description,
     createdBy,
     keepReleases: config.keepReleases ?? DEFAULTS.keepReleases,

@@ -1,5 +1,6 @@
 import type { BalanceStrategy } from '../config/types.js';
 import type { CronTask, Healthcheck, ReleaseScripts } from '../detect/types.js';
+import type { VolumeMount } from './volumes.js';
 
 /** The routed process type: its replicas get loopback ports and sit behind nginx. */
 export const WEB = 'web';
@@ -39,6 +40,11 @@ export interface ReleaseSpec {
   cron?: CronTask[];
   /** paas.yml worker_wait: how long each process without a port must stay up to be healthy (default DEFAULTS.workerWaitMs). */
   workerWaitMs?: number;
+  /**
+   * Named volumes mounted into the containers of the release (see src/release/volumes.ts): the
+   * CLI sends paas.yml's; the host adds those of volumes:add before it records the release.
+   */
+  volumes?: VolumeMount[];
   /** false on every host of the app but the first: only one host runs its scheduled tasks (absent: this host does). */
   runsCron?: boolean;
   /** app.json `scripts`: commands the host runs around the rollout. */

@@ -5,6 +5,7 @@ import { BALANCE_STRATEGIES } from '../config/types.js';
 import { CONCURRENCY_POLICIES, type ConcurrencyPolicy } from '../detect/types.js';
 import { checkSchedule } from './cron.js';
 import { LIMITS, type ReleaseSpec } from './types.js';
+import { volumeProblems } from './volumes.js';
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 const wholeIn = (value: unknown, min: number, max: number) => Number.isInteger(value) && (value as number) >= min && (value as number) <= max;
@@ -148,6 +149,7 @@ export function validateSpec(spec: ReleaseSpec): void {
       else if (!command(text)) problems.push(`scripts.${name}: ${COMMAND}`);
     }
   }
+  if (spec.volumes !== undefined) problems.push(...volumeProblems(spec.volumes));
   if (spec.workerWaitMs !== undefined && !wholeIn(spec.workerWaitMs, 0, 600_000)) problems.push('workerWaitMs: expected 0 to 600000 ms');
   if (spec.runsCron !== undefined && typeof spec.runsCron !== 'boolean') problems.push('runsCron: expected true or false');
   if (spec.envRequired !== undefined) problems.push(...nameListProblems('envRequired', spec.envRequired));

@@ -1,7 +1,8 @@
 /** How host answers are shown on a terminal: one function per kind of answer, lines of text. */
-import type { AppInfo, AppSummary, CertView, CronView, DomainsView, LbView, PsResult } from '../agent/protocol.js';
+import type { AppInfo, AppSummary, CertView, CronView, DomainsView, LbView, PsResult, VolumesView } from '../agent/protocol.js';
 import { formationText } from '../release/formation.js';
 import { psTable } from '../release/ps.js';
+import { dockerVolumeName, volumeText } from '../release/volumes.js';
 
 /** One host's answer of a domains verb. */
 export function domainLines(host: string, view: DomainsView): string[] {
@@ -33,6 +34,7 @@ export function appInfoLines(host: string, info: AppInfo): string[] {
     `${info.app} on ${host}: ${info.current ? `v${info.current} (${info.release?.image})` : 'no release'}`,
     ...info.urls.map((url) => `  ${url}`),
     ...info.containers.map((c) => `  ${c.name.padEnd(36)} ${c.status.padEnd(24)} ${c.ports}`),
+    ...(info.release?.volumes ?? []).map((v) => `  volume ${volumeText(v)} (Docker volume ${dockerVolumeName(info.app, v.name)})`),
   ];
 }
 
@@ -52,6 +54,7 @@ export function psLines(host: string, answer: PsResult): string[] {
   return [
     `=== ${answer.app} on ${host}: ${answer.current !== undefined ? `v${answer.current}${formation ? `, ${formation}` : ''}` : 'no release'}`,
     ...(answer.processes.length ? psTable(answer.processes, answer.current) : ['no containers']),
+    ...(answer.volumes?.length ? [`volumes: ${answer.volumes.join(', ')}`] : []),
   ];
 }
 
@@ -66,4 +69,15 @@ export function cronLines(host: string, view: CronView): string[] {
       return `  ${task.id.padEnd(12)} ${task.schedule.padEnd(16)} ${state.padEnd(26)} ${task.command}${last}`;
     }),
   ];
+}
+
+/** `paas volumes`: each volume, where it is mounted, and what holds its data. */
+export function volumeLines(host: string, view: VolumesView): string[] {
+  const lines = [`${view.app} on ${host}:${view.volumes.length ? '' : ' no volumes (paas.yml volumes:, paas volumes:add NAME:/path)'}`];
+  for (const volume of view.volumes) {
+    const state = volume.mounted ? `mounted by v${view.current}` : 'mounted from the next release';
+    lines.push(`  ${volume.name.padEnd(16)} ${volume.path.padEnd(28)} ${(volume.processes?.join(',') ?? 'all processes').padEnd(16)} ${volume.source.padEnd(12)} ${state}${volume.exists ? '' : ' (no data yet)'}`);
+  }
+  for (const name of view.unmounted) lines.push(`  ${name}: data kept, mounted by no release (apps:destroy --volumes removes it)`);
+  return lines;
 }

@@ -272,3 +272,35 @@ describe('parseConfig: what a host would refuse, refused at its line', () => {
     expect(config.env?.A).toHaveLength(32 * 1024);
   });
 });
+
+describe('parseConfig: volumes', () => {
+  it('reads a path, or a path and the process types that mount it', () => {
+    const config = parseConfig(lines('volumes:', '  data: /app/data', '  uploads: { path: /app/public/uploads, processes: [web, worker] }'), '/srv/shop/paas.yml');
+    expect(config.volumes).toEqual({ data: { path: '/app/data' }, uploads: { path: '/app/public/uploads', processes: ['web', 'worker'] } });
+  });
+
+  it('names each bad entry by its line', () => {
+    expect(problemsOf(lines(
+      'volumes:',
+      '  Data: /app/data',
+      '  logs: app/logs',
+      '  cache: { processes: [web] }',
+      '  tmp: /tmp',
+      '  files: { path: /files, processes: [] }',
+      '  up: { path: /up, processes: [Web] }',
+      '  more: [1]',
+    ))).toEqual([
+      'paas.yml:2:3 volumes: "Data" is not a valid volume name (lowercase letters, digits and dashes, starting with a letter, at most 30 characters)',
+      'paas.yml:3:9 volumes.logs: "app/logs" is not a valid mount path: it must be absolute, such as /app/data',
+      'paas.yml:4:10 volumes.cache: path is required, e.g. { path: /app/data, processes: [web] }',
+      'paas.yml:5:8 volumes.tmp: "/tmp" is not a valid mount path: it would hide a system directory of the container',
+      'paas.yml:6:10 volumes.files.processes: list at least one process type, or leave it out for every type',
+      'paas.yml:7:32 volumes.up.processes[0]: "Web" is not a valid process type (lowercase letters, digits, dashes and underscores, starting with a letter, at most 30 characters)',
+      'paas.yml:8:9 volumes.more: expected a mount path (such as /app/data) or { path, processes }, got a list',
+    ]);
+  });
+
+  it('refuses two volumes at one path', () => {
+    expect(problemsOf(lines('volumes:', '  a: /data', '  b: /data'))).toEqual(['paas.yml:2:3 volumes.b: /data is already the path of volumes.a']);
+  });
+});

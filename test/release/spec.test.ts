@@ -185,3 +185,18 @@ describe('releaseSpec: app.json cron, scripts and env', () => {
     expect(['cron', 'scripts', 'envRequired', 'envSecrets'].filter((key) => key in spec)).toEqual([]);
   });
 });
+
+describe('releaseSpec: volumes', () => {
+  it('records paas.yml volumes as the release\'s mounts', () => {
+    const spec = releaseSpec({ ...input, plan: plan(), config: { volumes: { data: { path: '/app/data' }, jobs: { path: '/jobs', processes: ['worker'] } } } });
+    expect(spec.volumes).toEqual([
+      { name: 'data', path: '/app/data', source: 'paas.yml' },
+      { name: 'jobs', path: '/jobs', processes: ['worker'], source: 'paas.yml' },
+    ]);
+  });
+
+  it('refuses a process type the app does not run', () => {
+    expect(() => releaseSpec({ ...input, plan: plan(), config: { volumes: { data: { path: '/app/data', processes: ['wrker'] } } } }))
+      .toThrow('volumes.data.processes: the app has no process type wrker');
+  });
+});

@@ -6,6 +6,9 @@
 #
 #   scripts/base-images.sh              # every image the templates name
 #   scripts/base-images.sh NAME ...     # just these (e.g. node:22-bookworm-slim)
+#
+# debootstrap (for debian:<suite>) uses the Debian mirror the machine's own apt sources name;
+# PAAS_DEBIAN_MIRROR=URL overrides it.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -48,6 +51,57 @@ arch() {
   esac
 }
 
+# The Debian mirror: PAAS_DEBIAN_MIRROR, else the first `deb` URI of the machine's apt sources
+# (one-line sources.list / sources.list.d/*.list, deb822 sources.list.d/*.sources) whose suite is a
+# Debian release itself (not -security, -updates or -backports, not a third-party repository).
+debian_suite_re='^(buzzard|rex|bo|hamm|slink|potato|woody|sarge|etch|lenny|squeeze|wheezy|jessie|stretch|buster|bullseye|bookworm|trixie|forky|duke|sid|oldoldstable|oldstable|stable|testing|unstable)$'
+apt_source_uris() {
+  local f
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [ -f "$f" ] || continue
+    # deb [options] URI SUITE COMPONENTS...
+    sed -e 's/#.*//' -e 's/\[[^]]*\]//' "$f" | awk '$1 == "deb" && NF >= 3 { print $2, $3 }'
+  done
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [ -f "$f" ] || continue
+    # Stanzas separated by blank lines; one "URI SUITE" line per pair, skipping Enabled: no.
+    awk '
+      function flush(  i, j, u, s) {
+        if (types ~ /(^| )deb( |$)/ && enabled != "no") {
+          nu = split(uris, u, " "); ns = split(suites, s, " ")
+          for (i = 1; i <= nu; i++) for (j = 1; j <= ns; j++) print u[i], s[j]
+        }
+        types = ""; uris = ""; suites = ""; enabled = ""; key = ""
+      }
+      /^[ \t]*#/ { next }
+      /^[ \t]*$/ { flush(); next }
+      /^[^ \t]/ {
+        key = tolower($0); sub(/:.*/, "", key)
+        val = $0; sub(/^[^:]*:[ \t]*/, "", val)
+      }
+      /^[ \t]/ { val = $0 }
+      {
+        if (key == "types") types = types " " val
+        else if (key == "uris") uris = uris " " val
+        else if (key == "suites") suites = suites " " val
+        else if (key == "enabled") enabled = tolower(val)
+      }
+      END { flush() }
+    ' "$f"
+  done
+}
+debian_mirror() {
+  if [ -n "${PAAS_DEBIAN_MIRROR:-}" ]; then printf '%s\n' "$PAAS_DEBIAN_MIRROR"; return 0; fi
+  local uri suite
+  while read -r uri suite; do
+    case "$uri" in *security*) continue ;; esac
+    if [[ $suite =~ $debian_suite_re ]]; then printf '%s\n' "${uri%/}"; return 0; fi
+  done < <(apt_source_uris)
+  log "no Debian mirror found in /etc/apt/sources.list or /etc/apt/sources.list.d/ (a 'deb' line or"
+  log "deb822 'URIs:' of a Debian suite such as bookworm): set PAAS_DEBIAN_MIRROR to the mirror's URL"
+  return 1
+}
+
 build_debian() {
   local name=$1 suite=${1#debian:}; suite=${suite%-slim}
   command -v debootstrap >/dev/null 2>&1 || {
@@ -55,9 +109,10 @@ build_debian() {
     DEBIAN_FRONTEND=noninteractive apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
   }
+  local mirror; mirror=$(debian_mirror) || return 1
   local dir; dir=$(mktemp -d /tmp/paas-rootfs.XXXXXX)
-  log "debootstrap $suite (minbase) into $dir"
-  debootstrap --variant=minbase "$suite" "$dir" http://deb.debian.org/debian >/dev/null
+  log "debootstrap $suite (minbase) into $dir from $mirror"
+  debootstrap --variant=minbase "$suite" "$dir" "$mirror" >/dev/null
   # Trimmed like the official slim images: no docs, man pages or locales, now or after apt installs.
   rm -rf "$dir"/usr/share/doc/* "$dir"/usr/share/man/* "$dir"/usr/share/info/* "$dir"/usr/share/locale/* \
     "$dir"/var/cache/apt/* "$dir"/var/log/*.log "$dir"/var/cache/debconf/*-old

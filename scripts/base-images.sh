@@ -180,6 +180,7 @@ build_local() {
     ruby:3.1-slim-bookworm) build_from_dockerfile "$name" "$here/base-images/ruby.Dockerfile" "$here/base-images" ;;
     nginx:1.22) build_from_dockerfile "$name" "$here/base-images/nginx.Dockerfile" "$here/base-images" ;;
     postgres:15-bookworm) build_from_dockerfile "$name" "$here/base-images/postgres.Dockerfile" "$here/base-images" ;;
+    redis:7-bookworm) build_from_dockerfile "$name" "$here/base-images/redis.Dockerfile" "$here/base-images" ;;
     *) log "no local recipe for $name: make it available to the Docker Engine (docker pull / docker load) and run again"; return 1 ;;
   esac
 }

@@ -4,7 +4,7 @@
 # build it locally from Debian packages under the same name. Idempotent: a second run
 # takes seconds.
 #
-#   scripts/base-images.sh              # every image the templates name
+#   scripts/base-images.sh              # every image the templates and backing services name
 #   scripts/base-images.sh NAME ...     # just these (e.g. node:22-bookworm-slim)
 #
 # debootstrap (for debian:<suite>) uses the Debian mirror the machine's own apt sources name;
@@ -24,8 +24,13 @@ default_images=(
   ruby:3.1-slim-bookworm
   nginx:1.22
 )
+# The backing services' images (databases): not a stack's, so kept apart from the list above.
+service_images=(
+  postgres:15-bookworm
+  redis:7-bookworm
+)
 images=("$@")
-[ ${#images[@]} -gt 0 ] || images=("${default_images[@]}")
+[ ${#images[@]} -gt 0 ] || images=("${default_images[@]}" "${service_images[@]}")
 
 # Bump when a local recipe changes: images built by an older recipe are built again.
 # Images that were pulled (they have a registry digest) are kept as they are.

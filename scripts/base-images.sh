@@ -4,8 +4,11 @@
 # build it locally from Debian packages under the same name. Idempotent: a second run
 # takes seconds.
 #
-#   scripts/base-images.sh              # every image the templates name
+#   scripts/base-images.sh              # every image the templates and backing services name
 #   scripts/base-images.sh NAME ...     # just these (e.g. node:22-bookworm-slim)
+#
+# debootstrap (for debian:<suite>) uses the Debian mirror the machine's own apt sources name;
+# PAAS_DEBIAN_MIRROR=URL overrides it.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -21,8 +24,13 @@ default_images=(
   ruby:3.1-slim-bookworm
   nginx:1.22
 )
+# The backing services' images (databases): not a stack's, so kept apart from the list above.
+service_images=(
+  postgres:15-bookworm
+  redis:7-bookworm
+)
 images=("$@")
-[ ${#images[@]} -gt 0 ] || images=("${default_images[@]}")
+[ ${#images[@]} -gt 0 ] || images=("${default_images[@]}" "${service_images[@]}")
 
 # Bump when a local recipe changes: images built by an older recipe are built again.
 # Images that were pulled (they have a registry digest) are kept as they are.
@@ -48,6 +56,57 @@ arch() {
   esac
 }
 
+# The Debian mirror: PAAS_DEBIAN_MIRROR, else the first `deb` URI of the machine's apt sources
+# (one-line sources.list / sources.list.d/*.list, deb822 sources.list.d/*.sources) whose suite is a
+# Debian release itself (not -security, -updates or -backports, not a third-party repository).
+debian_suite_re='^(buzzard|rex|bo|hamm|slink|potato|woody|sarge|etch|lenny|squeeze|wheezy|jessie|stretch|buster|bullseye|bookworm|trixie|forky|duke|sid|oldoldstable|oldstable|stable|testing|unstable)$'
+apt_source_uris() {
+  local f
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [ -f "$f" ] || continue
+    # deb [options] URI SUITE COMPONENTS...
+    sed -e 's/#.*//' -e 's/\[[^]]*\]//' "$f" | awk '$1 == "deb" && NF >= 3 { print $2, $3 }'
+  done
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [ -f "$f" ] || continue
+    # Stanzas separated by blank lines; one "URI SUITE" line per pair, skipping Enabled: no.
+    awk '
+      function flush(  i, j, u, s) {
+        if (types ~ /(^| )deb( |$)/ && enabled != "no") {
+          nu = split(uris, u, " "); ns = split(suites, s, " ")
+          for (i = 1; i <= nu; i++) for (j = 1; j <= ns; j++) print u[i], s[j]
+        }
+        types = ""; uris = ""; suites = ""; enabled = ""; key = ""
+      }
+      /^[ \t]*#/ { next }
+      /^[ \t]*$/ { flush(); next }
+      /^[^ \t]/ {
+        key = tolower($0); sub(/:.*/, "", key)
+        val = $0; sub(/^[^:]*:[ \t]*/, "", val)
+      }
+      /^[ \t]/ { val = $0 }
+      {
+        if (key == "types") types = types " " val
+        else if (key == "uris") uris = uris " " val
+        else if (key == "suites") suites = suites " " val
+        else if (key == "enabled") enabled = tolower(val)
+      }
+      END { flush() }
+    ' "$f"
+  done
+}
+debian_mirror() {
+  if [ -n "${PAAS_DEBIAN_MIRROR:-}" ]; then printf '%s\n' "$PAAS_DEBIAN_MIRROR"; return 0; fi
+  local uri suite
+  while read -r uri suite; do
+    case "$uri" in *security*) continue ;; esac
+    if [[ $suite =~ $debian_suite_re ]]; then printf '%s\n' "${uri%/}"; return 0; fi
+  done < <(apt_source_uris)
+  log "no Debian mirror found in /etc/apt/sources.list or /etc/apt/sources.list.d/ (a 'deb' line or"
+  log "deb822 'URIs:' of a Debian suite such as bookworm): set PAAS_DEBIAN_MIRROR to the mirror's URL"
+  return 1
+}
+
 build_debian() {
   local name=$1 suite=${1#debian:}; suite=${suite%-slim}
   command -v debootstrap >/dev/null 2>&1 || {
@@ -55,9 +114,10 @@ build_debian() {
     DEBIAN_FRONTEND=noninteractive apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
   }
+  local mirror; mirror=$(debian_mirror) || return 1
   local dir; dir=$(mktemp -d /tmp/paas-rootfs.XXXXXX)
-  log "debootstrap $suite (minbase) into $dir"
-  debootstrap --variant=minbase "$suite" "$dir" http://deb.debian.org/debian >/dev/null
+  log "debootstrap $suite (minbase) into $dir from $mirror"
+  debootstrap --variant=minbase "$suite" "$dir" "$mirror" >/dev/null
   # Trimmed like the official slim images: no docs, man pages or locales, now or after apt installs.
   rm -rf "$dir"/usr/share/doc/* "$dir"/usr/share/man/* "$dir"/usr/share/info/* "$dir"/usr/share/locale/* \
     "$dir"/var/cache/apt/* "$dir"/var/log/*.log "$dir"/var/cache/debconf/*-old
@@ -124,6 +184,8 @@ build_local() {
     golang:1.19-bookworm) build_from_dockerfile "$name" "$here/base-images/golang.Dockerfile" "$here/base-images" ;;
     ruby:3.1-slim-bookworm) build_from_dockerfile "$name" "$here/base-images/ruby.Dockerfile" "$here/base-images" ;;
     nginx:1.22) build_from_dockerfile "$name" "$here/base-images/nginx.Dockerfile" "$here/base-images" ;;
+    postgres:15-bookworm) build_from_dockerfile "$name" "$here/base-images/postgres.Dockerfile" "$here/base-images" ;;
+    redis:7-bookworm) build_from_dockerfile "$name" "$here/base-images/redis.Dockerfile" "$here/base-images" ;;
     *) log "no local recipe for $name: make it available to the Docker Engine (docker pull / docker load) and run again"; return 1 ;;
   esac
 }

@@ -61,7 +61,7 @@ export const KEYS_YML: unknown = [
       "Default": "none"
     },
     "example": "build:\n  args:\n    NODE_OPTIONS: --max-old-space-size=512\n    VERSION: 1.10\n    STRICT: true",
-    "text": "`paas build` passes them. Every value is passed as\ntext, spelled as in the file: `VERSION: 1.10` is `\"1.10\"`, not `\"1.1\"`; `STRICT: true` is\n`\"true\"`. A `--build-arg NAME=value` flag given to `paas build` wins over the same name here.\n`paas deploy` and `git push` pass them to the builds on the hosts too. Build arguments are not\nsecrets: they stay in the image's history and show in the host's process list while a build\nruns. Use config vars (`paas config:set`) for secrets."
+    "text": "`paas build` passes them. Every value is passed as\ntext, spelled as in the file: `VERSION: 1.10` is `\"1.10\"`, not `\"1.1\"`; `STRICT: true` is\n`\"true\"`. A `--build-arg NAME=value` flag given to `paas build` wins over the same name here.\nA build argument takes effect where the Dockerfile declares it (`ARG NAME`): the Dockerfiles\npaas generates declare the package-index settings `PIP_INDEX_URL`, `PIP_EXTRA_INDEX_URL`,\n`PIP_TRUSTED_HOST` (python) and `BUNDLE_MIRROR__ALL` (ruby), so that builds install from your\npackage mirror (see [detection.md](detection.md#python)).\n`paas deploy` and `git push` pass them to the builds on the hosts too. Build arguments are not\nsecrets: they stay in the image's history and show in the host's process list while a build\nruns. Use config vars (`paas config:set`) for secrets."
   },
   {
     "key": "build.timeout",

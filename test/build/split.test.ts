@@ -83,7 +83,12 @@ describe('splitDockerfile', () => {
       const text = renderDockerfile(plan);
       const result = split(text);
       expect(result.baseImages).toEqual(plan.stack === 'go' ? ['debian:slim'] : []);
-      const source = result.source('DEPS').split('\n').slice(1).join('\n');
+      // The source part declares the ARGs of the dependency stage again (python's and ruby's
+      // package index), so that its build steps see the same build arguments.
+      const stageArgs = result.deps.split('\n').filter((l) => l.startsWith('ARG '));
+      const sourceLines = result.source('DEPS').split('\n').slice(1);
+      expect(sourceLines.slice(0, stageArgs.length)).toEqual(stageArgs);
+      const source = sourceLines.slice(stageArgs.length).join('\n');
       const marker = text.split('\n').find((l) => l.startsWith('# paas:source'))!;
       expect(`${result.deps}${marker}\n${source}`).toBe(text);
     }

@@ -4,12 +4,12 @@ import { makeTree, paasError, removeTrees } from './tree.js';
 
 afterAll(removeTrees);
 
-const RAILS_LOCK = ['GEM', '  remote: https://rubygems.org/', '  specs:', '    rails (7.1.3)', '', 'PLATFORMS', '  x86_64-linux', '  arm64-darwin-23', '', 'BUNDLED WITH', '   2.5.6', ''].join('\n');
+const RAILS_LOCK = ['GEM', '  remote: https://gems.example.com/', '  specs:', '    rails (7.1.3)', '', 'PLATFORMS', '  x86_64-linux', '  arm64-darwin-23', '', 'BUNDLED WITH', '   2.5.6', ''].join('\n');
 
 describe('ruby stack', () => {
   it('plans a Rails app with assets', async () => {
     const dir = await makeTree({
-      Gemfile: "source 'https://rubygems.org'\nruby '3.3.0'\ngem 'rails', '~> 7.1'\ngem 'puma'\n",
+      Gemfile: "source 'https://gems.example.com'\nruby '3.3.0'\ngem 'rails', '~> 7.1'\ngem 'puma'\n",
       'Gemfile.lock': RAILS_LOCK,
       'app/assets/stylesheets/app.css': '',
       'config.ru': '',

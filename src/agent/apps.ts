@@ -13,6 +13,7 @@ import type { AppInfo, AppSummary, DestroyResult, Emit } from './protocol.js';
 import { appUrls, currentRelease, readHostInfo } from './releases.js';
 import { DEFAULT_TLS_FILE, anyCertificate, appStateDir, certsDir, readSettings, syncDefaultTlsServer } from './settings.js';
 import { listApps, readState } from './state.js';
+import { forgetApp, linkedServices } from './services.js';
 
 const exists = (file: string) => fs.stat(file).then(() => true, () => false);
 
@@ -38,7 +39,7 @@ export async function appInfo(app: string): Promise<AppInfo> {
   const domains = extraDomains(current?.domains ?? [], await readSettings(app));
   return {
     app, ...(state.current !== undefined ? { current: state.current } : {}), ...(current ? { release: current } : {}),
-    releases: state.releases.length, containers, urls: current ? appUrls(app, domains, host) : [],
+    releases: state.releases.length, containers, urls: current ? appUrls(app, domains, host) : [], services: await linkedServices(app),
   };
 }
 
@@ -60,6 +61,9 @@ export async function destroyApp(app: string, withVolumes: boolean, emit: Emit):
   await removeRoutes(app);
   emit(`nginx no longer serves ${app}`, 'destroy');
   await Promise.all(plan.containers.map((id) => removeContainer(id)));
+  // Linked services leave the network (it cannot go while they are on it) and forget the app.
+  const unlinked = await forgetApp(app);
+  if (unlinked.length) emit(`unlinked the service(s) ${unlinked.join(', ')} (their data stays)`, 'destroy');
   await removeNetwork(plan.network);
   const removedImages: string[] = [];
   for (const image of plan.images) {

@@ -82,8 +82,8 @@ async function main(): Promise<number> {
       return ExitCode[paas.kind];
     }
   }
-  // `run` handles SIGHUP itself (the container goes); every other verb finishes its step.
-  if (verb !== 'run') process.on('SIGHUP', () => {});
+  // `run` and `services-connect` handle SIGHUP themselves (the container goes); every other verb finishes its step.
+  if (verb !== 'run' && verb !== 'services-connect') process.on('SIGHUP', () => {});
   const code = await runVerb(verb, args, {
     stdin: process.stdin,
     send: (message) => safeWrite(process.stdout, `${JSON.stringify(message)}\n`),

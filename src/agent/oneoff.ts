@@ -27,6 +27,15 @@ export async function runOneOff(app: string, argv: string[], tty: boolean): Prom
   const id = await createContainer(name, planOneOff({ ...current, app }, env, {
     kind: 'run', argv, interactive: true, tty,
   }));
+  return attachOneOff(id, name, tty);
+}
+
+/**
+ * Attaches this process's stdio to a created one-off container and starts it (see the top of
+ * this file); the process exits with the container's code, and the container goes whatever ends
+ * first. Used by `paas run` and `services:connect`.
+ */
+export function attachOneOff(id: string, name: string, tty: boolean): Promise<never> {
   process.stdout.write(`${JSON.stringify({ type: 'event', message: name, step: 'attached' })}\n`);
   const child = start('docker', startAttachedArgv(id, true), [tty ? 'inherit' : 'pipe', 'inherit', 'inherit']);
   let finishing = false;

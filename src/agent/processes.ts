@@ -30,6 +30,7 @@ import { requireCurrentRelease, specFromRelease } from './releases.js';
 import { drainInBackground, startHealthy } from './rollout.js';
 import { readSettings } from './settings.js';
 import { volumeText } from '../release/volumes.js';
+import { linkedServices } from './services.js';
 import { readState } from './state.js';
 
 /** Containers of the app with their state, uptime, CPU, memory and limits. */
@@ -40,6 +41,7 @@ export async function processTable(app: string): Promise<PsResult> {
   const base = {
     app, ...(state.current !== undefined ? { current: state.current } : {}), formation: release?.formation ?? {}, limits: release?.limits ?? {},
     volumes: (release?.volumes ?? []).map(volumeText),
+    services: await linkedServices(app),
   };
   if (ids.length === 0) return { ...base, processes: [] };
   const now = Date.now();

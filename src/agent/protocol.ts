@@ -121,6 +121,13 @@ export const VERB_FLAGS = {
   'cron-run': { app: needed, id: needed },
   'cron-suspend': { app: needed, id: needed, 'lock-token': text, by: text },
   'cron-resume': { app: needed, id: needed, 'lock-token': text, by: text },
+  services: {},
+  'services-create': { kind: needed, name: needed, version: text },
+  'services-info': { name: needed, reveal: flag },
+  'services-link': { name: needed, app: needed, as: text, version: neededCount, by: text, keep: count, 'lock-token': text },
+  'services-unlink': { name: needed, app: needed, version: neededCount, by: text, keep: count, 'lock-token': text },
+  'services-destroy': { name: needed },
+  'services-connect': { name: needed, tty: flag },
   volumes: { app: needed },
   'volumes-add': { app: needed, volume: needed, process: list, version: neededCount, by: text, keep: count, 'lock-token': text },
   'volumes-remove': { app: needed, name: needed, version: neededCount, by: text, keep: count, 'lock-token': text },
@@ -311,8 +318,12 @@ export interface PsResult {
   limits: Record<string, ProcessLimits>;
   /** The current release's volumes, as `name:/path (types)`. */
   volumes: string[];
+  /** Services linked to the app, with their container's state. */
+  services: LinkedService[];
   processes: ProcessRow[];
 }
+
+export interface LinkedService { name: string; kind: 'postgres' | 'redis'; as: string; state: string }
 
 export interface RestartResult {
   app: string;
@@ -365,6 +376,23 @@ export interface LbView {
   replicas: { replica: string; port: number; weight?: number }[];
 }
 
+/** A backing service on a host (`paas services`, services:info). */
+export interface ServiceView {
+  name: string;
+  kind: 'postgres' | 'redis';
+  version: string;
+  image: string;
+  createdAt: string;
+  /** creating: a create that has not finished (run it again). */
+  status: 'creating' | 'created';
+  /** The container's state: running, exited, restarting, ... or missing. */
+  state: string;
+  container: string;
+  volume: string;
+  network: string;
+  links: { app: string; as: string; status: 'linking' | 'linked' | 'unlinking' }[];
+}
+
 /** `paas volumes`: an app's volumes on one host. */
 export interface VolumesView {
   app: string;
@@ -401,6 +429,7 @@ export interface AppInfo {
   releases: number;
   containers: { name: string; status: string; ports: string }[];
   urls: string[];
+  services: LinkedService[];
 }
 
 /** Each verb's result. */
@@ -437,6 +466,13 @@ export interface VerbResults {
   'cron-run': { app: string; task: string; container: string };
   'cron-suspend': CronView;
   'cron-resume': CronView;
+  services: ServiceView[];
+  'services-create': ServiceView & { url: string };
+  'services-info': ServiceView & { url: string };
+  'services-link': ConfigSetResult & { service: string; as: string };
+  'services-unlink': ConfigSetResult & { service: string };
+  'services-destroy': { service: string; removed: string[] };
+  'services-connect': never;
   volumes: VolumesView;
   'volumes-add': VolumesChangeResult;
   'volumes-remove': VolumesChangeResult;

@@ -27,6 +27,7 @@ import { withAppLock } from './app-lock.js';
 import { appendAppEvent } from './app-events.js';
 import { listed } from './containers.js';
 import { runDueTasks } from './cron.js';
+import { keepServices } from './services.js';
 import { containersLabelled, createContainer, startContainer } from './engine.js';
 import { readAppConfig } from './config-store.js';
 import { specFromRelease } from './releases.js';
@@ -123,6 +124,9 @@ export async function serveHost(argv: string[], ownAgentFile = process.argv[1] ?
   for (;;) {
     await keepFormations(attempts).catch((error: unknown) => {
       process.stderr.write(`paas service: ${(error as Error).message}\n`);
+    });
+    await keepServices().catch((error: unknown) => {
+      process.stderr.write(`paas service: services: ${(error as Error).message}\n`);
     });
     await runSchedules(new Date());
     if (Date.now() - lastHandoverCheck >= HANDOVER_CHECK_MS) {

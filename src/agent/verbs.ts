@@ -31,6 +31,8 @@ import {
 import { parseJsonRequest, readBounded } from './args.js';
 import { appDir, readState } from './state.js';
 import { addVolume, removeVolumeMount, volumesView } from './volumes.js';
+import { connectService, createService, destroyService, linkService, listServices, serviceInfo, unlinkService } from './services.js';
+import { checkedKind, checkedServiceName, checkedVersion } from '../release/services.js';
 
 /** How a verb that changes the app takes its lock: under the CLI's `lock` verb (a token), or itself (waiting, or not). */
 function lockOf(args: { 'lock-token'?: string; wait?: number }): LockRequest {
@@ -184,6 +186,16 @@ export const VERBS: VerbTable = {
   },
   'cron-suspend': ({ args }) => locked(args, `cron:suspend ${args.id}`, () => suspendTask(args.app, args.id, true)),
   'cron-resume': ({ args }) => locked(args, `cron:resume ${args.id}`, () => suspendTask(args.app, args.id, false)),
+  services: () => listServices(),
+  'services-create': ({ args, emit }) => {
+    const kind = checkedKind(args.kind);
+    return createService(kind, checkedServiceName(args.name), checkedVersion(kind, args.version), emit);
+  },
+  'services-info': ({ args }) => serviceInfo(checkedServiceName(args.name), args.reveal),
+  'services-link': ({ args, emit }) => locked(args, `services:link ${args.name}`, () => linkService(checkedServiceName(args.name), args.app, args.as, releaseFields(args), emit)),
+  'services-unlink': ({ args, emit }) => locked(args, `services:unlink ${args.name}`, () => unlinkService(checkedServiceName(args.name), args.app, releaseFields(args), emit)),
+  'services-destroy': ({ args, emit }) => destroyService(checkedServiceName(args.name), emit),
+  'services-connect': ({ args }) => connectService(checkedServiceName(args.name), args.tty),
   volumes: ({ args }) => volumesView(args.app),
   'volumes-add': ({ args, emit }) => locked(args, `volumes:add ${args.volume}`, () => addVolume(args.app, args.volume, args.process, releaseFields(args), emit)),
   'volumes-remove': ({ args, emit }) => locked(args, `volumes:remove ${args.name}`, () => removeVolumeMount(args.app, args.name, releaseFields(args), emit)),

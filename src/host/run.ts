@@ -16,8 +16,13 @@ export interface RunStdio {
  * gives up (Ctrl-C without a TTY): the channel closes and the agent removes the container.
  */
 export async function runOnHost(agent: HostAgent, app: string, argv: string[], stdio: RunStdio, tty: boolean, onCancel: (cancel: () => void) => void = () => {}): Promise<number> {
+  return attachOnHost(agent, ['run', ...verbArgv('run', { app, tty }), '--', ...argv], stdio, tty, onCancel);
+}
+
+/** runOnHost for any verb that attaches a one-off container (run, services-connect): `verb` is the agent's argv. */
+export async function attachOnHost(agent: HostAgent, verb: string[], stdio: RunStdio, tty: boolean, onCancel: (cancel: () => void) => void = () => {}): Promise<number> {
   await agent.install();
-  const command = asRoot(agent.ssh, ['node', agent.path, 'run', ...verbArgv('run', { app, tty }), '--', ...argv]);
+  const command = asRoot(agent.ssh, ['node', agent.path, ...verb]);
   const pty = tty ? { rows: stdio.stdout.rows || 24, cols: stdio.stdout.columns || 80, term: process.env.TERM || 'xterm' } : undefined;
   const channel = await agent.ssh.openChannel(command, pty);
   let attached = false;

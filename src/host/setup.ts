@@ -100,16 +100,23 @@ export async function setupHost(ssh: SshConnection, label: string, options: { ba
  */
 export async function sendBaseImages(dir: string, agent: HostAgent, report: (line: string) => void): Promise<string[]> {
   const { resolveApp } = await import('../app.js');
+  const { plan } = await resolveApp(dir);
+  const refs = [...new Set([plan.baseImage, plan.runtimeImage].filter((r): r is string => !!r))];
+  const missing = await sendImages(agent, refs, `the ${plan.stack} app's build`, report);
+  if (missing.length === 0) report(`the host has the base images: ${refs.join(', ')}`);
+  return missing;
+}
+
+/** Sends the host the images of `refs` it lacks, from the local engine (pulled there first where a registry answers); the ones sent. */
+export async function sendImages(agent: HostAgent, refs: string[], why: string, report: (line: string) => void): Promise<string[]> {
   const { connectEngine, ensureImage } = await import('../docker/engine.js');
   const { pushImage } = await import('../push/thin.js');
   const { agentReceiver } = await import('../deploy/index.js');
-  const { plan } = await resolveApp(dir);
-  const refs = [...new Set([plan.baseImage, plan.runtimeImage].filter((r): r is string => !!r))];
   const { missing } = await agent.call('images', { ref: refs });
-  if (missing.length === 0) report(`the host has the base images: ${refs.join(', ')}`);
+  if (missing.length === 0) return [];
   const docker = await connectEngine();
   for (const ref of missing) {
-    await ensureImage(docker, ref, `the ${plan.stack} app's build`);
+    await ensureImage(docker, ref, why);
     report(`sending ${ref}`);
     await pushImage(docker, ref, agentReceiver(agent), { onProgress: report });
   }

@@ -81,3 +81,8 @@ export function restartArgv(seconds: number, ids: string[]): string[] {
 export function startAttachedArgv(id: string, interactive = false): string[] {
   return ['start', '--attach', ...(interactive ? ['--interactive'] : []), id];
 }
+
+/** Runs argv in a running container (no TTY, no stdin), as the image's user. */
+export function execArgv(container: string, argv: string[]): string[] {
+  return ['exec', container, ...argv];
+}

@@ -1,8 +1,10 @@
 /** How host answers are shown on a terminal: one function per kind of answer, lines of text. */
-import type { AppInfo, AppSummary, CertView, CronView, DomainsView, LbView, PsResult, VolumesView } from '../agent/protocol.js';
+import type { AppInfo, AppSummary, CertView, CronView, DomainsView, LbView, LinkedService, PsResult, VolumesView } from '../agent/protocol.js';
 import { formationText } from '../release/formation.js';
 import { psTable } from '../release/ps.js';
 import { dockerVolumeName, volumeText } from '../release/volumes.js';
+
+const serviceText = (s: LinkedService) => `${s.name} (${s.kind}, ${s.state}) as ${s.as}`;
 
 /** One host's answer of a domains verb. */
 export function domainLines(host: string, view: DomainsView): string[] {
@@ -35,6 +37,7 @@ export function appInfoLines(host: string, info: AppInfo): string[] {
     ...info.urls.map((url) => `  ${url}`),
     ...info.containers.map((c) => `  ${c.name.padEnd(36)} ${c.status.padEnd(24)} ${c.ports}`),
     ...(info.release?.volumes ?? []).map((v) => `  volume ${volumeText(v)} (Docker volume ${dockerVolumeName(info.app, v.name)})`),
+    ...(info.services ?? []).map((s) => `  service ${serviceText(s)}`),
   ];
 }
 
@@ -55,6 +58,7 @@ export function psLines(host: string, answer: PsResult): string[] {
     `=== ${answer.app} on ${host}: ${answer.current !== undefined ? `v${answer.current}${formation ? `, ${formation}` : ''}` : 'no release'}`,
     ...(answer.processes.length ? psTable(answer.processes, answer.current) : ['no containers']),
     ...(answer.volumes?.length ? [`volumes: ${answer.volumes.join(', ')}`] : []),
+    ...(answer.services?.length ? [`services: ${answer.services.map(serviceText).join(', ')}`] : []),
   ];
 }
 

@@ -10,6 +10,8 @@ bash "$here/base-images.sh"
 missing=()
 [ -e /usr/share/nginx/modules/ngx_http_lua_module.so ] || missing+=(nginx-light libnginx-mod-http-lua)
 command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
+# The backup tests start their own sshd (an SFTP target) on 127.0.0.1.
+[ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 # The TLS tests make their certificates with the openssl CLI.
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -57,9 +57,21 @@ describe('the module graph of src/', () => {
   });
 
   it('outside src/agent, only the agent\'s protocol module is imported from it', () => {
-    const reaching = files.filter((file) => !rel(file).startsWith('agent/')).flatMap((file) =>
+    // src/backup is the agent's library (it runs on hosts only): it may use the agent's state
+    // and secrets modules. The CLI must not import it (see the next test).
+    const hostSide = (file: string) => rel(file).startsWith('agent/') || rel(file).startsWith('backup/');
+    const reaching = files.filter((file) => !hostSide(file)).flatMap((file) =>
       (graph.get(file) ?? []).filter((target) => rel(target).startsWith('agent/') && rel(target) !== 'agent/protocol.ts').map((target) => `${rel(file)} -> ${rel(target)}`));
     expect(reaching).toEqual([]);
+  });
+
+  it('src/backup reaches only the agent\'s state and secrets modules; outside the agent, only its pure retention module is imported', () => {
+    const allowed = ['agent/state.ts', 'agent/secrets.ts', 'agent/protocol.ts'];
+    const fromBackup = files.filter((file) => rel(file).startsWith('backup/')).flatMap((file) =>
+      (graph.get(file) ?? []).filter((target) => rel(target).startsWith('agent/') && !allowed.includes(rel(target))).map((target) => `${rel(file)} -> ${rel(target)}`));
+    const intoBackup = files.filter((file) => !rel(file).startsWith('agent/') && !rel(file).startsWith('backup/')).flatMap((file) =>
+      (graph.get(file) ?? []).filter((target) => rel(target).startsWith('backup/') && rel(target) !== 'backup/retention.ts').map((target) => `${rel(file)} -> ${rel(target)}`));
+    expect([...fromBackup, ...intoBackup]).toEqual([]);
   });
 });
 

@@ -128,7 +128,16 @@ export const VERB_FLAGS = {
   'services-unlink': { name: needed, app: needed, version: neededCount, by: text, keep: count, 'lock-token': text },
   'services-destroy': { name: needed },
   'services-connect': { name: needed, tty: flag },
+  'services-backup': { name: needed, scheduled: flag },
+  'services-backups': { name: needed },
+  'services-restore': { name: needed, backup: text, to: text, upload: flag, 'from-target': text },
+  'services-backups-target': { name: needed, kind: needed, url: text, 'host-key': text, endpoint: text, region: text, bucket: text, prefix: text, 'path-style': flag, remove: flag },
+  'services-backups-schedule': { name: needed, schedule: text, keep: text, off: flag },
+  'services-backups-key': {},
   volumes: { app: needed },
+  'volumes-backup': { app: needed, name: needed },
+  'volumes-backups': { app: needed, name: needed },
+  'volumes-restore': { app: needed, name: needed, backup: text, by: text, 'lock-token': text },
   'volumes-add': { app: needed, volume: needed, process: list, version: neededCount, by: text, keep: count, 'lock-token': text },
   'volumes-remove': { app: needed, name: needed, version: neededCount, by: text, keep: count, 'lock-token': text },
   destroy: { app: needed, 'lock-token': text, by: text, volumes: flag },
@@ -393,6 +402,18 @@ export interface ServiceView {
   links: { app: string; as: string; status: 'linking' | 'linked' | 'unlinking' }[];
 }
 
+/** `services:backups`: a service's backups on a host (they outlive the service: `exists` says whether it is still there). */
+export interface BackupList {
+  service: string;
+  exists: boolean;
+  backups: { id: string; service: string; kind: string; createdAt: string; sourceVersion: string; keyId: string; size: number; file: string }[];
+  /** Files in the backups directory that are not readable backups. */
+  unreadable: string[];
+  schedule?: { schedule: string; keep?: Record<string, number>; keepText?: string };
+  /** Off-host copies: `ssh ssh://...`, `s3 s3://bucket/prefix at endpoint`. */
+  targets: string[];
+}
+
 /** `paas volumes`: an app's volumes on one host. */
 export interface VolumesView {
   app: string;
@@ -473,7 +494,16 @@ export interface VerbResults {
   'services-unlink': ConfigSetResult & { service: string };
   'services-destroy': { service: string; removed: string[] };
   'services-connect': never;
+  'services-backup': { id: string; service: string; kind: string; createdAt: string; size: number; plainSize: number; sha256: string; file: string; removed?: string[]; copies: { target: string; ok: boolean; error?: string }[] };
+  'services-backups-target': { service: string; targets: string[]; publicKey?: string; check: string };
+  'services-backups': BackupList;
+  'services-restore': { service: string; backup: string; into: string };
+  'services-backups-schedule': BackupList;
+  'services-backups-key': { key: string };
   volumes: VolumesView;
+  'volumes-backup': { id: string; service: string; kind: string; createdAt: string; size: number; plainSize: number; sha256: string; file: string };
+  'volumes-backups': { app: string; volume: string; backups: BackupList['backups'] };
+  'volumes-restore': { app: string; volume: string; backup: string; restart?: RestartResult };
   'volumes-add': VolumesChangeResult;
   'volumes-remove': VolumesChangeResult;
   destroy: DestroyResult;

@@ -28,6 +28,7 @@ import { appendAppEvent } from './app-events.js';
 import { listed } from './containers.js';
 import { runDueTasks } from './cron.js';
 import { keepServices } from './services.js';
+import { runScheduledBackups } from './backups.js';
 import { containersLabelled, createContainer, startContainer } from './engine.js';
 import { readAppConfig } from './config-store.js';
 import { specFromRelease } from './releases.js';
@@ -129,6 +130,9 @@ export async function serveHost(argv: string[], ownAgentFile = process.argv[1] ?
       process.stderr.write(`paas service: services: ${(error as Error).message}\n`);
     });
     await runSchedules(new Date());
+    await runScheduledBackups(new Date(), (line) => process.stderr.write(`paas service: ${line}\n`)).catch((error: unknown) => {
+      process.stderr.write(`paas service: backups: ${(error as Error).message}\n`);
+    });
     if (Date.now() - lastHandoverCheck >= HANDOVER_CHECK_MS) {
       lastHandoverCheck = Date.now();
       const launcher = await readText(SERVICE_LAUNCHER);

@@ -43,7 +43,7 @@ const secretFile = (name: string) => path.join(serviceDir(name), 'secret.enc');
 const secretScope = (name: string) => `service:${name}`;
 
 /** Changes of services (and of their records) one at a time on this host. */
-function withServicesLock<T>(work: () => Promise<T>): Promise<T> {
+export function withServicesLock<T>(work: () => Promise<T>): Promise<T> {
   return withHostLock('services', 120_000, () => new PaasError('lock', 'another command is changing the services of this host', { hint: 'wait for it and run the command again' }), work);
 }
 
@@ -51,7 +51,7 @@ export async function readService(name: string): Promise<ServiceRecord | undefin
   return readJson<ServiceRecord>(recordFile(name));
 }
 
-async function requireService(name: string): Promise<ServiceRecord> {
+export async function requireService(name: string): Promise<ServiceRecord> {
   const record = await readService(name);
   if (!record) throw new PaasError('usage', `this host has no service ${name}`, { hint: 'see `paas services`; create one with `paas services:create postgres NAME`' });
   return record;
@@ -59,6 +59,15 @@ async function requireService(name: string): Promise<ServiceRecord> {
 
 async function writeService(record: ServiceRecord): Promise<void> {
   await writeAtomic(recordFile(record.name), `${JSON.stringify(record, null, 2)}\n`);
+}
+
+/** Changes a service's record under the services lock. */
+export async function updateService(name: string, change: (record: ServiceRecord) => ServiceRecord): Promise<ServiceRecord> {
+  return withServicesLock(async () => {
+    const updated = change(await requireService(name));
+    await writeService(updated);
+    return updated;
+  });
 }
 
 async function servicePassword(name: string): Promise<string> {

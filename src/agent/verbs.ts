@@ -31,8 +31,11 @@ import {
 import { parseJsonRequest, readBounded } from './args.js';
 import { appDir, readState } from './state.js';
 import { addVolume, removeVolumeMount, volumesView } from './volumes.js';
+import { backupVolume, listVolumeBackups, restoreVolume } from './volume-backups.js';
 import { connectService, createService, destroyService, linkService, listServices, serviceInfo, unlinkService } from './services.js';
-import { checkedKind, checkedServiceName, checkedVersion } from '../release/services.js';
+import { checkedKind, checkedServiceName, checkedTargetKind, checkedVersion } from '../release/services.js';
+import { backupKeyText, backupService, listServiceBackups, restoreFromTarget, restoreService, restoreUpload, scheduleBackups, scheduledBackup, writeBackupTo } from './backups.js';
+import type { TargetRequest } from './backup-targets.js';
 
 /** How a verb that changes the app takes its lock: under the CLI's `lock` verb (a token), or itself (waiting, or not). */
 function lockOf(args: { 'lock-token'?: string; wait?: number }): LockRequest {
@@ -196,7 +199,30 @@ export const VERBS: VerbTable = {
   'services-unlink': ({ args, emit }) => locked(args, `services:unlink ${args.name}`, () => unlinkService(checkedServiceName(args.name), args.app, releaseFields(args), emit)),
   'services-destroy': ({ args, emit }) => destroyService(checkedServiceName(args.name), emit),
   'services-connect': ({ args }) => connectService(checkedServiceName(args.name), args.tty),
+  'services-backup': ({ args, emit }) => (args.scheduled ? scheduledBackup : backupService)(checkedServiceName(args.name), emit),
+  'services-backups': ({ args }) => listServiceBackups(checkedServiceName(args.name)),
+  'services-restore': ({ args, emit, stdin }) => {
+    const [name, to] = [checkedServiceName(args.name), args.to ? checkedServiceName(args.to) : undefined];
+    if (args.upload) return restoreUpload(name, to, stdin, emit);
+    if (args['from-target']) return restoreFromTarget(name, checkedTargetKind(args['from-target']), args.backup, to, emit);
+    return restoreService(name, args.backup, to, emit);
+  },
+  'services-backups-target': async ({ args, emit, readStdin }) => {
+    const kind = checkedTargetKind(args.kind);
+    const credentials = kind === 's3' && !args.remove ? parseJsonRequest(await readStdin(), 'the S3 credentials on stdin') as TargetRequest['credentials'] : undefined;
+    const { setTarget } = await import('./backup-targets.js');
+    return setTarget(checkedServiceName(args.name), {
+      kind, remove: args.remove, ...(args.url ? { url: args.url } : {}), ...(args['host-key'] ? { hostKey: args['host-key'] } : {}),
+      ...(args.endpoint ? { endpoint: args.endpoint } : {}), ...(args.region ? { region: args.region } : {}), ...(args.bucket ? { bucket: args.bucket } : {}),
+      ...(args.prefix ? { prefix: args.prefix } : {}), pathStyle: args['path-style'], ...(credentials ? { credentials } : {}),
+    }, emit);
+  },
+  'services-backups-schedule': ({ args }) => scheduleBackups(checkedServiceName(args.name), args.schedule, args.keep, args.off),
+  'services-backups-key': () => backupKeyText(),
   volumes: ({ args }) => volumesView(args.app),
+  'volumes-backup': ({ args, emit }) => backupVolume(args.app, args.name, emit),
+  'volumes-backups': ({ args }) => listVolumeBackups(args.app, args.name),
+  'volumes-restore': ({ args, emit }) => locked(args, `volumes:restore ${args.name}`, () => restoreVolume(args.app, args.name, args.backup, args.by ?? 'unknown', emit)),
   'volumes-add': ({ args, emit }) => locked(args, `volumes:add ${args.volume}`, () => addVolume(args.app, args.volume, args.process, releaseFields(args), emit)),
   'volumes-remove': ({ args, emit }) => locked(args, `volumes:remove ${args.name}`, () => removeVolumeMount(args.app, args.name, releaseFields(args), emit)),
   destroy: ({ args, emit }) => locked(args, 'apps:destroy', () => destroyApp(args.app, args.volumes, emit)),
@@ -209,6 +235,11 @@ export const VERBS: VerbTable = {
 /** Verbs git runs: they speak to git (and, through it, to the pusher as `remote:` lines), not to the CLI. */
 export const RAW_VERBS: Record<string, (args: string[]) => Promise<number>> = {
   'git-shell': (args) => gitShell(args[0]),
+  /** `backup-read NAME ID`: the encrypted file on stdout (services:backups --download). */
+  'backup-read': async (args) => {
+    await writeBackupTo(args[0] ?? '', args[1] ?? '', process.stdout);
+    return 0;
+  },
   'git-receive': async (args) => {
     const { gitReceive } = await import('./git-receive.js');
     await gitReceive(args[0] ?? '', await readBounded(process.stdin), (line) => { if (!process.stderr.destroyed) process.stderr.write(`${line}\n`); });

@@ -34,7 +34,8 @@ export const BACKUP_KINDS: readonly BackupKind[] = ['postgres', 'redis', 'volume
 
 /** A backup id: also its file name, so a safe one (lowercase letters, digits, dashes). */
 const ID = /^[a-z0-9][a-z0-9-]{0,79}$/;
-const SERVICE = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/** A service's name, or `<app>.<volume>` for a volume's backups. */
+const SERVICE = /^[a-z0-9][a-z0-9.-]{0,94}$/;
 
 export interface BackupHeader {
   format: typeof BACKUP_FORMAT;
@@ -208,6 +209,9 @@ function writeFailure(
 ): PaasError {
   const { file, service } = context;
   const nothing = 'the older backups are untouched';
+  // A full disk first: the dump then dies of the broken pipe, which says nothing of the cause.
+  const full = writeError(error, file, context.bytes);
+  if (full instanceof PaasError) return full;
   if (context.producerError) {
     const reason = context.producerError.reason;
     if (reason instanceof PaasError) return reason;
@@ -217,8 +221,6 @@ function writeFailure(
       cause: reason,
     });
   }
-  const full = writeError(error, file, context.bytes);
-  if (full instanceof PaasError) return full;
   if (context.sourceFailed) {
     return new PaasError('failure', `the backup of ${service} failed: the dump stream broke: ${messageOf(context.sourceFailed)}`, {
       where: file,

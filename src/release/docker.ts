@@ -82,7 +82,49 @@ export function startAttachedArgv(id: string, interactive = false): string[] {
   return ['start', '--attach', ...(interactive ? ['--interactive'] : []), id];
 }
 
-/** Runs argv in a running container (no TTY, no stdin), as the image's user. */
-export function execArgv(container: string, argv: string[]): string[] {
-  return ['exec', container, ...argv];
+/** Runs argv in a running container (no TTY; stdin only when `interactive`), as the image's user. */
+export function execArgv(container: string, argv: string[], options: { interactive?: boolean } = {}): string[] {
+  return ['exec', ...(options.interactive ? ['--interactive'] : []), container, ...argv];
+}
+
+/** SIGTERM (the image's stop signal), up to `seconds`, then SIGKILL. */
+export function stopArgv(seconds: number, container: string): string[] {
+  return ['stop', '--time', String(seconds), container];
+}
+
+export const startArgv = (container: string): string[] => ['start', container];
+
+/**
+ * A Redis snapshot from stdin into a (stopped) service's volume, in a throwaway container with no
+ * network: the old data goes, the RDB is written aside and renamed, then a Redis on a unix socket
+ * loads it and writes it out as the append-only files the service reads at start (with
+ * appendonly on and no such files, Redis would start empty), and the redis user (999) owns it all.
+ */
+export function restoreRedisSnapshotArgv(volume: string, image: string): string[] {
+  return ['run', '--rm', '--interactive', '--network', 'none', '--volume', `${volume}:/data`, '--entrypoint', 'sh', image, '-c', REDIS_RESTORE_SCRIPT];
+}
+
+const REDIS_RESTORE_SCRIPT = [
+  'set -e',
+  'rm -rf /data/appendonlydir /data/appendonly.aof /data/dump.rdb',
+  'cat > /data/dump.rdb.restore && mv /data/dump.rdb.restore /data/dump.rdb',
+  "redis-server --dir /data --dbfilename dump.rdb --appendonly no --save '' --port 0 --unixsocket /tmp/restore.sock &",
+  'r() { redis-cli -s /tmp/restore.sock "$@"; }',
+  'i=0; until r ping >/dev/null 2>&1; do i=$((i+1)); [ $i -lt 3000 ] || exit 1; sleep 0.1; done',
+  'r config set appendonly yes >/dev/null',
+  'i=0; until r info persistence | tr -d "\r" | grep -q "^aof_rewrite_in_progress:0" && r info persistence | tr -d "\r" | grep -q "^aof_rewrite_scheduled:0" && [ -d /data/appendonlydir ]; do i=$((i+1)); [ $i -lt 36000 ] || exit 1; sleep 0.1; done',
+  'r info persistence | tr -d "\r" | grep -q "^aof_last_bgrewrite_status:ok"',
+  'r shutdown nosave >/dev/null 2>&1 || true',
+  'wait || true',
+  'chown -R 999:999 /data',
+].join('\n');
+
+/** A volume's files as a tar stream on stdout, from a throwaway container of `image` (the app's) with the volume read-only and no network. */
+export function volumeTarArgv(volume: string, image: string): string[] {
+  return ['run', '--rm', '--network', 'none', '--volume', `${volume}:/data:ro`, '--entrypoint', 'tar', image, '-C', '/data', '-cf', '-', '.'];
+}
+
+/** A tar stream from stdin into a volume, emptied first, in a throwaway container of `image` with no network. */
+export function volumeUntarArgv(volume: string, image: string): string[] {
+  return ['run', '--rm', '--interactive', '--network', 'none', '--volume', `${volume}:/data`, '--entrypoint', 'sh', image, '-c', 'find /data -mindepth 1 -delete && tar -C /data -xf -'];
 }

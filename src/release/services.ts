@@ -7,6 +7,7 @@
 import { PaasError } from '../errors.js';
 import { checkVariableName, quote } from '../config/validators.js';
 import { DEFAULT_PIDS_LIMIT, type ContainerCreate } from './containers.js';
+import type { RetentionPolicy } from '../backup/retention.js';
 
 export const SERVICE_KINDS = ['postgres', 'redis'] as const;
 export type ServiceKind = (typeof SERVICE_KINDS)[number];
@@ -85,6 +86,29 @@ export interface ServiceRecord {
   /** `creating` until its container answered once: a create killed on the way is finished by the next. */
   status: 'creating' | 'created';
   links: ServiceLink[];
+  /** services:backups:schedule: when the host backs it up (UTC), and which backups it keeps. */
+  backup?: BackupSchedule;
+}
+
+export const TARGET_KINDS = ['ssh', 's3'] as const;
+export type TargetKind = (typeof TARGET_KINDS)[number];
+
+export function checkedTargetKind(kind: string): TargetKind {
+  if ((TARGET_KINDS as readonly string[]).includes(kind)) return kind as TargetKind;
+  throw new PaasError('usage', `${quote(kind)} is not a kind of backup target`, { hint: `use one of ${TARGET_KINDS.join(', ')}` });
+}
+
+/** Where copies of a service's backups go (kept beside its backups: they outlive the service). */
+export interface BackupTargets {
+  ssh?: { url: string; hostKey: string };
+  s3?: { endpoint?: string; region: string; bucket: string; prefix?: string; forcePathStyle: boolean };
+}
+
+export interface BackupSchedule {
+  schedule: string;
+  keep?: RetentionPolicy;
+  /** The policy as written: daily=7,weekly=4. */
+  keepText?: string;
 }
 
 export interface ServiceLink {

@@ -139,6 +139,29 @@ describe('volumes', () => {
     expect(answer.body).toBe('first\n');
   });
 
+  it('volumes:backup and volumes:restore: the files as they were, the processes restarted', async () => {
+    const backup = await world.cli(['volumes:backup', 'data', '--app', app, ...world.at(host), '--json']);
+    expect(backup.exitCode, backup.stderr).toBe(0);
+    const { id } = JSON.parse(backup.stdout) as { id: string };
+    expect((await viaNginx(host, app, '/write?text=after-backup')).status).toBe(200);
+    expect((await read()).body).toBe('first\nafter-backup\n');
+    const listed = await world.cli(['volumes:backups', 'data', '--app', app, ...world.at(host)]);
+    expect(listed.stdout).toContain(id);
+    const load = startLoad({ url: `http://127.0.0.1:${host.httpPort}/`, hostHeader: `${app}.localhost`, expectBody: /^notes/, maxDurationMs: 120_000 });
+    try {
+      const restored = await world.cli(['volumes:restore', 'data', '--app', app, ...world.at(host)]);
+      expect(restored.exitCode, restored.stderr).toBe(0);
+      expect(restored.stdout).toContain(`restored backup ${id}; restarted`);
+    } finally {
+      const report = await load.stop();
+      console.log(`volumes:restore under load: ${formatLoadReport(report)}`);
+      expect(report.failed).toBe(0);
+    }
+    expect((await read()).body).toBe('first\n');
+    // Encrypted at rest: not even the file names are in the backup.
+    expect((await onHost('sh', '-c', `grep -r -l -a notes.txt /var/lib/paas/backups/volumes/${app} || true`)).stdout.trim()).toBe('');
+  });
+
   it('volumes:remove unmounts and keeps the data; apps:destroy keeps volumes unless --volumes', async () => {
     const removed = await world.cli(['volumes:remove', 'cache', '--app', app, ...world.at(host), '--json']);
     expect(removed.exitCode, removed.stderr).toBe(0);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  execArgv, restoreRedisSnapshotArgv, startArgv, stopArgv,
   appContainerIdsArgv, appContainerTableArgv, buildArgv, classicBuildArgv, imageIdsArgv, imageLayersArgv, imageTagsArgv, inspectArgv,
   loadArgv, logsArgv, restartArgv, serverVersionArgv, startAttachedArgv, statsArgv,
 } from '../../src/release/docker.js';
@@ -39,5 +40,18 @@ describe('docker argv builders', () => {
     expect(restartArgv(10, ['a', 'b'])).toEqual(['restart', '--time', '10', 'a', 'b']);
     expect(startAttachedArgv('c1')).toEqual(['start', '--attach', 'c1']);
     expect(startAttachedArgv('c1', true)).toEqual(['start', '--attach', '--interactive', 'c1']);
+  });
+
+  it('exec, stop, start, and the redis snapshot restore (services)', () => {
+    expect(execArgv('paas-svc-db', ['pg_dump', '--format', 'custom'])).toEqual(['exec', 'paas-svc-db', 'pg_dump', '--format', 'custom']);
+    expect(execArgv('paas-svc-db', ['pg_restore'], { interactive: true })).toEqual(['exec', '--interactive', 'paas-svc-db', 'pg_restore']);
+    expect(stopArgv(30, 'paas-svc-cache')).toEqual(['stop', '--time', '30', 'paas-svc-cache']);
+    expect(startArgv('paas-svc-cache')).toEqual(['start', 'paas-svc-cache']);
+    const restore = restoreRedisSnapshotArgv('paas-svc.cache.data', 'redis:7-bookworm');
+    expect(restore.slice(0, 11)).toEqual(['run', '--rm', '--interactive', '--network', 'none', '--volume', 'paas-svc.cache.data:/data', '--entrypoint', 'sh', 'redis:7-bookworm', '-c']);
+    expect(restore).toHaveLength(12);
+    // The script is constant: names and paths come only through the argv above.
+    expect(restoreRedisSnapshotArgv('paas-svc.other.data', 'redis:6-bookworm')[11]).toBe(restore[11]);
+    expect(restore[11]).toContain('config set appendonly yes');
   });
 });

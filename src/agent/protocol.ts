@@ -126,7 +126,7 @@ export const VERB_FLAGS = {
   'services-info': { name: needed, reveal: flag },
   'services-link': { name: needed, app: needed, as: text, version: neededCount, by: text, keep: count, 'lock-token': text },
   'services-unlink': { name: needed, app: needed, version: neededCount, by: text, keep: count, 'lock-token': text },
-  'services-destroy': { name: needed },
+  'services-destroy': { name: needed, backups: flag },
   'services-connect': { name: needed, tty: flag },
   'services-backup': { name: needed, scheduled: flag },
   'services-backups': { name: needed },

@@ -250,7 +250,7 @@ export async function forgetApp(app: string): Promise<string[]> {
 }
 
 /** services:destroy: refused while linked; the container, network, volume (the data) and record go. */
-export async function destroyService(name: string, emit: Emit): Promise<{ service: string; removed: string[] }> {
+export async function destroyService(name: string, withBackups: boolean, emit: Emit): Promise<{ service: string; removed: string[] }> {
   return withServicesLock(async () => {
     const record = await requireService(name);
     const linked = record.links.map((l) => l.app);
@@ -263,7 +263,12 @@ export async function destroyService(name: string, emit: Emit): Promise<{ servic
     await removeVolume(serviceVolume(name));
     removed.push(serviceVolume(name));
     await fs.rm(serviceDir(name), { recursive: true, force: true });
-    emit(`removed the ${record.kind} service ${name} and its data`, 'service');
+    // Backups (and their off-host targets) outlive the service unless asked for.
+    if (withBackups) {
+      await fs.rm(path.join(ROOT, 'backups', name), { recursive: true, force: true });
+      removed.push(`its backups (${path.join(ROOT, 'backups', name)})`);
+    }
+    emit(`removed the ${record.kind} service ${name} and its data${withBackups ? ' and backups' : '; its backups are kept'}`, 'service');
     return { service: name, removed };
   });
 }

@@ -197,7 +197,7 @@ export const VERBS: VerbTable = {
   'services-info': ({ args }) => serviceInfo(checkedServiceName(args.name), args.reveal),
   'services-link': ({ args, emit }) => locked(args, `services:link ${args.name}`, () => linkService(checkedServiceName(args.name), args.app, args.as, releaseFields(args), emit)),
   'services-unlink': ({ args, emit }) => locked(args, `services:unlink ${args.name}`, () => unlinkService(checkedServiceName(args.name), args.app, releaseFields(args), emit)),
-  'services-destroy': ({ args, emit }) => destroyService(checkedServiceName(args.name), emit),
+  'services-destroy': ({ args, emit }) => destroyService(checkedServiceName(args.name), args.backups, emit),
   'services-connect': ({ args }) => connectService(checkedServiceName(args.name), args.tty),
   'services-backup': ({ args, emit }) => (args.scheduled ? scheduledBackup : backupService)(checkedServiceName(args.name), emit),
   'services-backups': ({ args }) => listServiceBackups(checkedServiceName(args.name)),

@@ -879,6 +879,23 @@ describe('hostile input is refused, and the host stays byte-identical', () => {
       ['cron-run --id ../x', ['cron-run', '--app', OWNER, '--id', '../x'], '', `${OWNER} has no scheduled task "../x"`],
       ['cron-suspend --id "a b"', ['cron-suspend', '--app', OWNER, '--id', 'a b'], '', `${OWNER} has no scheduled task "a b"`],
       ['cron --app ../x', ['cron', '--app', '../x'], '', 'invalid app name "../x"'],
+      ['volumes --app ../x', ['volumes', '--app', '../x'], '', 'invalid app name "../x"'],
+      ['volumes-add --volume ../x:/y', ['volumes-add', '--app', OWNER, '--volume', '../x:/y', '--version', '9'], '', '"../x" is not a valid volume name'],
+      ['volumes-add --volume x:/etc', ['volumes-add', '--app', OWNER, '--volume', 'x:/etc', '--version', '9'], '', 'would hide a system directory'],
+      ['volumes-add --volume x:/a/../../etc', ['volumes-add', '--app', OWNER, '--volume', 'x:/a/../../etc', '--version', '9'], '', '".." parts'],
+      ['volumes-add --volume "x:/a b"', ['volumes-add', '--app', OWNER, '--volume', 'x:/a b', '--version', '9'], '', 'only letters, digits'],
+      ['volumes-add --process ../web', ['volumes-add', '--app', OWNER, '--volume', 'x:/x', '--process', '../web', '--version', '9'], '', 'is not a valid process type'],
+      ['volumes-remove --name ../x', ['volumes-remove', '--app', OWNER, '--name', '../x', '--version', '9'], '', 'has no volume ../x added with volumes:add'],
+      ['volumes-backup --name ../x', ['volumes-backup', '--app', OWNER, '--name', '../x'], '', '"../x" is not a valid volume name'],
+      ['services-create --kind mysql', ['services-create', '--kind', 'mysql', '--name', 'x'], '', '"mysql" is not a kind of service'],
+      ['services-create --name ../x', ['services-create', '--kind', 'postgres', '--name', '../x'], '', '"../x" is not a valid service name'],
+      ['services-create --version "15;id"', ['services-create', '--kind', 'postgres', '--name', 'x', '--version', '15;id'], '', 'is not a version paas runs'],
+      ['services-info --name ../x', ['services-info', '--name', '../x'], '', '"../x" is not a valid service name'],
+      ['services-link --name ../x', ['services-link', '--name', '../x', '--app', OWNER, '--version', '9'], '', '"../x" is not a valid service name'],
+      ['services-restore --name nope', ['services-restore', '--name', 'nope'], '', 'this host has no service nope'],
+      ['services-restore --to ../x', ['services-restore', '--name', 'nope', '--to', '../x'], '', '"../x" is not a valid service name'],
+      ['services-backups-target --kind ftp', ['services-backups-target', '--name', 'nope', '--kind', 'ftp'], '', '"ftp" is not a kind of backup target'],
+      ['services-destroy --name nope', ['services-destroy', '--name', 'nope'], '', 'this host has no service nope'],
       ['an unknown verb', ['rm', '-rf', '/'], '', 'unknown agent verb "rm"'],
     ];
     const cases = calls.map(([input, args, stdin, says]): Case => ({
@@ -890,7 +907,7 @@ describe('hostile input is refused, and the host stays byte-identical', () => {
     }));
     // Those refused under the owner's lock (domains-add of a valid name, lb-set's weights), one at a time: two at once
     // would be refused for the lock instead.
-    const underLock = (item: Case) => /^(lb-set --weight|domains-add --name other|cron-suspend)/.test(item.input);
+    const underLock = (item: Case) => /^(lb-set --weight|domains-add --name other|cron-suspend|volumes-add|volumes-remove)/.test(item.input);
     const failures = [...await refuseAll(cases.filter((c) => !underLock(c)), 3), ...await refuseAll(cases.filter(underLock), 1)];
     expect(failures, failures.join('\n')).toEqual([]);
     await expectHostUnchanged();

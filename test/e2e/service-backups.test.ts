@@ -217,5 +217,8 @@ describe('service backups', () => {
     // Retention last=2 applies after each scheduled run.
     expect(count).toBeLessThanOrEqual(Math.max(2, before + 1));
     await cliOk('services:backups:schedule', 'cache', '--off');
+    // Backups are kept by services:destroy unless --backups.
+    await cliOk('services:destroy', 'cache', '--confirm', 'cache', '--backups');
+    expect(await world.cliJson<{ exists: boolean; backups: unknown[] }>(['services:backups', 'cache', ...world.at(host)])).toMatchObject({ exists: false, backups: [] });
   });
 });

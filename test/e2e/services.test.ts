@@ -185,6 +185,23 @@ describe('backing services', () => {
     expect(await countPresent(writer.acknowledged)).toBe(writer.acknowledged.length);
   });
 
+  it('a host restart: the services come back with the engine, the app writes again, the rows are there', async () => {
+    const before = Number((await post('/hits')).body);
+    const restarted = await execa('docker', ['restart', '--time', '5', host.container], { reject: false });
+    expect(restarted.exitCode, restarted.stderr).toBe(0);
+    const started = Date.now();
+    let answer = await post('/hits');
+    while (answer.status !== 200 && Date.now() - started < 180_000) {
+      await new Promise((r) => setTimeout(r, 500));
+      answer = await post('/hits');
+    }
+    console.log(`host restart: the app wrote to postgres again after ${Date.now() - started} ms`);
+    expect(answer.status).toBe(200);
+    expect(Number(answer.body)).toBeGreaterThan(before);
+    expect((await post('/visits')).status).toBe(200);
+    expect(await countPresent([before])).toBe(1);
+  });
+
   it('is reachable only from linked apps: not from another app, nor from outside the host', async () => {
     const other = copyExample('node');
     try {

@@ -81,12 +81,15 @@ async function readKey(file: string): Promise<Buffer> {
   }
 }
 
-/** Vars → the JSON text stored on disk. */
-export function encryptVars(vars: Record<string, string>, key: Buffer, app: string): string {
+/**
+ * Plaintext → the JSON text stored on disk: AES-256-GCM under `key`, a random IV, `scope` as
+ * additional authenticated data (the same bytes sealed for another scope do not open).
+ */
+export function seal(plain: Buffer, key: Buffer, scope: string): string {
   const iv = randomBytes(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
-  cipher.setAAD(Buffer.from(app, 'utf8'));
-  const data = Buffer.concat([cipher.update(JSON.stringify(vars), 'utf8'), cipher.final()]);
+  cipher.setAAD(Buffer.from(scope, 'utf8'));
+  const data = Buffer.concat([cipher.update(plain), cipher.final()]);
   const file: SecretsFile = {
     format: FORMAT,
     iv: iv.toString('base64'),
@@ -96,16 +99,8 @@ export function encryptVars(vars: Record<string, string>, key: Buffer, app: stri
   return JSON.stringify(file);
 }
 
-/** The stored JSON text → vars. Any failure (tampering, another key, another app) is a PaasError. */
-export function decryptVars(text: string, key: Buffer, app: string, where: string): Record<string, string> {
-  const fail = (reason: string, cause?: unknown): PaasError =>
-    new PaasError('host', `cannot decrypt the config vars of ${app}`, {
-      where,
-      details: [reason],
-      hint: `restore ${where} and the host's secret key from the same backup, or delete ${where} and set the config vars of ${app} again`,
-      cause,
-    });
-
+/** The text `seal` wrote → the plaintext. Any failure (tampering, another key, another scope: `belongsTo` says whose) is `fail(reason)`. */
+export function unseal(text: string, key: Buffer, scope: string, fail: (reason: string, cause?: unknown) => PaasError, belongsTo = 'another app'): Buffer {
   let file: Partial<SecretsFile>;
   try {
     file = JSON.parse(text) as Partial<SecretsFile>;
@@ -118,18 +113,38 @@ export function decryptVars(text: string, key: Buffer, app: string, where: strin
   const iv = Buffer.from(file.iv, 'base64');
   const tag = Buffer.from(file.tag, 'base64');
   if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) throw fail('the file has a malformed IV or authentication tag');
-
-  let plain: string;
   try {
     // authTagLength pins the tag size: GCM would otherwise accept a truncated tag.
     const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
-    decipher.setAAD(Buffer.from(app, 'utf8'));
+    decipher.setAAD(Buffer.from(scope, 'utf8'));
     decipher.setAuthTag(tag);
-    plain = Buffer.concat([decipher.update(Buffer.from(file.data, 'base64')), decipher.final()]).toString('utf8');
+    return Buffer.concat([decipher.update(Buffer.from(file.data, 'base64')), decipher.final()]);
   } catch (error) {
-    throw fail('authentication failed: the file was modified, encrypted with another key, or belongs to another app', error);
+    throw fail(`authentication failed: the file was modified, encrypted with another key, or belongs to ${belongsTo}`, error);
   }
-  const vars: unknown = JSON.parse(plain);
+}
+
+/** Vars → the JSON text stored on disk (sealed with the app's name as the scope). */
+export function encryptVars(vars: Record<string, string>, key: Buffer, app: string): string {
+  return seal(Buffer.from(JSON.stringify(vars), 'utf8'), key, app);
+}
+
+/** The stored JSON text → vars. Any failure (tampering, another key, another app) is a PaasError. */
+export function decryptVars(text: string, key: Buffer, app: string, where: string): Record<string, string> {
+  const fail = (reason: string, cause?: unknown): PaasError =>
+    new PaasError('host', `cannot decrypt the config vars of ${app}`, {
+      where,
+      details: [reason],
+      hint: `restore ${where} and the host's secret key from the same backup, or delete ${where} and set the config vars of ${app} again`,
+      cause,
+    });
+  const plain = unseal(text, key, app, fail).toString('utf8');
+  let vars: unknown;
+  try {
+    vars = JSON.parse(plain);
+  } catch (error) {
+    throw fail('the decrypted content is not JSON', error);
+  }
   if (typeof vars !== 'object' || vars === null || Array.isArray(vars) || !Object.values(vars).every((v) => typeof v === 'string')) {
     throw fail('the decrypted content is not a set of config vars');
   }

@@ -1,9 +1,9 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { PaasError } from '../errors.js';
 import { ROOT, writeAtomic, writeError } from '../agent/state.js';
-import { SECRET_KEY_FILE, loadOrCreateKey } from '../agent/secrets.js';
+import { SECRET_KEY_FILE, loadOrCreateKey, seal, unseal } from '../agent/secrets.js';
 
 /*
  * The backup key: 32 random bytes per host, encrypting every backup of the host. On disk it is
@@ -15,20 +15,10 @@ import { SECRET_KEY_FILE, loadOrCreateKey } from '../agent/secrets.js';
 export const BACKUP_KEY_FILE = path.join(ROOT, 'backup.key');
 export const BACKUP_KEY_PREFIX = 'paasbk1-';
 
-const FORMAT = 'paas-backup-key-v1';
-const AAD = Buffer.from('paas-backup-key', 'utf8');
+/** The additional authenticated data of the wrapped key (secrets.ts seal). */
+const SCOPE = 'paas-backup-key';
 const KEY_BYTES = 32;
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
 const CHECK_BYTES = 4;
-
-interface WrappedKeyFile {
-  format: typeof FORMAT;
-  keyId: string;
-  iv: string;
-  tag: string;
-  data: string;
-}
 
 export function generateBackupKey(): Buffer {
   return randomBytes(KEY_BYTES);
@@ -40,18 +30,7 @@ export function keyId(key: Buffer): string {
 }
 
 export function wrapBackupKey(key: Buffer, hostKey: Buffer): string {
-  const iv = randomBytes(IV_BYTES);
-  const cipher = createCipheriv('aes-256-gcm', hostKey, iv, { authTagLength: TAG_BYTES });
-  cipher.setAAD(AAD);
-  const data = Buffer.concat([cipher.update(key), cipher.final()]);
-  const file: WrappedKeyFile = {
-    format: FORMAT,
-    keyId: keyId(key),
-    iv: iv.toString('base64'),
-    tag: cipher.getAuthTag().toString('base64'),
-    data: data.toString('base64'),
-  };
-  return `${JSON.stringify(file)}\n`;
+  return `${seal(key, hostKey, SCOPE)}\n`;
 }
 
 export function unwrapBackupKey(text: string, hostKey: Buffer, where: string): Buffer {
@@ -62,27 +41,7 @@ export function unwrapBackupKey(text: string, hostKey: Buffer, where: string): B
       hint: `restore ${where} and the host's secret key (${SECRET_KEY_FILE}) from the same backup, or import the backup key from its paasbk1- text`,
       cause,
     });
-  let file: Partial<WrappedKeyFile>;
-  try {
-    file = JSON.parse(text) as Partial<WrappedKeyFile>;
-  } catch (error) {
-    throw fail('the file is not JSON', error);
-  }
-  if (file?.format !== FORMAT || typeof file.iv !== 'string' || typeof file.tag !== 'string' || typeof file.data !== 'string') {
-    throw fail(`the file is not in the ${FORMAT} format`);
-  }
-  const iv = Buffer.from(file.iv, 'base64');
-  const tag = Buffer.from(file.tag, 'base64');
-  if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) throw fail('the file has a malformed IV or authentication tag');
-  let key: Buffer;
-  try {
-    const decipher = createDecipheriv('aes-256-gcm', hostKey, iv, { authTagLength: TAG_BYTES });
-    decipher.setAAD(AAD);
-    decipher.setAuthTag(tag);
-    key = Buffer.concat([decipher.update(Buffer.from(file.data, 'base64')), decipher.final()]);
-  } catch (error) {
-    throw fail('authentication failed: the file was modified or wrapped with another host key', error);
-  }
+  const key = unseal(text.trim(), hostKey, SCOPE, fail, 'another host');
   if (key.length !== KEY_BYTES) throw fail(`the unwrapped key is ${key.length} bytes long, expected ${KEY_BYTES}`);
   return key;
 }

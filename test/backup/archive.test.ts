@@ -280,7 +280,7 @@ describe('the backup key', () => {
     const text = await fs.readFile(files.file, 'utf8');
     expect(text.includes(k.toString('base64'))).toBe(false);
     expect(text.includes(k.toString('hex'))).toBe(false);
-    expect(JSON.parse(text)).toMatchObject({ format: 'paas-backup-key-v1', keyId: keyId(k) });
+    expect(JSON.parse(text)).toMatchObject({ format: 'paas-secrets-v1' });
     expect((await fs.stat(files.file)).mode & 0o777).toBe(0o600);
     expect((await loadBackupKey(files))!.equals(k)).toBe(true);
     expect((await fs.readdir(dir)).sort()).toEqual(['backup.key', 'secret.key']);

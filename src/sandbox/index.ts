@@ -231,7 +231,8 @@ async function innerDockerAnswers(docker: Docker, container: string): Promise<bo
   return (await exec.inspect()).ExitCode === 0;
 }
 
-async function waitReady(docker: Docker, info: SandboxInfo, timeoutMs = 90_000): Promise<void> {
+/** 3 minutes: a sandbox's inner Docker Engine was seen to take more than 90 s to answer on a busy 2-core machine (CI with other work running). */
+async function waitReady(docker: Docker, info: SandboxInfo, timeoutMs = 180_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const state = (await docker.getContainer(info.container).inspect()).State;

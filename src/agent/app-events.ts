@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { LogLine } from '../release/ps.js';
 import { appDir } from './state.js';
@@ -19,7 +19,13 @@ export async function appendAppEvent(app: string, text: string, now = new Date()
   const line = `${JSON.stringify({ time: now.toISOString().replace(/Z$/, '000000Z'), text: text.slice(0, 2000) })}\n`;
   const size = await fs.stat(file).then((s) => s.size, () => 0);
   if (size + line.length > MAX_BYTES) await fs.rename(file, `${file}.1`).catch(() => {});
-  await fs.appendFile(file, line, { mode: 0o600 });
+  // Never through a link: the agent's own file in the app's state directory, or a new one.
+  const handle = await fs.open(file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+  try {
+    await handle.writeFile(line);
+  } finally {
+    await handle.close();
+  }
 }
 
 function parse(text: string): LogLine[] {

@@ -9,17 +9,17 @@ import path from 'node:path';
 import { PaasError } from '../errors.js';
 import { S3Target } from '../backup/targets/s3.js';
 import { generateSshKeyPair, parseHostKeyPin, parseSshTargetUrl, SshTarget } from '../backup/targets/ssh.js';
-import type { BackupTarget, RemoteBackup } from '../backup/targets/target.js';
-import { checkedServiceName, type BackupTargets, type TargetKind } from '../release/services.js';
+import type { BackupTarget } from '../backup/targets/target.js';
+import type { BackupTargets, TargetKind } from '../release/services.js';
 import type { Emit } from './protocol.js';
 import { loadOrCreateKey, readVars, SECRET_KEY_FILE, writeVars } from './secrets.js';
-import { requireService, withServicesLock } from './services.js';
+import { requireService, serviceBackupsDir, withServicesLock } from './services.js';
 import { readJson, ROOT, writeAtomic } from './state.js';
 
 const HOST_SSH_KEY_FILE = path.join(ROOT, 'backup-ssh-key.enc');
 const HOST_SSH_SCOPE = 'paas-backup-ssh-key';
 /** Beside the backups, which outlive the service: a service created again finds its targets. */
-const targetsDir = (name: string) => path.join(ROOT, 'backups', checkedServiceName(name));
+const targetsDir = serviceBackupsDir;
 const targetsFile = (name: string) => path.join(targetsDir(name), '.targets.json');
 const targetSecrets = (name: string) => path.join(targetsDir(name), '.targets.enc');
 const targetScope = (name: string) => `service-targets:${name}`;
@@ -128,12 +128,6 @@ export async function copyToTargets(name: string, id: string, file: string, emit
     }
   }
   return copies;
-}
-
-/** The backups on a target, newest first (ids sort by time). */
-export async function listTarget(name: string, kind: TargetKind): Promise<RemoteBackup[]> {
-  const target = await openTarget(name, kind);
-  return (await target.list()).sort((a, b) => b.id.localeCompare(a.id));
 }
 
 /** Downloads a backup (`id`, else the newest) from a target into `file`; its id. */

@@ -5,10 +5,10 @@
  * the whole backup before they touch any data; a schedule with retention, run by the host service.
  */
 import { once } from 'node:events';
-import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import { constants, createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
-import { backupFile, decryptBackup, listBackups, readBackupInfo, writeBackup, type BackupInfo, type WrittenBackup } from '../backup/archive.js';
+import { backupFile, decryptBackup, listBackups, readBackupInfo, writeBackup, type WrittenBackup } from '../backup/archive.js';
 import { exportBackupKey, importBackupKey, loadOrCreateBackupKey } from '../backup/keys.js';
 import { applyRetention, formatRetention, parseRetention, type RetentionPolicy } from '../backup/retention.js';
 import { PaasError } from '../errors.js';
@@ -20,15 +20,13 @@ import { docker, sleep, start } from './exec.js';
 const targetsModule = () => import('./backup-targets.js');
 import { MessageReader } from './messages.js';
 import type { BackupList, Emit } from './protocol.js';
-import { listServiceNames, readService, requireService, updateService, withServicesLock } from './services.js';
-import { readJson, ROOT, writeAtomic } from './state.js';
+import { readService, requireService, serviceBackupsDir, updateService, withServicesLock } from './services.js';
+import { readJson, writeAtomic } from './state.js';
 
-export const BACKUPS_DIR = path.join(ROOT, 'backups');
 /** An upload (`services:restore --from`) larger than this is refused. */
 const MAX_UPLOAD_BYTES = 64 * 1024 ** 3;
 const BGSAVE_TIMEOUT_MS = 10 * 60_000;
 
-export const serviceBackupsDir = (name: string) => path.join(BACKUPS_DIR, name);
 
 /** A program in the service's container whose stdout is the dump; `done` rejects with its stderr when it fails. */
 function dumpFrom(container: string, argv: string[]): { stdout: Readable; done: Promise<void> } {
@@ -84,10 +82,7 @@ export async function backupService(name: string, emit: Emit): Promise<WrittenBa
 }
 
 export async function listServiceBackups(name: string): Promise<BackupList> {
-  const { backups, unreadable } = await listBackups(serviceBackupsDir(name)).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT' || (error as { cause?: NodeJS.ErrnoException }).cause?.code === 'ENOENT') return { backups: [], unreadable: [] };
-    throw error;
-  });
+  const { backups, unreadable } = await listBackups(serviceBackupsDir(name));
   const record = await readService(name);
   const targets = await (await targetsModule()).readTargets(name);
   return {
@@ -159,7 +154,7 @@ export async function restoreService(name: string, id: string | undefined, to: s
 export async function restoreFromTarget(name: string, kind: TargetKind, id: string | undefined, to: string | undefined, emit: Emit): Promise<{ service: string; backup: string; into: string }> {
   const dir = serviceBackupsDir(to ?? name);
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-  const fetched = path.join(dir, `.fetch-${process.pid}-${Date.now()}.backup`);
+  const fetched = path.join(dir, `.fetch-${process.pid}-${Date.now()}.partial`);
   try {
     const chosen = await (await targetsModule()).fetchFromTarget(name, kind, id, fetched);
     emit(`fetched ${chosen} from the ${kind} target`, 'restore');
@@ -184,9 +179,10 @@ export async function restoreUpload(name: string, to: string | undefined, stdin:
   }
   const dir = serviceBackupsDir(target.name);
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-  const upload = path.join(dir, `.upload-${process.pid}-${Date.now()}.backup`);
+  const upload = path.join(dir, `.upload-${process.pid}-${Date.now()}.partial`);
   try {
-    const sink = createWriteStream(upload, { mode: 0o600 });
+    // A new file of its own (never one that is there, never through a link).
+    const sink = (await fs.open(upload, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600)).createWriteStream();
     let size = 0;
     const counting = new Transform({
       transform(chunk: Buffer, _encoding, callback) {
@@ -237,10 +233,10 @@ export async function pruneBackups(name: string, policy: RetentionPolicy, now: D
  * backup (however many runs were missed), then its retention. A failure is logged and the next
  * run tries again; older backups stay.
  */
-export async function runScheduledBackups(now: Date, log: (line: string) => void): Promise<void> {
-  for (const name of await listServiceNames()) {
-    const record = await readService(name).catch(() => undefined);
-    if (!record?.backup || record.status !== 'created') continue;
+export async function runScheduledBackups(records: readonly ServiceRecord[], now: Date, log: (line: string) => void): Promise<void> {
+  for (const record of records) {
+    const { name } = record;
+    if (!record.backup || record.status !== 'created') continue;
     const last = await readJson<{ at: string }>(lastRunFile(name)).catch(() => undefined);
     const lastAt = last ? new Date(last.at) : new Date(record.createdAt);
     const due = dueRuns([{ id: 'backup', schedule: record.backup.schedule, command: 'backup', concurrencyPolicy: 'forbid', maintenance: false, source: `the backup schedule of ${name}` }], lastAt, now);
@@ -273,4 +269,3 @@ export async function writeBackupTo(name: string, id: string, out: NodeJS.Writab
   await once(stream, 'end');
 }
 
-export type { BackupInfo };

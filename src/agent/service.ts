@@ -27,7 +27,7 @@ import { withAppLock } from './app-lock.js';
 import { appendAppEvent } from './app-events.js';
 import { listed } from './containers.js';
 import { runDueTasks } from './cron.js';
-import { keepServices } from './services.js';
+import { keepServices, readServiceRecords } from './services.js';
 import { runScheduledBackups } from './backups.js';
 import { containersLabelled, createContainer, startContainer } from './engine.js';
 import { readAppConfig } from './config-store.js';
@@ -126,11 +126,13 @@ export async function serveHost(argv: string[], ownAgentFile = process.argv[1] ?
     await keepFormations(attempts).catch((error: unknown) => {
       process.stderr.write(`paas service: ${(error as Error).message}\n`);
     });
-    await keepServices().catch((error: unknown) => {
+    // The service records, read once a tick for both of their uses.
+    const services = await readServiceRecords().catch(() => []);
+    await keepServices(services).catch((error: unknown) => {
       process.stderr.write(`paas service: services: ${(error as Error).message}\n`);
     });
     await runSchedules(new Date());
-    await runScheduledBackups(new Date(), (line) => process.stderr.write(`paas service: ${line}\n`)).catch((error: unknown) => {
+    await runScheduledBackups(services, new Date(), (line) => process.stderr.write(`paas service: ${line}\n`)).catch((error: unknown) => {
       process.stderr.write(`paas service: backups: ${(error as Error).message}\n`);
     });
     if (Date.now() - lastHandoverCheck >= HANDOVER_CHECK_MS) {

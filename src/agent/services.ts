@@ -9,10 +9,10 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { PaasError } from '../errors.js';
-import { appNetwork } from '../release/containers.js';
+import { appNetwork, networkCreate } from '../release/containers.js';
 import { execArgv, logsArgv } from '../release/docker.js';
 import {
-  KINDS, SERVICE_LABEL, checkServiceName, linkVariable, planServiceClient, planServiceContainer, readinessArgv, serviceContainer, serviceNetwork, serviceUrl, serviceVolume,
+  KINDS, SERVICE_LABEL, checkServiceName, checkedServiceName, linkVariable, planServiceClient, planServiceContainer, readinessArgv, serviceContainer, serviceNetwork, serviceUrl, serviceVolume,
   type ServiceKind, type ServiceLink, type ServiceRecord,
 } from '../release/services.js';
 import { changeConfig } from './config-vars.js';
@@ -30,6 +30,8 @@ import { loadOrCreateKey, readVars, SECRET_KEY_FILE, writeVars } from './secrets
 import { ROOT, readJson, readState, writeAtomic } from './state.js';
 
 export const SERVICES_DIR = path.join(ROOT, 'services');
+/** A service's backups (and their off-host targets): apart from its record, they outlive it. */
+export const serviceBackupsDir = (name: string) => path.join(ROOT, 'backups', checkedServiceName(name));
 const READY_TIMEOUT_MS = 120_000;
 
 function serviceDir(name: string): string {
@@ -98,7 +100,7 @@ function view(record: ServiceRecord, state: string): ServiceView {
 }
 
 export async function listServices(): Promise<ServiceView[]> {
-  const records = (await Promise.all((await listServiceNames()).map(readService))).filter((r): r is ServiceRecord => r !== undefined);
+  const records = await readServiceRecords();
   return Promise.all(records.map(async (record) => view(record, await containerState(record.name))));
 }
 
@@ -206,7 +208,7 @@ export async function linkService(name: string, app: string, as: string | undefi
   }
   await setLink(name, app, { app, as: variable, status: 'linking' });
   try {
-    await ensureNetwork({ Name: appNetwork(app), Driver: 'bridge', CheckDuplicate: true, Labels: { 'paas.app': app } });
+    await ensureNetwork(networkCreate(app));
     await connectNetwork(appNetwork(app), serviceContainer(name));
     emit(`${serviceContainer(name)} joined the network of ${app}`, 'link');
     await failpoint('service-link');
@@ -265,8 +267,8 @@ export async function destroyService(name: string, withBackups: boolean, emit: E
     await fs.rm(serviceDir(name), { recursive: true, force: true });
     // Backups (and their off-host targets) outlive the service unless asked for.
     if (withBackups) {
-      await fs.rm(path.join(ROOT, 'backups', name), { recursive: true, force: true });
-      removed.push(`its backups (${path.join(ROOT, 'backups', name)})`);
+      await fs.rm(serviceBackupsDir(name), { recursive: true, force: true });
+      removed.push(`its backups (${serviceBackupsDir(name)})`);
     }
     emit(`removed the ${record.kind} service ${name} and its data${withBackups ? ' and backups' : '; its backups are kept'}`, 'service');
     return { service: name, removed };
@@ -283,16 +285,24 @@ export async function connectService(name: string, tty: boolean): Promise<never>
 }
 
 /** The host service's tick: a created service whose container stopped (a crash, `docker kill`) is started again. */
-export async function keepServices(): Promise<string[]> {
+export async function keepServices(records: readonly ServiceRecord[]): Promise<string[]> {
+  const created = records.filter((record) => record.status === 'created');
+  if (created.length === 0) return [];
+  // One listing of the engine for all of them (not one request per service each second).
+  const containers = await containersLabelled([SERVICE_LABEL.service]);
   const started: string[] = [];
-  for (const name of await listServiceNames()) {
-    const record = await readService(name).catch(() => undefined);
-    if (record?.status !== 'created') continue;
-    const state = await containerState(name);
-    if (state !== 'exited' && state !== 'created') continue;
-    await startContainer(serviceContainer(name)).then(() => started.push(name), () => undefined);
+  for (const record of created) {
+    const container = containers.find((c) => c.Names.includes(`/${serviceContainer(record.name)}`));
+    if (container?.State !== 'exited' && container?.State !== 'created') continue;
+    await startContainer(container.Id, serviceContainer(record.name)).then(() => started.push(record.name), () => undefined);
   }
   return started;
+}
+
+/** Every service record of this host (those that do not read are left out): what the host service's tick works from. */
+export async function readServiceRecords(): Promise<ServiceRecord[]> {
+  const records = await Promise.all((await listServiceNames()).map((name) => readService(name).catch(() => undefined)));
+  return records.filter((record): record is ServiceRecord => record !== undefined);
 }
 
 /** The services linked to an app, with their state (ps, apps:info). */

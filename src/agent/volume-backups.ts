@@ -60,7 +60,7 @@ export async function backupVolume(app: string, name: string, emit: Emit): Promi
 
 export async function listVolumeBackups(app: string, name: string): Promise<{ app: string; volume: string; backups: BackupInfo[] }> {
   const dir = volumeBackupsDir(app, name);
-  const { backups } = await listBackups(dir).catch(() => ({ backups: [] as BackupInfo[] }));
+  const { backups } = await listBackups(dir);
   return { app, volume: name, backups };
 }
 

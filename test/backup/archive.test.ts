@@ -248,6 +248,8 @@ describe('a full disk', () => {
   });
 
   it('fails with the full-disk error, removes its temp file, keeps the older backup', async (context) => {
+    // `npm test` runs as root on the machines it is for: there the test must run, not skip.
+    if (!mount && process.env.PAAS_TEST_TOOLS === 'required') throw new Error(`a full disk cannot be made: ${skipReason}`);
     if (!mount) {
       console.warn(`skipped: ${skipReason}`);
       context.skip();

@@ -12,7 +12,9 @@ import { TargetError } from '../../src/backup/targets/target.js';
 import { PaasError } from '../../src/errors.js';
 
 const SSHD = '/usr/sbin/sshd';
-const canRun = existsSync(SSHD) && process.getuid?.() === 0;
+/** `npm test` (PAAS_TEST_TOOLS=required; scripts/setup.sh installs openssh-server) runs these, and they fail without sshd. */
+const toolsRequired = process.env.PAAS_TEST_TOOLS === 'required';
+const canRun = toolsRequired || (existsSync(SSHD) && process.getuid?.() === 0);
 const skipReason = existsSync(SSHD) ? 'sshd needs root here (it logs users in)' : `${SSHD} is missing (scripts/setup.sh installs openssh-server)`;
 
 let dir: string;

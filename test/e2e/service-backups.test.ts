@@ -61,9 +61,11 @@ describe('service backups', () => {
     const listed = await world.cli(['services:backups', 'db', ...world.at(host)]);
     expect(listed.stdout).toContain(backup.id);
     expect(listed.stdout).toMatch(/postgres 15 +[\d.]+ [KM]i?B/);
-    // Encrypted at rest: no table contents in the file.
-    const raw = await onHost('sh', '-c', 'cat /var/lib/paas/backups/db/*.backup | grep -c -a "c4ca4238a0b923820dcc509a6f75849b" || true');
+    // Encrypted at rest: a pg_dump custom-format file starts with "PGDMP" (its table data is
+    // compressed, so looking for a row's text would prove nothing); no backup file holds it.
+    const raw = await onHost('sh', '-c', 'cat /var/lib/paas/backups/db/*.backup | grep -c -a PGDMP || true');
     expect(raw.stdout.trim()).toBe('0');
+    expect((await onHost('docker', 'exec', 'paas-svc-db', 'sh', '-c', 'pg_dump --format custom -U postgres -d db | head -c 5')).stdout).toBe('PGDMP');
     await cliOk('services:destroy', 'db', '--confirm', 'db');
     // Backups outlive the service.
     expect((await world.cliJson<{ exists: boolean; backups: unknown[] }>(['services:backups', 'db', ...world.at(host)]))).toMatchObject({ exists: false, backups: [{ id: backup.id }] });

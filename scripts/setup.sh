@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything the tests and the demo need on this machine, idempotently:
 # a running Docker Engine, the base images paas's templates name, and nginx with its Lua module
-# (tests check configs with `nginx -t`; nginx is not started), the OpenSSH client and openssl.
+# (tests check configs with `nginx -t`; nginx is not started), the OpenSSH client, openssl and
+# pebble (a test ACME CA).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bash "$here/engine.sh"
@@ -14,6 +15,8 @@ command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 # The TLS tests make their certificates with the openssl CLI.
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+# The ACME tests run Debian's pebble (a test CA) and pebble-challtestsrv (its DNS) on 127.0.0.1.
+{ [ -x /usr/bin/pebble ] && [ -x /usr/bin/pebble-challtestsrv ]; } || missing+=(pebble)
 if [ ${#missing[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "[setup] installing ${missing[*]} (nginx is not started)" >&2
   export DEBIAN_FRONTEND=noninteractive

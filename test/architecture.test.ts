@@ -57,9 +57,9 @@ describe('the module graph of src/', () => {
   });
 
   it('outside src/agent, only the agent\'s protocol module is imported from it', () => {
-    // src/backup is the agent's library (it runs on hosts only): it may use the agent's state
-    // and secrets modules. The CLI must not import it (see the next test).
-    const hostSide = (file: string) => rel(file).startsWith('agent/') || rel(file).startsWith('backup/');
+    // src/backup and src/acme are the agent's libraries (they run on hosts only): they may use
+    // the agent's state and secrets modules. The CLI must not import them (see the next tests).
+    const hostSide = (file: string) => rel(file).startsWith('agent/') || rel(file).startsWith('backup/') || rel(file).startsWith('acme/');
     const reaching = files.filter((file) => !hostSide(file)).flatMap((file) =>
       (graph.get(file) ?? []).filter((target) => rel(target).startsWith('agent/') && rel(target) !== 'agent/protocol.ts').map((target) => `${rel(file)} -> ${rel(target)}`));
     expect(reaching).toEqual([]);
@@ -72,6 +72,15 @@ describe('the module graph of src/', () => {
     const intoBackup = files.filter((file) => !rel(file).startsWith('agent/') && !rel(file).startsWith('backup/')).flatMap((file) =>
       (graph.get(file) ?? []).filter((target) => rel(target).startsWith('backup/') && rel(target) !== 'backup/retention.ts').map((target) => `${rel(file)} -> ${rel(target)}`));
     expect([...fromBackup, ...intoBackup]).toEqual([]);
+  });
+
+  it('src/acme reaches only the agent\'s state and secrets modules; outside the agent, only its pure renewal module is imported', () => {
+    const allowed = ['agent/state.ts', 'agent/secrets.ts', 'agent/protocol.ts'];
+    const fromAcme = files.filter((file) => rel(file).startsWith('acme/')).flatMap((file) =>
+      (graph.get(file) ?? []).filter((target) => rel(target).startsWith('agent/') && !allowed.includes(rel(target))).map((target) => `${rel(file)} -> ${rel(target)}`));
+    const intoAcme = files.filter((file) => !rel(file).startsWith('agent/') && !rel(file).startsWith('acme/')).flatMap((file) =>
+      (graph.get(file) ?? []).filter((target) => rel(target).startsWith('acme/') && rel(target) !== 'acme/renewal.ts').map((target) => `${rel(file)} -> ${rel(target)}`));
+    expect([...fromAcme, ...intoAcme]).toEqual([]);
   });
 });
 

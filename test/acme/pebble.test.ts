@@ -1,29 +1,22 @@
-// The ACME client against a real ACME server: Debian's pebble (scripts/setup.sh installs it),
-// with pebble-challtestsrv as its DNS (every name answers 127.0.0.1) and a node:http server of
-// this test as the host's port 80, answering from the challenge store. All on 127.0.0.1, random
-// ports, a temp dir; every process started here is stopped by its pid in afterAll.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+// The ACME client against a real ACME server: Debian's pebble with pebble-challtestsrv as its
+// DNS (test/e2e/pebble.ts; every name answers 127.0.0.1) and a node:http server of this test as
+// the host's port 80, answering from the challenge store. All on 127.0.0.1, random ports, temp
+// dirs; pebble's processes are stopped by their pid in afterAll.
 import { X509Certificate } from 'node:crypto';
-import { existsSync, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import http from 'node:http';
-import https from 'node:https';
-import net, { type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { challengeStore, readChallenge, tokenFromUrlPath } from '../../src/acme/challenges.js';
 import { AcmeError, createAccountKey, issueCertificate, normalizeNames, preflightDns, registerAccount, type DnsResolver } from '../../src/acme/client.js';
 import { inspectCertificate } from '../../src/tls/pem.js';
-import { toolsRequired } from '../nginx/harness.js';
-
-const PEBBLE = '/usr/bin/pebble';
-const CHALLTESTSRV = '/usr/bin/pebble-challtestsrv';
-const hasPebble = existsSync(PEBBLE) && existsSync(CHALLTESTSRV);
-const skipReason = `${PEBBLE} or ${CHALLTESTSRV} is missing (scripts/setup.sh installs Debian's pebble)`;
+import { freePort, hasPebble, pebbleMissing, skipWithoutPebble, startPebble, type Pebble } from '../e2e/pebble.js';
 
 let dir: string;
 let challengesDir: string;
-const children: ChildProcess[] = [];
+let pebble: Pebble | undefined;
 let web: http.Server | undefined;
 let directoryUrl: string;
 let caBundle: string;
@@ -31,57 +24,13 @@ let rootPem: string;
 let accountKeyPem: string;
 /** What the test's port 80 answers: the store's key authorization, or a wrong one. */
 let answer: 'store' | 'wrong' = 'store';
-const logs: string[] = [];
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-function get(url: string, ca: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    https.get(url, { ca, timeout: 2000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    }).on('error', reject).on('timeout', function (this: http.ClientRequest) { this.destroy(new Error('timeout')); });
-  });
-}
-
-async function waitFor(url: string, ca: string, ms: number): Promise<string> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const ok = await get(url, ca).catch(() => undefined);
-    if (ok?.status === 200) return ok.body;
-    if (Date.now() > deadline) throw new Error(`${url} did not answer within ${ms} ms:\n${logs.join('')}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-function start(bin: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-  const keep = (d: Buffer) => { if (logs.length < 400) logs.push(d.toString()); };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  children.push(child);
-  return child;
-}
 
 const poll = { attempts: 20, minMs: 50, maxMs: 500 };
 
 beforeAll(async () => {
-  if (!hasPebble) return;
-  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'paas-pebble-'));
+  if (skipWithoutPebble) return;
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'paas-pebble-test-'));
   challengesDir = path.join(dir, 'challenges');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=localhost',
-    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
-    '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')], { stdio: 'ignore' });
-  caBundle = await fs.readFile(path.join(dir, 'cert.pem'), 'utf8');
 
   // The host's port 80, as nginx will serve it: /.well-known/acme-challenge/<token> from the store.
   web = http.createServer((req, res) => {
@@ -95,42 +44,20 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => web!.listen(0, '127.0.0.1', resolve));
   const httpPort = (web.address() as AddressInfo).port;
 
-  const [dnsPort, challMgmt, acmePort, mgmtPort, tlsPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
-  start(CHALLTESTSRV, ['-dns01', `127.0.0.1:${dnsPort}`, '-http01', '', '-https01', '', '-tlsalpn01', '',
-    '-management', `127.0.0.1:${challMgmt}`, '-defaultIPv4', '127.0.0.1', '-defaultIPv6', '']);
-  await fs.writeFile(path.join(dir, 'pebble.json'), JSON.stringify({
-    pebble: {
-      listenAddress: `127.0.0.1:${acmePort}`,
-      managementListenAddress: `127.0.0.1:${mgmtPort}`,
-      certificate: path.join(dir, 'cert.pem'),
-      privateKey: path.join(dir, 'key.pem'),
-      httpPort,
-      tlsPort, // nothing listens there: TLS-ALPN-01 is not used
-      ocspResponderURL: '',
-      externalAccountBindingRequired: false,
-      domainBlocklist: ['blocked.test'],
-    },
-  }));
-  start(PEBBLE, ['-config', path.join(dir, 'pebble.json'), '-dnsserver', `127.0.0.1:${dnsPort}`], {
-    PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0', PEBBLE_AUTHZREUSE: '0',
-  });
-  directoryUrl = `https://127.0.0.1:${acmePort}/dir`;
-  await waitFor(directoryUrl, caBundle, 10_000);
-  rootPem = await waitFor(`https://127.0.0.1:${mgmtPort}/roots/0`, caBundle, 5000);
+  pebble = await startPebble({ listenIp: '127.0.0.1', defaultIPv4: '127.0.0.1', httpPort });
+  directoryUrl = pebble.directoryUrl;
+  caBundle = pebble.directoryCaPem;
+  rootPem = await pebble.rootPem();
   accountKeyPem = await createAccountKey();
 }, 30_000);
 
 afterAll(async () => {
-  await Promise.all(children.map((child) => new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) { resolve(); return; }
-    child.once('exit', () => resolve());
-    process.kill(child.pid, 'SIGTERM');
-  })));
+  await pebble?.stop();
   await new Promise<void>((resolve) => (web ? web.close(() => resolve()) : resolve()));
   if (dir) await fs.rm(dir, { recursive: true, force: true });
 });
 
-describe.skipIf(!hasPebble && !toolsRequired)(`ACME against pebble${hasPebble ? '' : ` (skipped: ${skipReason})`}`, () => {
+describe.skipIf(skipWithoutPebble)(`ACME against pebble${hasPebble ? '' : ` (skipped: ${pebbleMissing})`}`, () => {
   it('registers an account (terms agreed), twice to the same URL', async () => {
     const first = await registerAccount({ directoryUrl, caBundle, accountKeyPem, email: 'ops@example.com' });
     expect(first.accountUrl).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/my-account\//);

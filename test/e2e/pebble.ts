@@ -225,8 +225,12 @@ export function sandboxNetwork(container: string): ContainerNetwork {
   return { network: found[0], ip: found[1].IPAddress!, gateway: found[1].Gateway! };
 }
 
-/** Pebble for one sandbox: listening on its network's gateway, every name resolving to the sandbox. */
-export async function startPebbleFor(container: string, options: Omit<PebbleOptions, 'listenIp'> = {}): Promise<Pebble & { sandbox: ContainerNetwork }> {
+export interface SandboxPebble extends Pebble {
+  sandbox: ContainerNetwork;
+}
+
+/** Pebble for one sandbox (TestHost.container): on its network's gateway, every name resolving to the sandbox. */
+export async function startPebbleFor(container: string, options: Omit<PebbleOptions, 'listenIp'> = {}): Promise<SandboxPebble> {
   const sandbox = sandboxNetwork(container);
   const pebble = await startPebble({ defaultIPv4: sandbox.ip, ...options, listenIp: sandbox.gateway });
   return { ...pebble, sandbox };

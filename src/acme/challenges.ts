@@ -1,6 +1,6 @@
 // HTTP-01 challenge answers (RFC 8555 §8.3) as files in a directory the agent owns: one file per
 // token, named by the token, holding its key authorization. nginx will serve that directory at
-// /.well-known/acme-challenge/<token> (not wired yet). A key authorization is public (the CA and
+// /.well-known/acme-challenge/<token>. A key authorization is public (the CA and
 // anyone else may fetch it over plain HTTP): the files are 0644, the directory 0755, so that
 // nginx's workers can read them. Tokens are checked before they become file names.
 import { promises as fs } from 'node:fs';
@@ -8,11 +8,11 @@ import path from 'node:path';
 import { PaasError } from '../errors.js';
 import { ROOT, writeAtomic } from '../agent/state.js';
 
-/** Where the agent keeps the answers (nginx's `root` for the challenge location, once wired). */
+/** Where the agent keeps the answers (the `alias` of nginx's challenge location). */
 export const CHALLENGES_DIR = path.join(ROOT, 'acme', 'challenges');
 
-/** The URL path prefix the CA fetches (RFC 8555 §8.3). */
-export const CHALLENGE_PATH_PREFIX = '/.well-known/acme-challenge/';
+export { CHALLENGE_PATH_PREFIX } from '../nginx/config.js';
+import { CHALLENGE_PATH_PREFIX } from '../nginx/config.js';
 
 /** Tokens are base64url (RFC 8555 §8.1: at least 128 bits of entropy; Let's Encrypt's are 43 characters). */
 export const TOKEN_MAX_LENGTH = 128;

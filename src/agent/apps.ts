@@ -8,10 +8,10 @@ import { VOLUME_LABEL } from '../release/volumes.js';
 import { apiName, containersLabelled, engineRequest, removeContainer, removeNetwork, removeVolume, volumesLabelled } from './engine.js';
 import { docker } from './exec.js';
 import { repoPath } from './git.js';
-import { removeNginxConfig, removeRoutes, siteFile } from './nginx.js';
+import { readSites, removeRoutes, removeSite } from './nginx.js';
 import type { AppInfo, AppSummary, DestroyResult, Emit } from './protocol.js';
 import { appUrls, currentRelease, readHostInfo } from './releases.js';
-import { DEFAULT_TLS_FILE, anyCertificate, appStateDir, certsDir, readSettings, syncDefaultTlsServer } from './settings.js';
+import { appStateDir, certsDir, readSettings } from './settings.js';
 import { listApps, readState } from './state.js';
 import { forgetApp, linkedServices } from './services.js';
 
@@ -48,16 +48,13 @@ export async function destroyApp(app: string, withVolumes: boolean, emit: Emit):
   const containers = await containersLabelled([`${LABEL.app}=${app}`]);
   const images = (await docker(imageTagsArgv(`paas/${app}`), { timeoutMs: 60_000 })).stdout.split('\n').filter(Boolean);
   const plan = planDestroy(app, {
-    ...(await exists(siteFile(app)) ? { siteFile: siteFile(app) } : {}),
-    ...(await exists(DEFAULT_TLS_FILE()) ? { defaultTlsFile: DEFAULT_TLS_FILE() } : {}),
-    otherAppHasCertificate: await anyCertificate(app),
+    site: (await readSites()).sites.some((site) => site.app === app),
     containers: containers.map((c) => ({ id: c.Id })), images,
     ...(await exists(certsDir(app)) ? { certsDir: certsDir(app) } : {}),
     ...(await exists(repoPath(app)) ? { repo: repoPath(app) } : {}),
     stateDir: appStateDir(app),
   });
-  // One reload: the site, and the catch-all HTTPS server when no other app has a certificate.
-  await removeNginxConfig(...plan.nginxFiles);
+  if (plan.site) await removeSite(app);
   await removeRoutes(app);
   emit(`nginx no longer serves ${app}`, 'destroy');
   await Promise.all(plan.containers.map((id) => removeContainer(id)));
@@ -76,9 +73,8 @@ export async function destroyApp(app: string, withVolumes: boolean, emit: Emit):
   if (withVolumes) for (const volume of volumes) await removeVolume(volume);
   if (volumes.length) emit(withVolumes ? `removed the volume(s) ${volumes.join(', ')}` : `kept the volume(s) ${volumes.join(', ')} (their data; apps:destroy --volumes removes them)`, 'destroy');
   for (const dir of plan.dirs) await fs.rm(dir, { recursive: true, force: true });
-  await syncDefaultTlsServer();
   return {
-    app, containers: containers.map((c) => (c.Names[0] ?? c.Id).replace(/^\//, '')), images: removedImages, removed: [...plan.nginxFiles, ...plan.dirs],
+    app, containers: containers.map((c) => (c.Names[0] ?? c.Id).replace(/^\//, '')), images: removedImages, removed: plan.dirs,
     volumes: withVolumes ? { removed: volumes, kept: [] } : { removed: [], kept: volumes },
   };
 }

@@ -2,21 +2,25 @@
  * The host itself: what it has (facts), its setup (the state directory, the nginx wiring, the git
  * user), and the images on its engine (layers for a thin push, loading an archive).
  */
+import { X509Certificate } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { PaasError } from '../errors.js';
-import { LUA_DIR, ROUTES_DIR, renderDefaultServer, renderInclude } from '../nginx/config.js';
+import { LUA_DIR, ROUTES_DIR, renderInclude, renderServer, type AppSite } from '../nginx/config.js';
 import { PAAS_LUA } from '../nginx/lua.js';
 import { chainIds } from '../push/layers.js';
 import { imageIdsArgv, imageLayersArgv, loadArgv, serverVersionArgv } from '../release/docker.js';
 import { docker, run } from './exec.js';
 import { setupGit } from './git.js';
 import { INTENTS_DIR } from './intents.js';
-import { applyNginxConfig } from './nginx.js';
-import type { HostFacts, HostInfo } from './protocol.js';
-import { otherAppsNames } from './settings.js';
-import { APPS_DIR, BUILDS_DIR, HOST_FILE, NGINX_DIR, ROOT, dockerArch, readJson, readState, writeAtomic } from './state.js';
+import { CHALLENGES_DIR } from '../acme/challenges.js';
+import { siteFor } from '../release/settings.js';
+import { changeNginxConfig, expectSites, nginxWorkerGroup, readSites, writeSitesFile, type NginxFiles } from './nginx.js';
+import type { HostAcme, HostFacts, HostInfo } from './protocol.js';
+import { DIRECTORY_CA_FILE } from './acme.js';
+import { CERTS_DIR, otherAppsNames, readSettings } from './settings.js';
+import { APPS_DIR, BUILDS_DIR, HOST_FILE, NGINX_DIR, ROOT, dockerArch, listApps, readJson, readState, writeAtomic } from './state.js';
 
 const NGINX_INCLUDE = '/etc/nginx/conf.d/paas.conf';
 const DEBIAN_DEFAULT_SITE = '/etc/nginx/sites-enabled/default';
@@ -36,12 +40,72 @@ export async function hostFacts(app: string | undefined, engine = true): Promise
   };
 }
 
+/** host:setup's ACME settings; each one given replaces the host's, the others stay. */
+export interface AcmeSetup {
+  directoryUrl?: string;
+  email?: string;
+  resolver?: string;
+  renewBeforeDays?: number;
+  /** PEM roots for the CA's own HTTPS ('' to trust the system's again). */
+  caPem?: unknown;
+}
+
+/** The host's ACME settings after `given`, checked; the roots file written or removed. */
+async function acmeSettings(previous: HostAcme | undefined, given: AcmeSetup, did: string[]): Promise<HostAcme | undefined> {
+  const next: HostAcme = { ...previous };
+  const bad = (what: string, value: unknown, fix: string) => new PaasError('usage', `invalid ${what} ${JSON.stringify(value)}: ${fix}`);
+  if (given.directoryUrl !== undefined) {
+    let url: URL | undefined;
+    try { url = new URL(given.directoryUrl); } catch { url = undefined; }
+    if (!url || url.protocol !== 'https:' || given.directoryUrl.length > 500) throw bad('--acme-directory', given.directoryUrl, 'give the https:// URL of the CA\'s ACME directory');
+    next.directoryUrl = url.href;
+  }
+  if (given.email !== undefined) {
+    if (given.email === '') delete next.email;
+    else if (!/^[^\s@<>()"',;:]{1,64}@[a-z0-9.-]{1,253}\.[a-z]{2,}$/i.test(given.email)) throw bad('--acme-email', given.email, 'give an e-mail address such as ops@example.com');
+    else next.email = given.email;
+  }
+  if (given.resolver !== undefined) {
+    const [, ip, port] = /^(\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-f:]+\])(?::(\d{1,5}))?$/i.exec(given.resolver) ?? [];
+    if (given.resolver === '') delete next.resolver;
+    else if (!ip || (port !== undefined && (Number(port) < 1 || Number(port) > 65535))) throw bad('--acme-resolver', given.resolver, 'give a DNS server as IP or IP:PORT');
+    else next.resolver = given.resolver;
+  }
+  if (given.renewBeforeDays !== undefined) {
+    if (!Number.isInteger(given.renewBeforeDays) || given.renewBeforeDays < 1 || given.renewBeforeDays > 90) throw bad('--acme-renew-before', given.renewBeforeDays, 'give whole days from 1 to 90');
+    next.renewBeforeDays = given.renewBeforeDays;
+  }
+  if (given.caPem !== undefined) {
+    if (given.caPem === '') {
+      await fs.rm(DIRECTORY_CA_FILE, { force: true });
+      delete next.privateCa;
+    } else {
+      const pem = typeof given.caPem === 'string' && given.caPem.length < 256 * 1024 ? given.caPem : '';
+      const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+      try {
+        if (blocks.length === 0) throw new Error('no certificate in it');
+        for (const block of blocks) new X509Certificate(block);
+      } catch (error) {
+        throw new PaasError('usage', `the --acme-ca file is not PEM certificates: ${(error as Error).message}`, { hint: 'give the PEM of the roots that sign the CA\'s HTTPS certificate' });
+      }
+      await fs.mkdir(path.dirname(DIRECTORY_CA_FILE), { recursive: true, mode: 0o711 });
+      await writeAtomic(DIRECTORY_CA_FILE, `${blocks.join('\n')}\n`, 0o644);
+      next.privateCa = true;
+    }
+  }
+  if (JSON.stringify(next) !== JSON.stringify(previous ?? {})) did.push(`ACME: ${next.directoryUrl ?? 'Let\'s Encrypt'}${next.email ? `, contact ${next.email}` : ''}${next.privateCa ? ', its HTTPS trusted through the given roots' : ''}`);
+  return Object.keys(next).length ? next : undefined;
+}
+
 /** Creates the state directory and nginx wiring; idempotent. Returns what it did. */
-export async function setupHost(baseDomain: string, publicPort: number): Promise<{ host: HostInfo; did: string[] }> {
+export async function setupHost(baseDomain: string, publicPort: number, acme: AcmeSetup = {}): Promise<{ host: HostInfo; did: string[] }> {
   const did: string[] = [];
+  const previous = await readJson<HostInfo>(HOST_FILE);
+  // Checked before anything changes.
+  const acmeNext = await acmeSettings(previous?.acme, acme, did);
   // nginx's workers (www-data) read the route files and the Lua module: those directories are
   // readable, and the state root is traversable but not listable. App state stays 0700.
-  const dirs: [string, number][] = [[ROOT, 0o711], [APPS_DIR, 0o700], [NGINX_DIR, 0o755], [LUA_DIR, 0o755], [ROUTES_DIR, 0o755], [BUILDS_DIR, 0o700], [INTENTS_DIR, 0o700]];
+  const dirs: [string, number][] = [[ROOT, 0o711], [APPS_DIR, 0o700], [NGINX_DIR, 0o755], [LUA_DIR, 0o755], [ROUTES_DIR, 0o755], [path.dirname(CHALLENGES_DIR), 0o711], [CHALLENGES_DIR, 0o755], [BUILDS_DIR, 0o700], [INTENTS_DIR, 0o700]];
   for (const [dir, mode] of dirs) {
     const existed = await fs.stat(dir).then(() => true, () => false);
     await fs.mkdir(dir, { recursive: true, mode });
@@ -64,19 +128,105 @@ export async function setupHost(baseDomain: string, publicPort: number): Promise
     await fs.rm(DEBIAN_DEFAULT_SITE);
     did.push(`disabled ${DEBIAN_DEFAULT_SITE} (the file stays in sites-available)`);
   }
-  const defaultServer = path.join(NGINX_DIR, '000-default.conf');
-  const fresh = (await fs.readFile(defaultServer, 'utf8').catch(() => '')) !== renderDefaultServer();
+  await certificateAccess(did);
+  // The table first: once the server below serves every app from it, the apps' old site files go.
+  const generation = await writeSitesFile(await sitesOfApps(baseDomain));
+  const files = await serverFiles(did);
+  const fresh = (await fs.readFile(SERVER_FILE, 'utf8').catch(() => '')) !== files[SERVER_FILE];
   // Applied every time: it also starts nginx when it is not running, and proves it serves.
-  await applyNginxConfig(defaultServer, renderDefaultServer());
-  if (fresh) did.push('installed the default server (404 for unknown host names)');
+  await changeNginxConfig(files);
+  await expectSites(generation);
+  if (fresh) did.push('installed the server of every app (routes, certificates and redirects from the sites table)');
   await setupGit(did);
-  const previous = await readJson<HostInfo>(HOST_FILE);
-  const host: HostInfo = { arch: dockerArch(), baseDomain, publicPort, setupAt: previous?.setupAt ?? new Date().toISOString() };
+  const host: HostInfo = { arch: dockerArch(), baseDomain, publicPort, setupAt: previous?.setupAt ?? new Date().toISOString(), ...(acmeNext ? { acme: acmeNext } : {}) };
   if (JSON.stringify(previous) !== JSON.stringify(host)) {
     await writeAtomic(HOST_FILE, `${JSON.stringify(host, null, 2)}\n`, 0o644);
     did.push(`recorded ${HOST_FILE}`);
   }
   return { host, did };
+}
+
+const SERVER_FILE = path.join(NGINX_DIR, '000-paas.conf');
+const PLACEHOLDER_CERT = path.join(NGINX_DIR, 'placeholder.crt');
+const PLACEHOLDER_KEY = path.join(NGINX_DIR, 'placeholder.key');
+/** What earlier paas versions had in nginx's directory: one file per app, and catch-all servers. */
+const LEGACY_FILE = /^(000-default|000-default-tls|app-[a-z][a-z0-9-]*)\.conf$/;
+
+/**
+ * nginx's files that serve every app: the server, and the legacy files to take out (null). A
+ * placeholder certificate is made once (nginx needs one for `listen 443 ssl`; it is never sent).
+ */
+async function serverFiles(did: string[]): Promise<NginxFiles> {
+  if (!(await fs.access(PLACEHOLDER_KEY).then(() => true, () => false)) || !(await fs.access(PLACEHOLDER_CERT).then(() => true, () => false))) {
+    const { certPem, keyPem } = await placeholderCertificate();
+    await writeAtomic(PLACEHOLDER_KEY, keyPem, 0o600);
+    await writeAtomic(PLACEHOLDER_CERT, certPem, 0o644);
+    did.push(`made the placeholder certificate ${PLACEHOLDER_CERT}`);
+  }
+  const files: NginxFiles = { [SERVER_FILE]: renderServer({ placeholderCert: PLACEHOLDER_CERT, placeholderKey: PLACEHOLDER_KEY, challengesDir: CHALLENGES_DIR }) };
+  for (const name of await fs.readdir(NGINX_DIR)) {
+    if (LEGACY_FILE.test(name)) {
+      files[path.join(NGINX_DIR, name)] = null;
+      did.push(`removed ${name} (every app is served by the one server now)`);
+    }
+    // What a killed configuration change left (never loaded: nginx includes only *.conf).
+    if (/\.conf\.(prev|removed|next)$/.test(name)) await fs.rm(path.join(NGINX_DIR, name), { force: true });
+  }
+  return files;
+}
+
+/** A self-signed ECDSA certificate for a name no client asks for, and its key (PEM). */
+async function placeholderCertificate(): Promise<{ certPem: string; keyPem: string }> {
+  const [x509, { webcrypto }] = await Promise.all([import('@peculiar/x509'), import('node:crypto')]);
+  x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+  const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+  const keys = await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify']);
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: '01', name: 'CN=paas-placeholder.invalid', notBefore: new Date(), notAfter: new Date(Date.now() + 3650 * 86_400_000), keys, signingAlgorithm: algorithm,
+  });
+  const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
+  return { certPem: cert.toString('pem'), keyPem: `${x509.PemConverter.encode(pkcs8, 'PRIVATE KEY')}\n` };
+}
+
+/**
+ * The sites table as the apps' releases and settings say, for every app with a current release;
+ * an app without one keeps the entry it has (a first deploy under way).
+ */
+async function sitesOfApps(baseDomain: string): Promise<AppSite[]> {
+  const { sites: existing } = await readSites().catch(() => ({ sites: [] as AppSite[] }));
+  const sites: AppSite[] = [];
+  for (const app of await listApps()) {
+    const state = await readState(app);
+    const current = state.releases.find((r) => r.version === state.current);
+    if (current) sites.push(siteFor(app, baseDomain, current.domains, await readSettings(app)));
+    else {
+      const entry = existing.find((site) => site.app === app);
+      if (entry) sites.push(entry);
+    }
+  }
+  return sites;
+}
+
+/** nginx's workers pick each handshake's certificate: the certificates are readable by their group (0640), nothing more. */
+async function certificateAccess(did: string[]): Promise<void> {
+  const gid = await nginxWorkerGroup();
+  await fs.mkdir(CERTS_DIR, { recursive: true, mode: 0o750 });
+  await fs.chmod(CERTS_DIR, 0o750);
+  await fs.chown(CERTS_DIR, 0, gid);
+  let changed = 0;
+  for (const app of await fs.readdir(CERTS_DIR)) {
+    const dir = path.join(CERTS_DIR, app);
+    const stat = await fs.lstat(dir);
+    if (!stat.isDirectory()) continue;
+    if (stat.gid !== gid || (stat.mode & 0o777) !== 0o750) { await fs.chown(dir, 0, gid); await fs.chmod(dir, 0o750); changed++; }
+    for (const name of await fs.readdir(dir)) {
+      const file = path.join(dir, name);
+      const fileStat = await fs.lstat(file);
+      if (!fileStat.isFile()) continue;
+      if (fileStat.gid !== gid || (fileStat.mode & 0o777) !== 0o640) { await fs.chown(file, 0, gid); await fs.chmod(file, 0o640); changed++; }
+    }
+  }
+  if (changed) did.push(`made ${changed} certificate file(s) readable by nginx's workers (group ${gid})`);
 }
 
 /** Chain IDs of every layer of every image on this engine: what a thin push may leave out. */

@@ -3,13 +3,17 @@ import { promises as fs } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { PaasError } from '../errors.js';
-import { AGENT_HOST, PROBE_PATH, ROUTES_DIR, probeAnswer, renderAgentServer, renderAppConfig, renderRoutes, siteNames, type AppRoutes, type AppSite } from '../nginx/config.js';
+import {
+  AGENT_HOST, PROBE_PATH, ROUTES_DIR, SITES_FILE, checkSite, parseSites, probeAnswer, renderAgentServer, renderRoutes, renderSites,
+  type AppRoutes, type AppSite,
+} from '../nginx/config.js';
 import { run, sleep } from './exec.js';
 import { NGINX_DIR, writeAtomic } from './state.js';
 import { withHostLock } from './lock.js';
+import { failpoint } from './failpoints.js';
 
 const exists = (file: string) => fs.access(file).then(() => true, () => false);
-const AGENT_SERVER_FILE = () => path.join(NGINX_DIR, '001-agent.conf');
+export const AGENT_SERVER_FILE = () => path.join(NGINX_DIR, '001-agent.conf');
 
 async function testConfig(): Promise<{ ok: boolean; output: string }> {
   const result = await run('nginx', ['-t'], { check: false });
@@ -61,105 +65,148 @@ export async function withNginxLock<T>(change: () => Promise<T>, waitMs = 120_00
   }), change);
 }
 
-/** Puts `content` at `file` only if nginx accepts it (see applyUnlocked), one change at a time on the host. */
-export async function applyNginxConfig(file: string, content: string): Promise<void> {
-  await withNginxLock(() => applyUnlocked(file, content));
+/** A change of nginx's configuration files: content to write, or null to take the file out. */
+export type NginxFiles = Record<string, string | null>;
+
+/**
+ * Changes nginx's configuration files only if nginx accepts the result: new files go in place
+ * with the old ones kept as `.prev`, removed ones moved to `.removed`, `nginx -t` judges, and a
+ * rejected change is undone before anything is reloaded. nginx includes only `*.conf`, so what a
+ * crash leaves beside them is never loaded; setupHost() settles it next time. Returns once nginx
+ * serves the new configuration (it is started when not running). Only paas's own setup and
+ * upgrades change nginx's configuration: apps, domains and certificates change the sites table.
+ */
+export async function changeNginxConfig(files: NginxFiles): Promise<void> {
+  await withNginxLock(async () => {
+    const generation = randomUUID();
+    const undo: (() => Promise<void>)[] = [];
+    for (const [file, content] of Object.entries(files)) {
+      const had = await exists(file);
+      if (content === null) {
+        if (!had) continue;
+        await fs.rename(file, `${file}.removed`);
+        undo.push(() => fs.rename(`${file}.removed`, file));
+        continue;
+      }
+      await writeAtomic(`${file}.next`, content, 0o644);
+      if (had) await fs.copyFile(file, `${file}.prev`);
+      await fs.rename(`${file}.next`, file);
+      undo.push(had ? () => fs.rename(`${file}.prev`, file) : () => fs.rm(file, { force: true }));
+    }
+    await writeAtomic(AGENT_SERVER_FILE(), renderAgentServer(generation), 0o644);
+    const test = await testConfig();
+    if (!test.ok) {
+      for (const step of undo.reverse()) await step();
+      throw new PaasError('host', 'nginx rejected the new configuration; the previous one is still in place', {
+        where: Object.keys(files).join(', '),
+        details: test.output.split('\n').slice(-8),
+        hint: 'this is a bug in paas or a broken nginx setup on the host: run `nginx -t` there',
+      });
+    }
+    for (const file of Object.keys(files)) await Promise.all([fs.rm(`${file}.prev`, { force: true }), fs.rm(`${file}.removed`, { force: true })]);
+    await reloadNginx(generation);
+  });
+}
+
+/** The sites table the agent last wrote (empty before any app). */
+export async function readSites(): Promise<{ generation: string; sites: AppSite[] }> {
+  const text = await fs.readFile(SITES_FILE, 'utf8').catch(() => undefined);
+  if (text === undefined) return { generation: '', sites: [] };
+  try {
+    return parseSites(text);
+  } catch (error) {
+    throw new PaasError('host', `the sites table is damaged: ${(error as Error).message}`, { where: SITES_FILE, hint: 'run `paas host:setup` again: it rebuilds the table from the apps\' releases' });
+  }
+}
+
+/** Has nginx load the sites table into shared memory; resolves with what it answers. */
+export async function refreshSites(): Promise<string | undefined> {
+  return askNginx('/sites');
 }
 
 /**
- * Puts `content` at `file` only if nginx accepts the result: the new file goes in place with the
- * old one kept as `.prev`, `nginx -t` judges, and a rejected file is swapped back before anything
- * is reloaded. A crash in between leaves `.prev`, which recoverNginxConfig() settles next time.
- * Returns once nginx serves the new configuration.
+ * Puts a whole sites table in place and has nginx load it (no reload): nginx answers the
+ * generation it now holds; on any other answer the previous table is put back. The caller holds
+ * the nginx lock.
  */
-async function applyUnlocked(file: string, content: string): Promise<void> {
-  const prev = `${file}.prev`;
-  const next = `${file}.next`;
+async function writeSitesUnlocked(sites: AppSite[]): Promise<void> {
+  const previous = await fs.readFile(SITES_FILE, 'utf8').catch(() => undefined);
   const generation = randomUUID();
-  await writeAtomic(next, content, 0o644);
-  if (await exists(file)) await fs.copyFile(file, prev);
-  await fs.rename(next, file);
-  await writeAtomic(AGENT_SERVER_FILE(), renderAgentServer(generation), 0o644);
-  const test = await testConfig();
-  if (!test.ok) {
-    if (await exists(prev)) await fs.rename(prev, file);
-    else await fs.rm(file, { force: true });
-    throw new PaasError('host', 'nginx rejected the new configuration; the previous one is still in place', {
-      where: file,
-      details: test.output.split('\n').slice(-8),
-      hint: 'this is a bug in paas or a broken nginx setup on the host: run `nginx -t` there',
+  await writeAtomic(SITES_FILE, renderSites(sites, generation), 0o644);
+  await failpoint('sites-written');
+  const answer = await refreshSites();
+  if (answer === `generation ${generation}`) return;
+  if (previous === undefined) await fs.rm(SITES_FILE, { force: true });
+  else await writeAtomic(SITES_FILE, previous, 0o644);
+  await refreshSites();
+  throw new PaasError('host', `nginx did not take the new sites table (it answered ${JSON.stringify(answer ?? 'nothing')})`, {
+    where: SITES_FILE,
+    hint: 'check that nginx runs with the Lua module (libnginx-mod-http-lua) and that `paas host:setup` has been run',
+  });
+}
+
+/**
+ * Replaces the whole sites table (host:setup rebuilding it from the apps' releases) without
+ * asking nginx to load it: setup reloads nginx next, and then checks what nginx holds with
+ * expectSites(). Returns the table's generation.
+ */
+export async function writeSitesFile(sites: AppSite[]): Promise<string> {
+  const generation = randomUUID();
+  const text = renderSites(sites, generation);
+  await withNginxLock(() => writeAtomic(SITES_FILE, text, 0o644));
+  return generation;
+}
+
+/** Has nginx load the sites table and checks it holds `generation`. */
+export async function expectSites(generation: string): Promise<void> {
+  const answer = await withNginxLock(() => refreshSites());
+  if (answer !== `generation ${generation}`) {
+    throw new PaasError('host', `nginx did not take the sites table (it answered ${JSON.stringify(answer ?? 'nothing')})`, {
+      where: SITES_FILE,
+      hint: 'check that nginx runs with the Lua module (libnginx-mod-http-lua and lua-resty-core) and its error log',
     });
   }
-  await fs.rm(prev, { force: true });
-  await reloadNginx(generation);
 }
+
+/** The group nginx's workers run as (its `user` directive; Debian's www-data by default), by id. */
+export async function nginxWorkerGroup(): Promise<number> {
+  const conf = await fs.readFile('/etc/nginx/nginx.conf', 'utf8').catch(() => '');
+  const [, user = 'www-data', group] = /^\s*user\s+([A-Za-z0-9_.-]+)(?:\s+([A-Za-z0-9_.-]+))?\s*;/m.exec(conf) ?? [];
+  const groups = await fs.readFile('/etc/group', 'utf8').catch(() => '');
+  const byName = new Map(groups.split('\n').map((line) => line.split(':')).filter((f) => f.length >= 3).map((f) => [f[0]!, Number(f[2])]));
+  if (group && byName.has(group)) return byName.get(group)!;
+  if (byName.has(user)) return byName.get(user)!;
+  const passwd = await fs.readFile('/etc/passwd', 'utf8').catch(() => '');
+  const entry = passwd.split('\n').map((line) => line.split(':')).find((f) => f[0] === user);
+  if (entry && Number.isInteger(Number(entry[3]))) return Number(entry[3]);
+  throw new PaasError('host', `cannot find the group of nginx's worker user ${JSON.stringify(user)}`, { where: '/etc/nginx/nginx.conf', hint: 'check the `user` directive of nginx.conf' });
+}
+
+const sameSite = (a: AppSite | undefined, b: AppSite | undefined) => JSON.stringify(a) === JSON.stringify(b);
 
 /**
- * Takes files out of nginx's configuration the same careful way, with one reload for all: moved
- * aside, `nginx -t`, put back if nginx refuses the rest, else reloaded. Returns false when none
- * of them was there.
- */
-export async function removeNginxConfig(...files: string[]): Promise<boolean> {
-  return withNginxLock(() => removeUnlocked(files));
-}
-
-async function removeUnlocked(files: string[]): Promise<boolean> {
-  const present: string[] = [];
-  for (const file of files) if (await exists(file)) present.push(file);
-  if (present.length === 0) return false;
-  const generation = randomUUID();
-  for (const file of present) await fs.rename(file, `${file}.removed`);
-  await writeAtomic(AGENT_SERVER_FILE(), renderAgentServer(generation), 0o644);
-  const test = await testConfig();
-  if (!test.ok) {
-    for (const file of present) await fs.rename(`${file}.removed`, file);
-    throw new PaasError('host', 'nginx rejected the configuration without these files; they are still in place', {
-      where: present.join(', '),
-      details: test.output.split('\n').slice(-8),
-      hint: 'run `nginx -t` on the host',
-    });
-  }
-  for (const file of present) await fs.rm(`${file}.removed`, { force: true });
-  await reloadNginx(generation);
-  return true;
-}
-
-/** After a crash mid-apply: keep the file nginx accepts, drop the other (and a half-written .next). */
-export async function recoverNginxConfig(file: string): Promise<void> {
-  const prev = `${file}.prev`;
-  await fs.rm(`${file}.next`, { force: true });
-  if (await exists(`${file}.removed`)) {
-    // A removal was under way: put the file back; the command that removes it runs again.
-    if (!(await exists(file))) await fs.rename(`${file}.removed`, file);
-    else await fs.rm(`${file}.removed`, { force: true });
-  }
-  if (!(await exists(prev))) return;
-  if (!(await testConfig()).ok) await fs.rename(prev, file);
-  else await fs.rm(prev, { force: true });
-}
-
-export const siteFile = (app: string) => path.join(NGINX_DIR, `app-${app}.conf`);
-
-/** The names each other app's site file on this host serves (a deploy in progress included). */
-async function siteOwners(except: string): Promise<{ app: string; names: string[] }[]> {
-  const files = (await fs.readdir(NGINX_DIR).catch(() => [] as string[])).filter((f) => /^app-[a-z][a-z0-9-]*\.conf$/.test(f));
-  const owners = await Promise.all(files.map(async (f) => ({ app: f.slice(4, -5), names: siteNames(await fs.readFile(path.join(NGINX_DIR, f), 'utf8').catch(() => '')) })));
-  return owners.filter((o) => o.app !== except);
-}
-
-/**
- * Writes the app's nginx file and reloads, only when its content changes (new app, new names).
- * `check` sees the names first, beside the other apps' site files, under the host-wide nginx
- * lock: two apps that claim one name at once cannot both get it.
+ * Puts the app's site into the sites table and has nginx take it, only when it changes (new app,
+ * new names, a certificate). `check` sees the names first, beside the other apps' entries, under
+ * the host-wide nginx lock: two apps that claim one name at once cannot both get it. No reload.
  */
 export async function applySite(site: AppSite, check: (names: string[], owners: { app: string; names: string[] }[]) => void = () => {}): Promise<boolean> {
-  const file = siteFile(site.app);
-  const content = renderAppConfig(site);
+  checkSite(site);
   return withNginxLock(async () => {
-    await recoverNginxConfig(file);
-    check(site.serverNames, await siteOwners(site.app));
-    if ((await fs.readFile(file, 'utf8').catch(() => '')) === content) return false;
-    await applyUnlocked(file, content);
+    const { sites } = await readSites();
+    const others = sites.filter((other) => other.app !== site.app);
+    check(site.serverNames, others.map((other) => ({ app: other.app, names: other.serverNames })));
+    if (sameSite(sites.find((other) => other.app === site.app), site)) return false;
+    await writeSitesUnlocked([...others, site]);
+    return true;
+  });
+}
+
+/** Takes the app out of the sites table: its names answer 404 (HTTPS: no handshake) at once. Returns false when it was not there. */
+export async function removeSite(app: string): Promise<boolean> {
+  return withNginxLock(async () => {
+    const { sites } = await readSites();
+    if (!sites.some((site) => site.app === app)) return false;
+    await writeSitesUnlocked(sites.filter((site) => site.app !== app));
     return true;
   });
 }
@@ -185,19 +232,14 @@ async function unserved(site: AppSite): Promise<{ name: string; answer: string |
 }
 
 /**
- * Asks nginx, for each of the app's names, which app's server answers. When one is not the app's
- * (its site file is there but nginx never loaded it: an agent killed between writing and
- * reloading), the configuration is tested and reloaded once, and asked again.
+ * Asks nginx, for each of the app's names, which app it routes it to. When one is not the app's
+ * (the table was written but nginx never loaded it: an agent killed in between), nginx is asked
+ * to load the table again, and asked again.
  */
 export async function verifyServed(site: AppSite): Promise<{ ok: boolean; missing: string[]; details: string[] }> {
   let missing = await unserved(site);
   if (missing.length) {
-    await withNginxLock(async () => {
-      if (!(await testConfig()).ok) return;
-      const generation = randomUUID();
-      await writeAtomic(AGENT_SERVER_FILE(), renderAgentServer(generation), 0o644);
-      await reloadNginx(generation).catch(() => {});
-    });
+    await withNginxLock(() => refreshSites());
     missing = await unserved(site);
   }
   return { ok: missing.length === 0, missing: missing.map((m) => m.name), details: missing.map((m) => `${m.name}: nginx answered ${JSON.stringify(m.answer ?? 'nothing')}, not ${JSON.stringify(probeAnswer(site.app))}`) };

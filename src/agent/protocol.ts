@@ -90,7 +90,7 @@ const flag = { type: 'boolean' } as const;
 /** Every JSON verb, with the flags it takes (`--name value`, repeatable for lists, bare for booleans). */
 export const VERB_FLAGS = {
   info: { app: text },
-  setup: { 'base-domain': text, 'public-port': count },
+  setup: { 'base-domain': text, 'public-port': count, 'acme-directory': text, 'acme-email': text, 'acme-resolver': text, 'acme-renew-before': count, 'acme-ca': flag },
   layers: {},
   load: {},
   lock: { app: needed, by: text, command: text, wait: count },
@@ -113,7 +113,8 @@ export const VERB_FLAGS = {
   'domains-add': { app: needed, name: needed, 'lock-token': text, by: text },
   'domains-remove': { app: needed, name: needed, 'lock-token': text, by: text },
   certs: { app: needed },
-  'certs-add': { app: needed, 'lock-token': text, by: text, 'no-redirect': flag },
+  'certs-add': { app: needed, 'lock-token': text, by: text, 'no-redirect': flag, hsts: flag },
+  'certs-auto': { app: needed, 'lock-token': text, by: text, name: list, 'no-redirect': flag, hsts: flag, off: flag },
   'certs-remove': { app: needed, 'lock-token': text, by: text },
   lb: { app: needed },
   'lb-set': { app: needed, strategy: needed, weight: list, 'lock-token': text, by: text },
@@ -245,6 +246,21 @@ export interface HostInfo {
   /** Port where this host's nginx is reached from outside (80, or a published sandbox port). */
   publicPort: number;
   setupAt: string;
+  /** Where certs:auto gets certificates (host:setup --acme-*); Let's Encrypt and 30 days when absent. */
+  acme?: HostAcme;
+}
+
+/** The host's ACME CA and renewal settings. */
+export interface HostAcme {
+  directoryUrl?: string;
+  /** Contact for the CA's expiry and policy notices. */
+  email?: string;
+  /** The DNS server the pre-issuance check asks (IP or IP:PORT), instead of the host's resolver. */
+  resolver?: string;
+  /** Renew this many days before expiry (a third of the lifetime when that is shorter). */
+  renewBeforeDays?: number;
+  /** The CA's own HTTPS is trusted through host:setup --acme-ca's roots (a private CA). */
+  privateCa?: boolean;
 }
 
 /** What a host has (the `info` verb, and the deploy session's first event). */
@@ -352,8 +368,17 @@ export interface CertView {
   app: string;
   certificate: null | {
     fingerprint: string; names: string[]; notAfter: string; selfSigned: boolean; redirect: boolean; addedAt: string;
+    notBefore?: string; issuer?: string; hsts: boolean;
+    source: 'certs:add' | 'acme';
     /** The app's names it serves over HTTPS. */
     serves: string[];
+  };
+  /** certs:auto: what the host keeps issued and renews by itself. */
+  auto?: {
+    names: string[]; by: 'certs:auto'; redirect: boolean; hsts: boolean;
+    /** When the host renews next (now when due; later after failures, with backoff). */
+    nextRenewal?: string;
+    failures: number; lastError?: string; lastAttemptAt?: string;
   };
 }
 
@@ -476,10 +501,11 @@ export interface VerbResults {
   restart: RestartResult;
   logs: { lines: number; processes: string[] };
   domains: DomainsView;
-  'domains-add': DomainsView & { added: boolean; reloaded?: boolean };
-  'domains-remove': DomainsView & { removed: true; reloaded: boolean };
+  'domains-add': DomainsView & { added: boolean };
+  'domains-remove': DomainsView & { removed: true };
   certs: CertView;
   'certs-add': CertView;
+  'certs-auto': CertView;
   'certs-remove': { app: string; removed: string };
   lb: LbView;
   'lb-set': LbView;

@@ -11,39 +11,34 @@ import {
   type AppCertificate, type AppSettings,
 } from '../release/settings.js';
 import { certificateCovers, inspectCertificate } from '../tls/pem.js';
-import { applySite, currentRoutes, switchRoutes } from './nginx.js';
+import { applySite, currentRoutes, nginxWorkerGroup, switchRoutes } from './nginx.js';
+import { failpoint } from './failpoints.js';
 import type { CertView, DomainsView, Emit, LbView } from './protocol.js';
 import { currentRelease, readHostInfo } from './releases.js';
-import { certsDir, otherAppsNames, readSettings, syncDefaultTlsServer, writeSettings } from './settings.js';
+import { certsDir, otherAppsNames, readSettings, writeSettings } from './settings.js';
 import { readState, writeAtomic } from './state.js';
 
 const releaseOf = async (app: string) => currentRelease(await readState(app));
 
 /**
- * Puts the settings in place and makes nginx serve them (the site is written, tested with
- * `nginx -t` and reloaded only when its names or certificate change). On failure the previous
- * settings are written back. An app without a release keeps them for its first deploy.
+ * Puts the settings in place and makes nginx serve them (the app's entry of the sites table,
+ * loaded by nginx without a reload). On failure the previous settings are written back. An app
+ * without a release keeps them for its first deploy.
  */
-async function applySettings(app: string, previous: AppSettings, next: AppSettings): Promise<{ served: boolean; reloaded: boolean }> {
+async function applySettings(app: string, previous: AppSettings, next: AppSettings): Promise<{ served: boolean }> {
   const host = await readHostInfo();
   const current = await releaseOf(app);
   await writeSettings(app, next);
-  if (!current) {
-    await syncDefaultTlsServer();
-    return { served: false, reloaded: false };
-  }
+  if (!current) return { served: false };
   try {
-    // A certificate added: the catch-all HTTPS server first, so the app's cert never answers other names.
-    const defaultChanged = next.certificate ? await syncDefaultTlsServer() : false;
     const others = await otherAppsNames(app, host.baseDomain);
-    const siteChanged = await applySite(siteFor(app, host.baseDomain, current.domains, next), (names, owners) => {
+    await applySite(siteFor(app, host.baseDomain, current.domains, next), (names, owners) => {
       for (const name of names) {
         const problem = claimProblem(app, name, [...others, ...owners], host.baseDomain);
         if (problem) throw new PaasError('usage', problem, { hint: 'remove the domain from the other app first, or use another one' });
       }
     });
-    const defaultRemoved = next.certificate ? false : await syncDefaultTlsServer();
-    return { served: true, reloaded: defaultChanged || siteChanged || defaultRemoved };
+    return { served: true };
   } catch (error) {
     await writeSettings(app, previous);
     throw error;
@@ -75,8 +70,8 @@ export function checkDomainName(name: string): string {
   return name;
 }
 
-/** domains:add: the name served by the app at once (its site rewritten, tested, reloaded), kept across releases. */
-export async function addDomain(app: string, name: string, emit: Emit): Promise<DomainsView & { added: boolean; reloaded?: boolean }> {
+/** domains:add: the name served by the app at once (no reload), kept across releases. */
+export async function addDomain(app: string, name: string, emit: Emit): Promise<DomainsView & { added: boolean }> {
   const host = await readHostInfo();
   const settings = await readSettings(app);
   const current = await releaseOf(app);
@@ -92,11 +87,11 @@ export async function addDomain(app: string, name: string, emit: Emit): Promise<
   if (problem) throw new PaasError('usage', problem, { hint: 'use a domain of your own (its DNS pointing at this host), or the default name' });
   const result = await applySettings(app, settings, { ...settings, domains: [...settings.domains, name] });
   emit(result.served ? `nginx serves ${app} at ${name}` : `${name} is kept for ${app}'s first deploy`, 'domains');
-  return { ...(await domainsView(app)), added: true, reloaded: result.reloaded };
+  return { ...(await domainsView(app)), added: true };
 }
 
 /** domains:remove of a name added with domains:add (paas.yml's are removed from paas.yml). */
-export async function removeDomain(app: string, name: string, emit: Emit): Promise<DomainsView & { removed: true; reloaded: boolean }> {
+export async function removeDomain(app: string, name: string, emit: Emit): Promise<DomainsView & { removed: true }> {
   const settings = await readSettings(app);
   if (!settings.domains.includes(name)) {
     const current = await releaseOf(app);
@@ -108,25 +103,35 @@ export async function removeDomain(app: string, name: string, emit: Emit): Promi
   }
   const result = await applySettings(app, settings, { ...settings, domains: settings.domains.filter((d) => d !== name) });
   emit(`${app} no longer answers at ${name}`, 'domains');
-  return { ...(await domainsView(app)), removed: true, reloaded: result.reloaded };
+  return { ...(await domainsView(app)), removed: true };
 }
 
-function certView(app: string, settings: AppSettings, names: string[]): CertView {
+function certView(app: string, settings: AppSettings, names: string[], nextRenewal?: string): CertView {
   const cert = settings.certificate;
-  if (!cert) return { app, certificate: null };
+  const acme = settings.acme;
+  const auto = acme ? {
+    auto: {
+      names: acme.names, by: acme.by, redirect: acme.redirect, hsts: acme.hsts, failures: acme.failures,
+      ...(nextRenewal ? { nextRenewal } : {}), ...(acme.lastError ? { lastError: acme.lastError } : {}), ...(acme.lastAttemptAt ? { lastAttemptAt: acme.lastAttemptAt } : {}),
+    },
+  } : {};
+  if (!cert) return { app, certificate: null, ...auto };
   return {
     app,
     certificate: {
       fingerprint: cert.fingerprint, names: cert.names, notAfter: cert.notAfter, selfSigned: cert.selfSigned, redirect: cert.redirect,
-      addedAt: cert.addedAt, serves: names.filter((name) => certificateCovers(cert.names, name)),
+      addedAt: cert.addedAt, hsts: cert.hsts ?? false, source: cert.source ?? 'certs:add',
+      ...(cert.notBefore ? { notBefore: cert.notBefore } : {}), ...(cert.issuer ? { issuer: cert.issuer } : {}),
+      serves: names.filter((name) => certificateCovers(cert.names, name)),
     },
+    ...auto,
   };
 }
 
-export async function certificateOf(app: string): Promise<CertView> {
+export async function certificateOf(app: string, nextRenewal?: string): Promise<CertView> {
   const host = await readHostInfo();
   const settings = await readSettings(app);
-  return certView(app, settings, appNames(app, host.baseDomain, (await releaseOf(app))?.domains ?? [], settings));
+  return certView(app, settings, appNames(app, host.baseDomain, (await releaseOf(app))?.domains ?? [], settings), nextRenewal);
 }
 
 /** A certificate and its key, checked (the pair matches, the dates hold), before any lock is taken. */
@@ -146,8 +151,22 @@ export function certificateRequest(body: unknown): CertificateRequest {
   return { cert: request.cert, key: request.key, info };
 }
 
-/** certs:add: checked again here, stored 0600 in certs/<app>/<fingerprint>.{crt,key}, served over HTTPS for the names it covers. */
-export async function addCertificate(app: string, pem: CertificateRequest, redirect: boolean, emit: Emit): Promise<CertView> {
+/** What a certificate is served with, beside its files. */
+export interface CertificateUse {
+  redirect: boolean;
+  hsts: boolean;
+  source: NonNullable<AppCertificate['source']>;
+  /** The settings beside the certificate (certs:add turns certs:auto off, an ACME issuance records its success). */
+  settings: (settings: AppSettings) => AppSettings;
+}
+
+/**
+ * Stores a checked certificate and key in certs/<app>/<fingerprint>.{crt,key} (0640, root and
+ * nginx's workers' group: they pick each handshake's certificate) and serves it over HTTPS for
+ * the names it covers, replacing the app's previous one, whose files then go. Nothing changes
+ * when it covers none of the app's names.
+ */
+export async function installCertificate(app: string, pem: CertificateRequest, use: CertificateUse, emit: Emit): Promise<CertView> {
   const { info } = pem;
   const host = await readHostInfo();
   const settings = await readSettings(app);
@@ -158,38 +177,55 @@ export async function addCertificate(app: string, pem: CertificateRequest, redir
       hint: `add the domain first: paas domains:add ${info.names[0]?.replace(/^\*\./, 'www.') ?? 'NAME'}`,
     });
   }
+  const gid = await nginxWorkerGroup();
   const dir = certsDir(app);
   const base = certificateBase(info.fingerprint256);
   const certFile = path.join(dir, `${base}.crt`);
   const keyFile = path.join(dir, `${base}.key`);
-  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-  await fs.chmod(dir, 0o700);
-  await writeAtomic(certFile, pem.cert, 0o600);
-  await writeAtomic(keyFile, pem.key, 0o600);
+  await fs.mkdir(dir, { recursive: true, mode: 0o750 });
+  await fs.chown(dir, 0, gid);
+  await fs.chmod(dir, 0o750);
+  for (const [file, content] of [[certFile, pem.cert], [keyFile, pem.key]] as const) {
+    await writeAtomic(file, content, 0o640);
+    await fs.chown(file, 0, gid);
+  }
   const certificate: AppCertificate = {
-    fingerprint: info.fingerprint256, names: info.names, notAfter: info.notAfter, selfSigned: info.selfSigned,
-    redirect, certFile, keyFile, addedAt: new Date().toISOString(),
+    fingerprint: info.fingerprint256, names: info.names, notAfter: info.notAfter, notBefore: info.notBefore, selfSigned: info.selfSigned, issuer: info.issuer,
+    redirect: use.redirect, hsts: use.hsts, source: use.source, certFile, keyFile, addedAt: new Date().toISOString(),
   };
+  await failpoint('certificate-stored');
   const old = settings.certificate;
+  const next = use.settings({ ...settings, certificate });
   try {
-    await applySettings(app, settings, { ...settings, certificate });
+    await applySettings(app, settings, next);
   } catch (error) {
     if (old?.certFile !== certFile) await Promise.all([fs.rm(certFile, { force: true }), fs.rm(keyFile, { force: true })]);
     throw error;
   }
-  if (old && old.certFile !== certFile) await Promise.all([fs.rm(old.certFile, { force: true }), fs.rm(old.keyFile, { force: true })]);
-  emit(`HTTPS for ${covered.join(', ')}${redirect ? ' (HTTP redirects with 308)' : ''}`, 'certs');
-  return certView(app, { ...settings, certificate }, names);
+  // The previous certificate's files, and any an agent killed mid-way left.
+  for (const name of await fs.readdir(dir)) {
+    if (name !== path.basename(certFile) && name !== path.basename(keyFile)) await fs.rm(path.join(dir, name), { force: true });
+  }
+  emit(`HTTPS for ${covered.join(', ')}${use.redirect ? ' (HTTP redirects with 308)' : ''}${use.hsts ? ', with HSTS' : ''}, without a reload`, 'certs');
+  return certView(app, next, names);
+}
+
+/** certs:add: a user's certificate, checked again here; it replaces certs:auto's for the app. */
+export async function addCertificate(app: string, pem: CertificateRequest, options: { redirect: boolean; hsts: boolean }, emit: Emit): Promise<CertView> {
+  return installCertificate(app, pem, {
+    ...options, source: 'certs:add',
+    settings: ({ acme: _auto, ...rest }) => rest,
+  }, emit);
 }
 
 export async function removeCertificate(app: string, emit: Emit): Promise<{ app: string; removed: string }> {
   const settings = await readSettings(app);
   const cert = settings.certificate;
   if (!cert) throw new PaasError('usage', `${app} has no certificate on this host`, { hint: 'see `paas certs`' });
-  const { certificate: _removed, ...rest } = settings;
+  const { certificate: _removed, acme: _auto, ...rest } = settings;
   await applySettings(app, settings, rest);
   await Promise.all([fs.rm(cert.certFile, { force: true }), fs.rm(cert.keyFile, { force: true })]);
-  emit(`${app} is served over plain HTTP only`, 'certs');
+  emit(`${app} is served over plain HTTP only${settings.acme ? ' (certs:auto is off)' : ''}`, 'certs');
   return { app, removed: cert.fingerprint };
 }
 

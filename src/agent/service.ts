@@ -29,6 +29,8 @@ import { listed } from './containers.js';
 import { runDueTasks } from './cron.js';
 import { keepServices, readServiceRecords } from './services.js';
 import { runScheduledBackups } from './backups.js';
+import { runRenewals } from './acme.js';
+import { refreshSites } from './nginx.js';
 import { containersLabelled, createContainer, startContainer } from './engine.js';
 import { readAppConfig } from './config-store.js';
 import { specFromRelease } from './releases.js';
@@ -46,6 +48,8 @@ export const SUPERVISOR_MARK = path.join(RUN_DIR, 'service.supervised');
 const TICK_MS = 1000;
 /** How often the service looks whether the launcher names a newer agent. */
 const HANDOVER_CHECK_MS = 5000;
+/** How often the certificates of certs:auto are looked at (cheap: the apps' settings files). */
+const RENEWAL_CHECK_MS = 10_000;
 
 /** The launcher: a fixed script that starts one agent file's service (no input reaches it). */
 export function launcherText(nodePath: string, agentFile: string): string {
@@ -113,6 +117,25 @@ export async function ensureService(agentFile = process.argv[1] ?? ''): Promise<
 /** Per container: how often the service started it again, and when it may next. */
 interface Attempts { count: number; notBefore: number; startedAt: number }
 
+/** The host service's log: what it did and what failed (also on stderr: systemd's journal has it). */
+export const SERVICE_LOG = path.join(ROOT, 'log', 'service.log');
+const SERVICE_LOG_MAX = 1024 * 1024;
+
+/** One line to the service's log, kept under 1 MiB (the older half goes). */
+function serviceLog(line: string): void {
+  const text = `${new Date().toISOString()} ${line.replace(/\n/g, ' ')}\n`;
+  process.stderr.write(`paas service: ${line}\n`);
+  void (async () => {
+    await fs.mkdir(path.dirname(SERVICE_LOG), { recursive: true, mode: 0o700 });
+    const size = (await fs.stat(SERVICE_LOG).catch(() => undefined))?.size ?? 0;
+    if (size > SERVICE_LOG_MAX) {
+      const kept = (await fs.readFile(SERVICE_LOG)).subarray(size - SERVICE_LOG_MAX / 2);
+      await writeAtomic(SERVICE_LOG, kept.subarray(kept.indexOf(10) + 1), 0o600);
+    }
+    await fs.appendFile(SERVICE_LOG, text, { mode: 0o600 });
+  })().catch(() => {});
+}
+
 /** Runs the service until a newer agent takes over; resolves with the process's exit code. */
 export async function serveHost(argv: string[], ownAgentFile = process.argv[1] ?? ''): Promise<number> {
   const supervised = argv.includes('--supervised');
@@ -122,19 +145,27 @@ export async function serveHost(argv: string[], ownAgentFile = process.argv[1] ?
   const agentFile = await fs.realpath(ownAgentFile);
   const attempts = new Map<string, Attempts>();
   let lastHandoverCheck = Date.now();
+  let lastRenewalCheck = 0;
   for (;;) {
     await keepFormations(attempts).catch((error: unknown) => {
-      process.stderr.write(`paas service: ${(error as Error).message}\n`);
+      serviceLog(`${(error as Error).message}`);
     });
     // The service records, read once a tick for both of their uses.
     const services = await readServiceRecords().catch(() => []);
     await keepServices(services).catch((error: unknown) => {
-      process.stderr.write(`paas service: services: ${(error as Error).message}\n`);
+      serviceLog(`services: ${(error as Error).message}`);
     });
     await runSchedules(new Date());
-    await runScheduledBackups(services, new Date(), (line) => process.stderr.write(`paas service: ${line}\n`)).catch((error: unknown) => {
-      process.stderr.write(`paas service: backups: ${(error as Error).message}\n`);
+    await runScheduledBackups(services, new Date(), (line) => serviceLog(`${line}`)).catch((error: unknown) => {
+      serviceLog(`backups: ${(error as Error).message}`);
     });
+    if (Date.now() - lastRenewalCheck >= RENEWAL_CHECK_MS) {
+      lastRenewalCheck = Date.now();
+      // A sites table an agent wrote but was killed before nginx loaded it: nginx takes it now.
+      await refreshSites().catch(() => undefined);
+      // In the background: an issuance takes seconds; the next check waits for it.
+      runRenewals(new Date(), (line) => serviceLog(`certificates: ${line}`));
+    }
     if (Date.now() - lastHandoverCheck >= HANDOVER_CHECK_MS) {
       lastHandoverCheck = Date.now();
       const launcher = await readText(SERVICE_LAUNCHER);
@@ -152,7 +183,7 @@ export async function serveHost(argv: string[], ownAgentFile = process.argv[1] ?
 async function runSchedules(now: Date): Promise<void> {
   for (const app of await listApps()) {
     await runDueTasks(app, now).catch((error: unknown) => {
-      process.stderr.write(`paas service: cron of ${app}: ${(error as Error).message}\n`);
+      serviceLog(`cron of ${app}: ${(error as Error).message}`);
     });
   }
 }

@@ -1,13 +1,10 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { PaasError } from '../errors.js';
-import { renderDefaultTlsServer } from '../nginx/config.js';
 import { appNames, checkSettings, EMPTY_SETTINGS, type AppSettings } from '../release/settings.js';
-import { applyNginxConfig, removeNginxConfig } from './nginx.js';
-import { APPS_DIR, NGINX_DIR, ROOT, appDir, listApps, readJson, readState, writeAtomic } from './state.js';
+import { APPS_DIR, ROOT, appDir, listApps, readJson, readState, writeAtomic } from './state.js';
 
 export const CERTS_DIR = path.join(ROOT, 'certs');
-export const DEFAULT_TLS_FILE = () => path.join(NGINX_DIR, '000-default-tls.conf');
 
 const settingsFile = (app: string) => path.join(appDir(app), 'settings.json');
 
@@ -35,29 +32,6 @@ export async function otherAppsNames(app: string, baseDomain: string): Promise<{
     const settings = await readSettings(other).catch(() => EMPTY_SETTINGS);
     return { app: other, names: appNames(other, baseDomain, current?.domains ?? [], settings) };
   }));
-}
-
-/** Whether any app of this host (but `except`) has a certificate. */
-export async function anyCertificate(except?: string): Promise<boolean> {
-  for (const app of await listApps()) {
-    if (app === except) continue;
-    if ((await readSettings(app).catch(() => EMPTY_SETTINGS)).certificate) return true;
-  }
-  return false;
-}
-
-/**
- * The catch-all HTTPS server (refuses handshakes for names no certificate covers) exists exactly
- * while some app has a certificate. Returns whether it changed nginx.
- */
-export async function syncDefaultTlsServer(): Promise<boolean> {
-  const file = DEFAULT_TLS_FILE();
-  if (await anyCertificate()) {
-    if ((await fs.readFile(file, 'utf8').catch(() => '')) === renderDefaultTlsServer()) return false;
-    await applyNginxConfig(file, renderDefaultTlsServer());
-    return true;
-  }
-  return removeNginxConfig(file);
 }
 
 export const certsDir = (app: string) => path.join(CERTS_DIR, path.basename(appDir(app)));

@@ -18,6 +18,7 @@ import { sleep } from './exec.js';
 import { failpoint } from './failpoints.js';
 import { addKey, gitShell, listKeys, removeKey } from './git.js';
 import { hostFacts, layerChainIds, loadImages, setupHost } from './host-setup.js';
+import { autoCertificate, certsView, stopAutoCertificate } from './acme.js';
 import { removeIntent } from './intents.js';
 import { runOneOff } from './oneoff.js';
 import { ensureService } from './service.js';
@@ -26,7 +27,7 @@ import type { OutcomeResult, VerbArgs, VerbTable } from './protocol.js';
 import { rollbackSpec, rollbackTarget } from './releases.js';
 import { readRolloutInputs, rolloutLocked } from './rollout.js';
 import {
-  addCertificate, addDomain, balanceRequest, certificateOf, certificateRequest, checkDomainName, domainsView, lbView, removeCertificate, removeDomain, setBalance,
+  addCertificate, addDomain, balanceRequest, certificateRequest, checkDomainName, domainsView, lbView, removeCertificate, removeDomain, setBalance,
 } from './routing.js';
 import { parseJsonRequest, readBounded } from './args.js';
 import { appDir, readState } from './state.js';
@@ -75,7 +76,13 @@ async function outcome(args: VerbArgs<'outcome'>): Promise<OutcomeResult> {
 
 export const VERBS: VerbTable = {
   info: ({ args }) => hostFacts(args.app),
-  setup: ({ args }) => setupHost(args['base-domain'] ?? 'localhost', args['public-port'] ?? 80),
+  setup: async ({ args, readStdin }) => setupHost(args['base-domain'] ?? 'localhost', args['public-port'] ?? 80, {
+    ...(args['acme-directory'] !== undefined ? { directoryUrl: args['acme-directory'] } : {}),
+    ...(args['acme-email'] !== undefined ? { email: args['acme-email'] } : {}),
+    ...(args['acme-resolver'] !== undefined ? { resolver: args['acme-resolver'] } : {}),
+    ...(args['acme-renew-before'] !== undefined ? { renewBeforeDays: args['acme-renew-before'] } : {}),
+    ...(args['acme-ca'] ? { caPem: (parseJsonRequest(await readStdin(), 'the ACME CA roots on stdin') as { ca?: unknown }).ca } : {}),
+  }),
   layers: () => layerChainIds(),
   load: ({ stdin }) => loadImages(stdin),
   images: async ({ args }) => {
@@ -171,10 +178,16 @@ export const VERBS: VerbTable = {
     const name = checkDomainName(args.name);
     return locked(args, `domains:remove ${name}`, () => removeDomain(args.app, name, emit));
   },
-  certs: ({ args }) => certificateOf(args.app),
+  certs: ({ args }) => certsView(args.app),
   'certs-add': async ({ args, emit, readStdin }) => {
     const pem = certificateRequest(parseJsonRequest(await readStdin(), 'the certificate request on stdin'));
-    return locked(args, 'certs:add', () => addCertificate(args.app, pem, !args['no-redirect'], emit));
+    return locked(args, 'certs:add', () => addCertificate(args.app, pem, { redirect: !args['no-redirect'], hsts: args.hsts }, emit));
+  },
+  'certs-auto': ({ args, emit }) => {
+    const names = args.name.map((name) => checkDomainName(name));
+    return locked(args, args.off ? 'certs:auto --off' : 'certs:auto', () => (args.off
+      ? stopAutoCertificate(args.app, emit)
+      : autoCertificate(args.app, names, { redirect: !args['no-redirect'], hsts: args.hsts, by: 'certs:auto' }, emit)));
   },
   'certs-remove': ({ args, emit }) => locked(args, 'certs:remove', () => removeCertificate(args.app, emit)),
   lb: ({ args }) => lbView(args.app),

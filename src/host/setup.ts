@@ -53,7 +53,13 @@ function parseOsRelease(text: string): { id: string; like: string; pretty: strin
  * installs what is missing on Debian/Ubuntu, uploads the agent, and has it create the state
  * directory, the nginx include and the default server.
  */
-export async function setupHost(ssh: SshConnection, label: string, options: { baseDomain: string; publicPort: number; onEvent?: (line: string) => void }): Promise<HostSetupReport> {
+/** Let's Encrypt's staging directory (host:setup --acme-staging). */
+export const LETS_ENCRYPT_STAGING = 'https://acme-staging-v02.api.letsencrypt.org/directory';
+
+/** host:setup's --acme-* settings, as the setup verb takes them (the CA roots' PEM goes on stdin). */
+export interface AcmeFlags { 'acme-directory'?: string; 'acme-email'?: string; 'acme-resolver'?: string; 'acme-renew-before'?: number; caPem?: string }
+
+export async function setupHost(ssh: SshConnection, label: string, options: { baseDomain: string; publicPort: number; acme?: AcmeFlags; onEvent?: (line: string) => void }): Promise<HostSetupReport> {
   const say = options.onEvent ?? (() => {});
   const os = parseOsRelease((await ssh.exec(['cat', '/etc/os-release'])).stdout);
   const arch = (await ssh.exec(['uname', '-m'])).stdout.trim();
@@ -89,7 +95,9 @@ export async function setupHost(ssh: SshConnection, label: string, options: { ba
   const agent = new HostAgent(ssh, label);
   const uploaded = await agent.install();
   say(uploaded ? `uploaded the agent to ${agent.path}` : `agent ${agent.path} already there`);
-  const result = await agent.call('setup', { 'base-domain': options.baseDomain, 'public-port': options.publicPort });
+  const { caPem, ...acme } = options.acme ?? {};
+  const result = await agent.call('setup', { 'base-domain': options.baseDomain, 'public-port': options.publicPort, ...acme, ...(caPem !== undefined ? { 'acme-ca': true } : {}) },
+    caPem !== undefined ? { stdin: JSON.stringify({ ca: caPem }) } : undefined);
   for (const line of result.did) say(line);
   return { host: label, os: os.pretty, arch, found, installed, agent: { path: agent.path, uploaded }, did: result.did, baseDomain: options.baseDomain, publicPort: options.publicPort };
 }

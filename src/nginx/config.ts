@@ -8,10 +8,10 @@ export interface Upstream {
   weight?: number;
 }
 
-/** What nginx's config holds for an app: only its names. Releases change routes, not config. */
+/** What the host's nginx serves for an app: its names, and HTTPS for those its certificate covers. */
 export interface AppSite {
   app: string;
-  /** Host names nginx routes to the app: <app>.<base domain> and its domains. */
+  /** Host names routed to the app: <app>.<base domain> and its domains. */
   serverNames: string[];
   /** HTTPS for the names a certificate covers. */
   tls?: SiteTls;
@@ -23,10 +23,12 @@ export interface SiteTls {
   certFile: string;
   /** Absolute path of the certificate's private key (PEM, no passphrase) on the host. */
   keyFile: string;
-  /** Answer plain-HTTP requests for the covered names with a 308 to https://. */
+  /** Answer plain-HTTP requests for the covered names with a 308 to https:// (the ACME challenge path excepted). */
   redirect: boolean;
   /** The app's names the certificate covers: a subset of the site's serverNames. */
   serverNames: string[];
+  /** Strict-Transport-Security max-age (seconds) sent over HTTPS; none when absent or 0. */
+  hstsMaxAge?: number;
 }
 
 /** Where an app's traffic goes now: the release's web replicas and how to spread requests. */
@@ -51,20 +53,12 @@ export function probeAnswer(app: string): string {
   return `paas app ${app}`;
 }
 
-function probeLocation(app: string): string[] {
-  return [
-    `    location = ${PROBE_PATH} {`,
-    '        if ($remote_addr != "127.0.0.1") { return 404; }',
-    '        default_type text/plain;',
-    `        return 200 "${probeAnswer(app)}\\n";`,
-    '    }',
-  ];
-}
-
-/** The names of the `server_name` lines of a site file the agent wrote. */
-export function siteNames(text: string): string[] {
-  return [...new Set([...text.matchAll(/^\s*server_name ([^;]+);$/gm)].flatMap((m) => m[1]!.trim().split(/\s+/)))];
-}
+/** The table of every app's names and certificates the Lua module routes by (see PAAS_LUA). */
+export const SITES_FILE = `${ROUTES_DIR}/_sites`;
+/** The URL path prefix of the ACME HTTP-01 answers (RFC 8555 §8.3), served from the challenges directory. */
+export const CHALLENGE_PATH_PREFIX = '/.well-known/acme-challenge/';
+/** One year: what `--hsts` sends as Strict-Transport-Security max-age. */
+export const HSTS_MAX_AGE = 31_536_000;
 
 /** nginx accepts `localhost`-style single labels; every name must still be a clean hostname. */
 function checkServerName(name: string): string | undefined {
@@ -76,92 +70,7 @@ function checkApp(app: string): void {
   if (problem) throw new Error(`invalid app name ${JSON.stringify(app)}: ${problem}`);
 }
 
-export function upstreamName(app: string): string {
-  return `paas_${app.replace(/-/g, '_')}`;
-}
-
-/**
- * The nginx file that serves an app. Every value in it is checked here too, whatever the
- * caller validated: nothing reaches nginx's config except app names, hostnames and (with TLS)
- * plain absolute file paths. The peer is chosen per request by the paas Lua module from the
- * app's routes (renderRoutes).
- *
- * With `tls`: the names the certificate covers are served on 443 as well, proxied exactly like on
- * 80; with `redirect`, port 80 answers them with a 308 to https:// instead (names the certificate
- * does not cover stay plain HTTP). There is no ACME challenge path: certificates come from the user.
- */
-export function renderAppConfig(site: AppSite): string {
-  checkApp(site.app);
-  if (site.serverNames.length === 0) throw new Error('an app needs at least one host name');
-  for (const name of site.serverNames) {
-    const problem = checkServerName(name);
-    if (problem) throw new Error(`invalid host name ${JSON.stringify(name)}: ${problem}`);
-  }
-  const tls = site.tls === undefined ? undefined : checkTls(site.tls, site.serverNames);
-  const upstream = upstreamName(site.app);
-  const covered = new Set(tls?.serverNames ?? []);
-  /** Names still proxied on port 80: all of them, unless covered ones are redirected to HTTPS. */
-  const plain = tls?.redirect ? site.serverNames.filter((name) => !covered.has(name)) : site.serverNames;
-  const servers: string[][] = [];
-  if (plain.length > 0) {
-    servers.push(['server {', '    listen 80;', `    server_name ${plain.join(' ')};`, ...probeLocation(site.app), ...proxyLocation(site.app, upstream), '}']);
-  }
-  if (tls) {
-    if (tls.redirect) {
-      servers.push([
-        'server {',
-        '    listen 80;',
-        `    server_name ${tls.serverNames.join(' ')};`,
-        ...probeLocation(site.app),
-        '    location / { return 308 https://$host$request_uri; }',
-        '}',
-      ]);
-    }
-    servers.push([
-      'server {',
-      '    listen 443 ssl;',
-      `    server_name ${tls.serverNames.join(' ')};`,
-      `    ssl_certificate ${tls.certFile};`,
-      `    ssl_certificate_key ${tls.keyFile};`,
-      '    ssl_protocols TLSv1.2 TLSv1.3;',
-      '    # One cache for every app (same name and size in each server, as nginx requires).',
-      '    ssl_session_cache shared:paas_ssl:10m;',
-      '    ssl_session_timeout 1h;',
-      ...proxyLocation(site.app, upstream),
-      '}',
-    ]);
-  }
-  return [
-    `# paas: app ${site.app}. Generated by the paas agent; changes here are overwritten.`,
-    `upstream ${upstream} {`,
-    '    # A placeholder that refuses: the paas Lua module picks the real peer of each request.',
-    '    server 127.0.0.1:9;',
-    `    balancer_by_lua_block { require("paas").balance("${site.app}") }`,
-    '    keepalive 32;',
-    '}',
-    '',
-    ...servers.flatMap((server) => [...server, '']),
-  ].join('\n');
-}
-
-/** How every server of an app (HTTP and HTTPS) proxies: the same block, whatever the port. */
-function proxyLocation(app: string, upstream: string): string[] {
-  return [
-    '    location / {',
-    `        proxy_pass http://${upstream};`,
-    '        proxy_http_version 1.1;',
-    '        proxy_set_header Connection "";',
-    '        proxy_set_header Host $host;',
-    '        proxy_set_header X-Real-IP $remote_addr;',
-    '        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
-    '        proxy_set_header X-Forwarded-Proto $scheme;',
-    '        proxy_next_upstream error timeout http_502 http_503;',
-    `        log_by_lua_block { require("paas").done("${app}") }`,
-    '    }',
-  ];
-}
-
-/** A path that lands in nginx's config as is: absolute, plain characters, no `..`. */
+/** A path that goes into nginx's data as is: absolute, plain characters, no `..`. */
 function checkTlsPath(what: string, file: string): void {
   const problem = !file.startsWith('/')
     ? 'it must be an absolute path'
@@ -177,6 +86,9 @@ function checkTls(tls: SiteTls, serverNames: string[]): SiteTls {
   checkTlsPath('certificate file', tls.certFile);
   checkTlsPath('key file', tls.keyFile);
   if (typeof tls.redirect !== 'boolean') throw new Error(`invalid redirect ${JSON.stringify(tls.redirect)}: expected true or false`);
+  if (tls.hstsMaxAge !== undefined && (!Number.isInteger(tls.hstsMaxAge) || tls.hstsMaxAge < 0 || tls.hstsMaxAge > 2 * HSTS_MAX_AGE)) {
+    throw new Error(`invalid HSTS max-age ${JSON.stringify(tls.hstsMaxAge)}: expected whole seconds from 0 to ${2 * HSTS_MAX_AGE}`);
+  }
   if (tls.serverNames.length === 0) throw new Error('a certificate needs at least one host name it covers');
   const seen = new Set<string>();
   for (const name of tls.serverNames) {
@@ -187,6 +99,84 @@ function checkTls(tls: SiteTls, serverNames: string[]): SiteTls {
     seen.add(name);
   }
   return tls;
+}
+
+/** Checks one app's site as it goes into the sites table: nothing reaches nginx but app names, hostnames and plain paths. */
+export function checkSite(site: AppSite): AppSite {
+  checkApp(site.app);
+  if (site.serverNames.length === 0) throw new Error('an app needs at least one host name');
+  const seen = new Set<string>();
+  for (const name of site.serverNames) {
+    const problem = checkServerName(name);
+    if (problem) throw new Error(`invalid host name ${JSON.stringify(name)}: ${problem}`);
+    if (seen.has(name)) throw new Error(`the host name ${JSON.stringify(name)} is listed twice for ${site.app}`);
+    seen.add(name);
+  }
+  if (site.tls !== undefined) checkTls(site.tls, site.serverNames);
+  return site;
+}
+
+/**
+ * The sites table: every app's names, which of them are served over HTTPS (and redirected), its
+ * certificate files and HSTS. nginx's Lua module routes each request and picks each handshake's
+ * certificate from it, so a domain, a certificate or a whole app changes this file and no nginx
+ * configuration. A name belongs to one app; `generation` tells the agent which table nginx holds.
+ *
+ *   generation <token>
+ *   app <app> <hsts max-age> [<cert file> <key file>]
+ *   name <host name> <app> <https 0|1> <redirect 0|1>
+ */
+export function renderSites(sites: AppSite[], generation: string): string {
+  checkToken(generation);
+  const owners = new Map<string, string>();
+  const lines = [`generation ${generation}`];
+  for (const site of [...sites].sort((a, b) => a.app.localeCompare(b.app))) {
+    checkSite(site);
+    if (sites.filter((s) => s.app === site.app).length > 1) throw new Error(`the app ${site.app} is in the sites table twice`);
+    const tls = site.tls;
+    lines.push(`app ${site.app} ${tls?.hstsMaxAge ?? 0}${tls ? ` ${tls.certFile} ${tls.keyFile}` : ''}`);
+    const covered = new Set(tls?.serverNames ?? []);
+    for (const name of site.serverNames) {
+      const owner = owners.get(name);
+      if (owner) throw new Error(`the host name ${JSON.stringify(name)} is claimed by both ${owner} and ${site.app}`);
+      owners.set(name, site.app);
+      const https = covered.has(name);
+      lines.push(`name ${name} ${site.app} ${https ? 1 : 0} ${https && tls?.redirect ? 1 : 0}`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The sites table back from its text (the agent's own file): its generation and every app's site. */
+export function parseSites(text: string): { generation: string; sites: AppSite[] } {
+  let generation = '';
+  const sites = new Map<string, AppSite>();
+  const names: { name: string; app: string; https: boolean; redirect: boolean }[] = [];
+  for (const line of text.split('\n').filter(Boolean)) {
+    const [kind, ...fields] = line.split(' ');
+    if (kind === 'generation') generation = fields[0] ?? '';
+    else if (kind === 'app') {
+      const [app = '', hsts = '0', certFile, keyFile] = fields;
+      sites.set(app, {
+        app, serverNames: [],
+        ...(certFile && keyFile ? { tls: { certFile, keyFile, redirect: false, serverNames: [], ...(Number(hsts) > 0 ? { hstsMaxAge: Number(hsts) } : {}) } } : {}),
+      });
+    } else if (kind === 'name') {
+      const [name = '', app = '', https, redirect] = fields;
+      names.push({ name, app, https: https === '1', redirect: redirect === '1' });
+    } else throw new Error(`unknown line in the sites table: ${JSON.stringify(line.slice(0, 80))}`);
+  }
+  for (const { name, app, https, redirect } of names) {
+    const site = sites.get(app);
+    if (!site) throw new Error(`the sites table names ${JSON.stringify(name)} for an app it does not list (${JSON.stringify(app)})`);
+    site.serverNames.push(name);
+    if (https && site.tls) {
+      site.tls.serverNames.push(name);
+      if (redirect) site.tls.redirect = true;
+    }
+  }
+  for (const site of sites.values()) if (site.tls && site.tls.serverNames.length === 0) delete site.tls;
+  return { generation, sites: [...sites.values()] };
 }
 
 /** The app's route file: the release and its web replicas' loopback ports. */
@@ -205,15 +195,72 @@ export function renderRoutes(routes: AppRoutes): string {
   ].join('\n');
 }
 
-/** Answers requests for host names no app claims. */
-export function renderDefaultServer(): string {
+function checkToken(token: string): void {
+  if (!/^[A-Za-z0-9-]+$/.test(token)) throw new Error(`invalid generation token ${JSON.stringify(token)}`);
+}
+
+/** The files of the server every app is served by. */
+export interface ServerFiles {
+  /** The certificate nginx requires for `listen 443 ssl`; never sent: the Lua module sets each handshake's or refuses it. */
+  placeholderCert: string;
+  placeholderKey: string;
+  challengesDir: string;
+}
+
+/**
+ * The one server of every app, on 80 and 443, whose configuration never changes with apps: the
+ * Lua module routes each request by its Host through the sites table (unknown names: 404; names
+ * with a certificate on plain HTTP: 308, the ACME challenge path excepted), picks each TLS
+ * handshake's certificate by its SNI name (a name without one: the handshake is refused), adds
+ * HSTS, and balances over the app's peers from its route file.
+ */
+export function renderServer(files: ServerFiles): string {
+  checkTlsPath('placeholder certificate', files.placeholderCert);
+  checkTlsPath('placeholder key', files.placeholderKey);
+  checkTlsPath('challenges directory', files.challengesDir);
   return [
-    '# paas: requests for host names that no app serves. Generated by the paas agent.',
+    '# paas: every app of this host. Generated by the paas agent; apps, domains and certificates change the',
+    '# sites table the Lua module reads, never this file.',
+    'upstream paas_apps {',
+    '    # A placeholder that refuses: the paas Lua module picks the real peer of each request.',
+    '    server 127.0.0.1:9;',
+    '    balancer_by_lua_block { require("paas").balance() }',
+    '    keepalive 256;',
+    '}',
+    '',
     'server {',
     '    listen 80 default_server;',
+    '    listen 443 ssl default_server;',
     '    server_name _;',
+    `    ssl_certificate ${files.placeholderCert};`,
+    `    ssl_certificate_key ${files.placeholderKey};`,
+    '    ssl_certificate_by_lua_block { require("paas").certificate() }',
+    '    ssl_protocols TLSv1.2 TLSv1.3;',
+    '    ssl_session_cache shared:paas_ssl:10m;',
+    '    ssl_session_timeout 1h;',
     '    default_type text/plain;',
-    '    return 404 "no app is served at this host name\\n";',
+    `    location ^~ ${CHALLENGE_PATH_PREFIX} {`,
+    `        alias ${files.challengesDir.replace(/\/$/, '')}/;`,
+    '        disable_symlinks on;',
+    '        try_files $uri =404;',
+    '    }',
+    `    location = ${PROBE_PATH} {`,
+    '        if ($remote_addr != "127.0.0.1") { return 404; }',
+    '        content_by_lua_block { require("paas").probe() }',
+    '    }',
+    '    location / {',
+    '        rewrite_by_lua_block { require("paas").route() }',
+    '        proxy_pass http://paas_apps;',
+    '        proxy_http_version 1.1;',
+    '        proxy_set_header Connection "";',
+    '        proxy_set_header Host $host;',
+    '        proxy_set_header X-Real-IP $remote_addr;',
+    '        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
+    '        proxy_set_header X-Forwarded-Proto $scheme;',
+    '        proxy_next_upstream error timeout http_502 http_503;',
+    '        header_filter_by_lua_block { require("paas").headers() }',
+    '        log_by_lua_block { require("paas").done() }',
+    '    }',
     '}',
     '',
   ].join('\n');
@@ -222,10 +269,11 @@ export function renderDefaultServer(): string {
 /**
  * The loopback-only server of the agent: /generation answers the configuration's token (so the
  * agent sees when a reload took effect: reload is asynchronous), /routes/<app> loads the app's
- * route file into nginx's shared memory (no reload) and answers the version now routed.
+ * route file and /sites the sites table into nginx's shared memory (no reload), each answering
+ * what nginx now holds.
  */
 export function renderAgentServer(token: string): string {
-  if (!/^[A-Za-z0-9-]+$/.test(token)) throw new Error(`invalid generation token ${JSON.stringify(token)}`);
+  checkToken(token);
   return [
     '# paas: the agent\'s loopback-only server. Generated by the paas agent.',
     'server {',
@@ -236,6 +284,7 @@ export function renderAgentServer(token: string): string {
     '    access_log off;',
     '    default_type text/plain;',
     `    location = /generation { return 200 "${token}"; }`,
+    '    location = /sites { content_by_lua_block { require("paas").refresh_sites() } }',
     '    location ~ "^/routes/([a-z][a-z0-9-]*)$" { content_by_lua_block { require("paas").refresh(ngx.var[1]) } }',
     '}',
     '',
@@ -249,25 +298,6 @@ export function renderInclude(nginxDir: string): string {
     'lua_shared_dict paas_routes 4m;',
     `lua_package_path "${LUA_DIR}/?.lua;;";`,
     `include ${nginxDir}/*.conf;`,
-    '',
-  ].join('\n');
-}
-
-/**
- * The catch-all HTTPS server, present once any app has a certificate: a TLS client asking for a
- * name no certificate covers has its handshake refused, instead of getting another app's
- * certificate (nginx's first 443 server would otherwise answer every name). nginx >= 1.19.4.
- */
-export function renderDefaultTlsServer(): string {
-  return [
-    '# paas: HTTPS for host names that no certificate covers: the handshake is refused. Generated by the paas agent.',
-    'server {',
-    '    listen 443 ssl default_server;',
-    '    server_name _;',
-    '    ssl_reject_handshake on;',
-    '    # The default server of a port decides the protocols of every handshake on it (before SNI picks the app).',
-    '    ssl_protocols TLSv1.2 TLSv1.3;',
-    '}',
     '',
   ].join('\n');
 }

@@ -150,8 +150,8 @@ export function planRestart(release: ReleaseSpec, types: string[], existing: App
 }
 
 export interface DestroyPlan {
-  /** nginx files to take out of its configuration, in one reload. */
-  nginxFiles: string[];
+  /** Whether the app has an entry in the sites table to take out (its names stop answering; no reload). */
+  site: boolean;
   /** Container IDs (the app's, by label: its processes and one-off runs). */
   containers: string[];
   images: string[];
@@ -163,14 +163,14 @@ export interface DestroyPlan {
 /**
  * Everything of one app on a host, in the order it goes: nginx first (its names stop answering),
  * then containers, network, images, certificates and repository, the state directory last.
- * `present` is what exists; the catch-all HTTPS server goes too when no other app has a certificate.
+ * `present` is what exists.
  */
 export function planDestroy(app: string, present: {
-  siteFile?: string; defaultTlsFile?: string; otherAppHasCertificate: boolean;
+  site: boolean;
   containers: { id: string }[]; images: string[]; certsDir?: string; repo?: string; stateDir: string;
 }): DestroyPlan {
   return {
-    nginxFiles: [present.siteFile, present.otherAppHasCertificate ? undefined : present.defaultTlsFile].filter((f): f is string => f !== undefined),
+    site: present.site,
     containers: present.containers.map((c) => c.id),
     images: present.images.filter((image) => image.startsWith(`paas/${app}:`)),
     network: `paas-${app}`,

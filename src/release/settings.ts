@@ -3,10 +3,10 @@
 // Pure: the agent reads and writes the file, the decisions are here.
 import { BALANCE_STRATEGIES, type BalanceStrategy } from '../config/types.js';
 import { checkHostname, quote } from '../config/validators.js';
-import type { AppRoutes, AppSite, Upstream } from '../nginx/config.js';
+import { HSTS_MAX_AGE, type AppRoutes, type AppSite, type Upstream } from '../nginx/config.js';
 import { certificateCovers } from '../tls/pem.js';
 
-/** The app's certificate on the host (files 0600, root only). */
+/** The app's certificate on the host (files 0640, root and nginx's workers' group). */
 export interface AppCertificate {
   /** SHA-256 fingerprint, `AB:CD:...`. */
   fingerprint: string;
@@ -19,6 +19,29 @@ export interface AppCertificate {
   certFile: string;
   keyFile: string;
   addedAt: string;
+  /** Where it came from: a user's files (`certs:add`), or the host's ACME CA (`certs:auto`, `tls: auto`). */
+  source?: 'certs:add' | 'acme';
+  /** The issuer's distinguished name. */
+  issuer?: string;
+  notBefore?: string;
+  /** Send Strict-Transport-Security over HTTPS. */
+  hsts?: boolean;
+}
+
+/** certs:auto: the host keeps a certificate from its ACME CA for these names, renewed by itself. */
+export interface AcmeSettings {
+  /** The names asked for (all of the app's that a CA can issue for, unless certs:auto named some). */
+  names: string[];
+  redirect: boolean;
+  hsts: boolean;
+  /** Who asked. */
+  by: 'certs:auto';
+  /** Failed attempts in a row since the last certificate (the backoff grows with them). */
+  failures: number;
+  lastError?: string;
+  lastAttemptAt?: string;
+  /** No attempt before this (backoff, or the CA's Retry-After). */
+  retryAfter?: string;
 }
 
 export interface AppSettings {
@@ -29,6 +52,7 @@ export interface AppSettings {
   /** Replica ("web.1") -> weight, for the weighted strategy. */
   weights?: Record<string, number>;
   certificate?: AppCertificate;
+  acme?: AcmeSettings;
 }
 
 export const EMPTY_SETTINGS: AppSettings = { domains: [] };
@@ -50,6 +74,15 @@ export function checkSettings(settings: AppSettings): string[] {
   for (const [replica, weight] of Object.entries(settings.weights ?? {})) {
     const problem = checkWeight(replica, weight);
     if (problem) problems.push(`weights: ${problem}`);
+  }
+  const acme = settings.acme;
+  if (acme !== undefined) {
+    if (!Array.isArray(acme.names) || acme.names.length === 0 || acme.names.some((name) => typeof name !== 'string' || checkHostname(name) !== undefined || name.startsWith('*.'))) {
+      problems.push('acme.names: expected a list of host names (no wildcard)');
+    }
+    if (typeof acme.redirect !== 'boolean' || typeof acme.hsts !== 'boolean') problems.push('acme: redirect and hsts must be true or false');
+    if (acme.by !== 'certs:auto') problems.push('acme.by: expected certs:auto');
+    if (!Number.isInteger(acme.failures) || acme.failures < 0) problems.push('acme.failures: expected a whole number');
   }
   return problems;
 }
@@ -102,7 +135,10 @@ export function siteFor(app: string, baseDomain: string, releaseDomains: string[
   const cert = settings.certificate;
   const covered = cert ? serverNames.filter((name) => certificateCovers(cert.names, name)) : [];
   if (!cert || covered.length === 0) return { app, serverNames };
-  return { app, serverNames, tls: { certFile: cert.certFile, keyFile: cert.keyFile, redirect: cert.redirect, serverNames: covered } };
+  return {
+    app, serverNames,
+    tls: { certFile: cert.certFile, keyFile: cert.keyFile, redirect: cert.redirect, serverNames: covered, ...(cert.hsts ? { hstsMaxAge: HSTS_MAX_AGE } : {}) },
+  };
 }
 
 /** The balancing in force: lb:set's, else the release's (paas.yml). */

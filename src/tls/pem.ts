@@ -9,6 +9,10 @@ export interface CertificateInfo {
   names: string[];
   /** When the certificate expires (ISO 8601). */
   notAfter: string;
+  /** From when it is valid (ISO 8601). */
+  notBefore: string;
+  /** The issuer's name, on one line (e.g. `CN=R11, O=Let's Encrypt, C=US`). */
+  issuer: string;
   /** SHA-256 fingerprint of the leaf certificate, as `AB:CD:...`. */
   fingerprint256: string;
   /** The leaf certificate signed itself (browsers will not trust it unless told to). */
@@ -75,6 +79,8 @@ export function inspectCertificate(
   return {
     names: certificateNames(leaf),
     notAfter: validTo(leaf, where.cert).toISOString(),
+    notBefore: new Date(leaf.validFrom).toISOString(),
+    issuer: oneLine(leaf.issuer),
     fingerprint256: leaf.fingerprint256,
     selfSigned: leaf.checkIssued(leaf) && leaf.verify(leaf.publicKey),
   };

@@ -16,14 +16,23 @@ export function domainLines(host: string, view: DomainsView): string[] {
 
 export function certLines(host: string, view: CertView): string[] {
   const c = view.certificate;
-  if (!c) return [`${view.app} on ${host}: no certificate (plain HTTP)`];
+  const auto = view.auto;
+  const autoLines = auto ? [
+    `  auto         ${auto.names.join(', ')} (from the host's ACME CA, by ${auto.by}; renewed by the host)`,
+    ...(auto.nextRenewal ? [`  next renewal ${auto.nextRenewal}`] : []),
+    ...(auto.lastError ? [`  last error   ${auto.lastError} (${auto.failures} failed attempt(s) in a row${auto.lastAttemptAt ? `, the last at ${auto.lastAttemptAt}` : ''})`] : []),
+  ] : [];
+  if (!c) return [`${view.app} on ${host}: no certificate (plain HTTP)`, ...autoLines];
   return [
     `${view.app} on ${host}:`,
-    `  certificate  ${c.names.join(', ')}${c.selfSigned ? ' (self-signed)' : ''}`,
+    `  certificate  ${c.names.join(', ')}${c.selfSigned ? ' (self-signed)' : ''} (${c.source === 'acme' ? 'certs:auto' : 'certs:add'})`,
+    ...(c.issuer ? [`  issuer       ${c.issuer}`] : []),
     `  expires      ${c.notAfter}`,
     `  fingerprint  ${c.fingerprint}`,
     `  https for    ${c.serves.join(', ') || 'none of the app\'s names'}`,
     `  http         ${c.redirect ? 'redirects to https (308)' : 'served as well (no redirect)'}`,
+    ...(c.hsts ? ['  hsts         Strict-Transport-Security: max-age=31536000'] : []),
+    ...autoLines,
   ];
 }
 

@@ -285,7 +285,7 @@ describe('the host and its containers', () => {
     const other = copyExample('static');
     const deployOther = () => world.cli(['deploy', other.dir, '--app', 'other', ...world.at(host)]);
     try {
-      // Its first deploy adds its nginx site (a reload: the no-reload routing of sites is another issue's); not under load.
+      // Its first deploy adds its names to nginx's sites table (no reload).
       expect((await deployOther()).exitCode).toBe(0);
       await underLoad('two apps deployed at once', async () => {
         version += 1;
@@ -298,7 +298,7 @@ describe('the host and its containers', () => {
         return 'both live';
       });
     } finally {
-      await world.cli(['apps:destroy', '--app', 'other', '--confirm', 'other', ...world.at(host)]);
+      await world.cli(['apps:destroy', 'other', '--confirm', 'other', ...world.at(host)]);
       other.cleanup();
     }
   });

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 
 /**
@@ -24,6 +25,8 @@ export interface LoadOptions {
   requestTimeoutMs?: number;
   /** A 200 response whose body does not match counts as a failure. */
   expectBody?: RegExp;
+  /** For https:// URLs: the only roots trusted, and the SNI name (the Host header by default). */
+  tls?: { ca: string; servername?: string };
 }
 
 export interface LoadReport {
@@ -56,7 +59,7 @@ const MAX_FAILURES_KEPT = 50;
 /** Parses the URL and throws unless it is plain http to a loopback address. */
 function loopbackUrl(raw: string): URL {
   const url = new URL(raw);
-  if (url.protocol !== 'http:') throw new Error(`load: only http:// URLs are supported, got ${raw}`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`load: only http:// and https:// URLs are supported, got ${raw}`);
   const host = url.hostname; // WHATWG-normalised: 127.1 → 127.0.0.1, IPv6 in brackets
   const loopback =
     host === 'localhost' || host === '[::1]' || (net.isIPv4(host) && host.split('.')[0] === '127');
@@ -85,6 +88,10 @@ export function startLoad(options: LoadOptions): { stop(): Promise<LoadReport>; 
   const failures: LoadReport['failures'] = [];
   const perKind = { keepAlive: { sent: 0, failed: 0 }, newConnection: { sent: 0, failed: 0 } };
   const agents: http.Agent[] = [];
+  const secure = url.protocol === 'https:';
+  if (secure && !options.tls) throw new Error('load: an https:// URL needs tls.ca');
+  const tlsOptions = secure ? { ca: options.tls!.ca, servername: options.tls!.servername ?? options.hostHeader ?? url.hostname } : {};
+  const newAgent = () => (secure ? new https.Agent({ keepAlive: true, maxSockets: 1, ...tlsOptions }) : new http.Agent({ keepAlive: true, maxSockets: 1 }));
 
   /** One request; resolves (never rejects) with its outcome, exactly once. */
   function requestOnce(agent: http.Agent | false): Promise<Outcome> {
@@ -106,7 +113,7 @@ export function startLoad(options: LoadOptions): { stop(): Promise<LoadReport>; 
         settle({ kind: `error:${code}`, ok: false, detail: err.message });
       };
       const headers = agent === false ? { ...baseHeaders, connection: 'close' } : baseHeaders;
-      const req = http.request(url, { method: 'GET', agent, headers }, (res) => {
+      const req = (secure ? https : http).request(url, { method: 'GET', agent, headers, ...tlsOptions }, (res) => {
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => (body += chunk));
@@ -155,7 +162,7 @@ export function startLoad(options: LoadOptions): { stop(): Promise<LoadReport>; 
   for (let i = 0; i < keepAliveClients; i++) {
     // One pooled socket per client; node drops sockets the server closes while idle from the pool,
     // so only a request actually written on a dying connection fails.
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const agent = newAgent();
     agents.push(agent);
     loops.push(loop('keepAlive', agent));
   }

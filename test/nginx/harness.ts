@@ -1,10 +1,13 @@
 // Test-only helpers for running the host's nginx (with Debian's Lua module) in a temp prefix.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { existsSync, promises as fsp, readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
+import nodeTls from 'node:tls';
+import { execa, type ResultPromise } from 'execa';
 
 const MODULES_ENABLED = '/etc/nginx/modules-enabled';
 /** nginx's compiled-in prefix on Debian: relative `load_module` paths are resolved against it. */
@@ -162,14 +165,17 @@ export function request(
 
 /**
  * Moves a rendered config's `listen 80` (and `listen 443 ssl`) lines, every one of them, to
- * 127.0.0.1 on the test's ports. Throws when a port is given and no line listens on its default.
+ * 127.0.0.1 on the test's ports, `default_server` kept. Throws when a port is given and no line
+ * listens on its default.
  */
 export function listenOn(text: string, ports: { http: number; https?: number }): string {
-  if (!text.includes('    listen 80;\n')) throw new Error('the config has no `listen 80;` line');
-  let result = text.replaceAll('    listen 80;\n', `    listen 127.0.0.1:${ports.http};\n`);
+  const httpLine = /^ {4}listen 80( default_server)?;$/gm;
+  if (!/^ {4}listen 80( default_server)?;$/m.test(text)) throw new Error('the config has no `listen 80;` line');
+  let result = text.replace(httpLine, (_line, flag: string | undefined) => `    listen 127.0.0.1:${ports.http}${flag ?? ''};`);
   if (ports.https !== undefined) {
-    if (!result.includes('    listen 443 ssl;\n')) throw new Error('the config has no `listen 443 ssl;` line');
-    result = result.replaceAll('    listen 443 ssl;\n', `    listen 127.0.0.1:${ports.https} ssl;\n`);
+    const httpsLine = /^ {4}listen 443 ssl( default_server)?;$/gm;
+    if (!/^ {4}listen 443 ssl( default_server)?;$/m.test(result)) throw new Error('the config has no `listen 443 ssl;` line');
+    result = result.replace(httpsLine, (_line, flag: string | undefined) => `    listen 127.0.0.1:${ports.https} ssl${flag ?? ''};`);
   }
   return result;
 }
@@ -225,3 +231,120 @@ export function sleep(ms: number): Promise<void> {
 /** Skip the real-nginx tests only where they may be skipped (see toolsRequired). */
 export const skipWithoutNginxLua = !hasNginxLua && !toolsRequired;
 export const skipWithoutOpenssl = !hasOpenssl && !toolsRequired;
+
+/** Writes a file the nginx workers (an unprivileged user when the tests run as root) can read. */
+export async function writeReadable(file: string, text: string): Promise<void> {
+  await fsp.writeFile(file, text);
+  await fsp.chmod(file, 0o644);
+}
+
+/**
+ * A self-signed EC certificate for `names` (the first is the CN) made by the openssl CLI, both
+ * files readable by nginx's workers; answers its PEM and SHA-256 fingerprint (`AB:CD:...`).
+ */
+export async function makeCertificate(certFile: string, keyFile: string, names: string[]): Promise<{ pem: string; fingerprint: string }> {
+  await execa('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', `/CN=${names[0]}`,
+    '-addext', `subjectAltName=${names.map((name) => `DNS:${name}`).join(',')}`,
+  ]);
+  await fsp.chmod(certFile, 0o644);
+  await fsp.chmod(keyFile, 0o644);
+  const pem = await fsp.readFile(certFile, 'utf8');
+  return { pem, fingerprint: new X509Certificate(pem).fingerprint256 };
+}
+
+/**
+ * One TLS handshake with 127.0.0.1:`port` sending `servername` as SNI (none when undefined),
+ * trusting only `ca`: the SHA-256 fingerprint of the certificate the server sent.
+ */
+export function peerFingerprint(port: number, servername: string | undefined, ca: string | string[], timeoutMs = 5000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = nodeTls.connect({ host: '127.0.0.1', port, ca, ...(servername === undefined ? {} : { servername }) }, () => {
+      const fingerprint = socket.getPeerCertificate().fingerprint256;
+      socket.end();
+      resolve(fingerprint);
+    });
+    socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`TLS handshake with ${servername ?? '(no SNI)'} timed out`)));
+    socket.on('error', reject);
+  });
+}
+
+/** The main nginx.conf of a test: the modules, its own pid, logs and temp paths, renderInclude-like http {}. */
+export function mainConf(dir: string, options: { workers: number; confDir: string; luaDir: string }): string {
+  return [
+    ...loadModuleLines(),
+    'daemon off;',
+    'master_process on;',
+    `worker_processes ${options.workers};`,
+    `pid ${dir}/nginx.pid;`,
+    `error_log ${dir}/error.log;`,
+    'events {}',
+    'http {',
+    '    lua_shared_dict paas_routes 4m;',
+    `    lua_package_path "${options.luaDir}/?.lua;;";`,
+    '    access_log off;',
+    ...tempPathLines(dir).map((line) => `    ${line}`),
+    `    include ${options.confDir}/*.conf;`,
+    '}',
+    '',
+  ].join('\n');
+}
+
+/** A running nginx (master and workers) of a test, in its temp prefix. */
+export interface RunningNginx {
+  masterPid: number;
+  /** The master's children, sorted. */
+  workerPids(): Promise<number[]>;
+  errorLog(): Promise<string>;
+  /** SIGQUIT to the master (SIGKILL to it and its workers after 5 s). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts nginx (`daemon off`) with `dir`/nginx.conf in the prefix `dir` and waits until
+ * `ready()` answers true and `workers` workers run.
+ */
+export async function startNginx(dir: string, workers: number, ready: () => Promise<boolean>): Promise<RunningNginx> {
+  const errorLog = () => fsp.readFile(path.join(dir, 'error.log'), 'utf8').catch(() => '');
+  const child: ResultPromise = execa(NGINX, ['-p', `${dir}/`, '-c', `${dir}/nginx.conf`, '-e', `${dir}/error.log`], { reject: false, all: true });
+  const masterPid = child.pid ?? 0;
+  if (masterPid <= 0) throw new Error('nginx did not start');
+  let exited = false;
+  void child.then(() => (exited = true));
+  const workerPids = async (): Promise<number[]> => {
+    const { stdout } = await execa('ps', ['-o', 'pid=', '--ppid', String(masterPid)], { reject: false });
+    return stdout.split('\n').map((line) => Number(line.trim())).filter((pid) => pid > 0).sort((x, y) => x - y);
+  };
+  const stop = async (): Promise<void> => {
+    if (exited) return;
+    const pids = await workerPids();
+    try {
+      process.kill(masterPid, 'SIGQUIT');
+    } catch {
+      // already gone
+    }
+    const done = await Promise.race([child.then(() => true), sleep(5000).then(() => false)]);
+    if (!done) {
+      for (const pid of [masterPid, ...pids]) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      await child;
+    }
+  };
+  for (let i = 0; ; i++) {
+    if (exited) throw new Error(`nginx exited: ${(await child).all}\n${await errorLog()}`);
+    if (await ready().catch(() => false)) break;
+    if (i > 100) {
+      await stop();
+      throw new Error(`nginx did not answer within 5 s\n${await errorLog()}`);
+    }
+    await sleep(50);
+  }
+  for (let i = 0; (await workerPids()).length < workers && i < 40; i++) await sleep(50);
+  return { masterPid, workerPids, errorLog, stop };
+}

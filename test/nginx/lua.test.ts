@@ -1,36 +1,53 @@
-// The paas Lua balancer (PAAS_LUA) inside a real nginx: routes switch without a reload, and each
-// strategy spreads requests as it says. Skipped where nginx or its Lua module is not installed
-// (scripts/setup.sh installs nginx-light and libnginx-mod-http-lua on CI).
+// The paas Lua module (PAAS_LUA) inside a real nginx, through renderServer and the sites table:
+// hosts route by the table, apps, domains and routes switch without a reload, and each strategy
+// spreads requests as it says. Skipped where nginx, its Lua module or openssl is not installed
+// (scripts/setup.sh installs nginx-light, libnginx-mod-http-lua and openssl on CI).
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT_HOST, ROUTES_DIR, renderAgentServer, renderAppConfig, renderRoutes, type AppRoutes } from '../../src/nginx/config.js';
+import {
+  AGENT_HOST,
+  PROBE_PATH,
+  ROUTES_DIR,
+  renderAgentServer,
+  renderRoutes,
+  renderServer,
+  renderSites,
+  type AppRoutes,
+  type AppSite,
+} from '../../src/nginx/config.js';
 import { PAAS_LUA } from '../../src/nginx/lua.js';
 import {
   freePort,
   get,
-  loadModuleLines,
-  NGINX,
+  listenOn,
+  mainConf,
+  makeCertificate,
+  request,
   skipWithoutNginxLua,
+  skipWithoutOpenssl,
   sleep,
   startBackend,
+  startNginx,
   tally,
-  tempPathLines,
+  writeReadable,
   type Backend,
   type Reply,
+  type RunningNginx,
 } from './harness.js';
 
 const APP_HOST = 'shop.localhost';
 const TOKEN = '1700000000000-lua1';
 /** A test-only server (not paas's) that shows the module's shared dict. */
 const DEBUG_HOST = 'paas-test.invalid';
+const SHOP: AppSite = { app: 'shop', serverNames: [APP_HOST] };
+const NO_APP = { status: 404, body: 'no app is served at this host name\n' };
 
 /** Sends `count` requests one after the other. */
-async function sequential(port: number, count: number): Promise<Reply[]> {
+async function sequential(port: number, count: number, host = APP_HOST): Promise<Reply[]> {
   const replies: Reply[] = [];
-  for (let i = 0; i < count; i++) replies.push(await get(port, APP_HOST));
+  for (let i = 0; i < count; i++) replies.push(await get(port, host));
   return replies;
 }
 
@@ -39,46 +56,54 @@ function concurrent(port: number, count: number): Promise<Reply[]> {
   return Promise.all(Array.from({ length: count }, () => get(port, APP_HOST)));
 }
 
-describe.skipIf(skipWithoutNginxLua)('the paas Lua balancer in a real nginx', () => {
+describe.skipIf(skipWithoutNginxLua || skipWithoutOpenssl)('the paas Lua module in a real nginx', () => {
   let dir = '';
   let routesDir = '';
   let port = 0;
-  let nginx: ResultPromise | undefined;
+  let nginx: RunningNginx | undefined;
   let masterPid = 0;
   let workersAtStart: number[] = [];
   let a: Backend;
   let b: Backend;
   let c: Backend;
   const backends: Backend[] = [];
+  let generations = 1;
 
-  async function workerPids(): Promise<number[]> {
-    const { stdout } = await execa('ps', ['-o', 'pid=', '--ppid', String(masterPid)], { reject: false });
-    return stdout.split('\n').map((line) => Number(line.trim())).filter((pid) => pid > 0).sort((x, y) => x - y);
-  }
-
-  /** Files the nginx workers (an unprivileged user when the tests run as root) must read. */
-  async function writeReadable(file: string, text: string): Promise<void> {
-    await fs.writeFile(file, text);
-    await fs.chmod(file, 0o644);
-  }
+  const workerPids = () => nginx!.workerPids();
+  const errorLog = () => nginx!.errorLog();
 
   /** Writes the app's route file (as the agent does) and asks nginx to load it; answers the body. */
-  async function route(routes: AppRoutes): Promise<string> {
-    await writeReadable(path.join(routesDir, 'shop'), renderRoutes(routes));
-    const reply = await get(port, AGENT_HOST, '/routes/shop');
+  async function routeApp(app: string, routes: AppRoutes): Promise<string> {
+    await writeReadable(path.join(routesDir, app), renderRoutes(routes));
+    const reply = await get(port, AGENT_HOST, `/routes/${app}`);
     expect(reply.status).toBe(200);
     return reply.body;
   }
+  const route = (routes: AppRoutes) => routeApp('shop', routes);
 
-  async function errorLog(): Promise<string> {
-    return fs.readFile(path.join(dir, 'error.log'), 'utf8').catch(() => '');
+  /** Writes the sites table (a new generation) without loading it; answers the generation. */
+  async function writeSites(sites: AppSite[]): Promise<string> {
+    const generation = `g${++generations}`;
+    await writeReadable(path.join(routesDir, '_sites'), renderSites(sites, generation));
+    return generation;
+  }
+
+  /** Writes the sites table and has nginx load it (GET /sites on the agent server), as the agent does. */
+  async function sites(list: AppSite[]): Promise<void> {
+    const generation = await writeSites(list);
+    expect(await get(port, AGENT_HOST, '/sites')).toEqual({ status: 200, body: `generation ${generation}\n` });
+  }
+
+  /** The shared dict's sites generation, from the test-only debug server. */
+  async function dictGeneration(): Promise<Reply> {
+    return get(port, DEBUG_HOST, '/generation');
   }
 
   beforeAll(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'paas-lua-'));
     await fs.chmod(dir, 0o755);
     routesDir = path.join(dir, 'routes');
-    for (const sub of ['lua', 'routes', 'conf.d']) {
+    for (const sub of ['lua', 'routes', 'conf.d', 'tls', 'challenges']) {
       await fs.mkdir(path.join(dir, sub));
       await fs.chmod(path.join(dir, sub), 0o755);
     }
@@ -86,18 +111,26 @@ describe.skipIf(skipWithoutNginxLua)('the paas Lua balancer in a real nginx', ()
     expect(PAAS_LUA.split(`"${ROUTES_DIR}/"`)).toHaveLength(2);
     await writeReadable(path.join(dir, 'lua', 'paas.lua'), PAAS_LUA.replace(`"${ROUTES_DIR}/"`, `"${routesDir}/"`));
 
+    const placeholderCert = path.join(dir, 'tls', 'placeholder.crt');
+    const placeholderKey = path.join(dir, 'tls', 'placeholder.key');
+    await makeCertificate(placeholderCert, placeholderKey, ['paas-placeholder.invalid']);
+
     port = await freePort();
-    const listen = (text: string) => {
-      expect(text).toContain('    listen 80;\n');
-      return text.replace('    listen 80;\n', `    listen 127.0.0.1:${port};\n`);
-    };
-    await writeReadable(path.join(dir, 'conf.d', 'app-shop.conf'), listen(renderAppConfig({ app: 'shop', serverNames: [APP_HOST] })));
-    await writeReadable(path.join(dir, 'conf.d', 'agent.conf'), listen(renderAgentServer(TOKEN)));
-    // Test only, not a paas file: a server that lists the module's in-flight counters.
+    const httpsPort = await freePort();
+    const server = renderServer({ placeholderCert, placeholderKey, challengesDir: path.join(dir, 'challenges') });
+    await writeReadable(path.join(dir, 'conf.d', 'server.conf'), listenOn(server, { http: port, https: httpsPort }));
+    await writeReadable(path.join(dir, 'conf.d', 'agent.conf'), listenOn(renderAgentServer(TOKEN), { http: port }));
+    // Test only, not a paas file: a server that lists the module's in-flight counters and sites generation.
     await writeReadable(path.join(dir, 'conf.d', 'debug.conf'), [
       'server {',
       `    listen 127.0.0.1:${port};`,
       `    server_name ${DEBUG_HOST};`,
+      '    location = /generation { content_by_lua_block { ngx.say(ngx.shared.paas_routes:get("sites:generation") or "none") } }',
+    '    location = /flush { content_by_lua_block {',
+    '        ngx.shared.paas_routes:delete("sites")',
+    '        ngx.shared.paas_routes:delete("sites:generation")',
+    '        ngx.say("flushed")',
+    '    } }',
       '    location / { content_by_lua_block {',
       '        local keys = ngx.shared.paas_routes:get_keys(0)',
       '        table.sort(keys)',
@@ -108,64 +141,22 @@ describe.skipIf(skipWithoutNginxLua)('the paas Lua balancer in a real nginx', ()
       '}',
       '',
     ].join('\n'));
-    await writeReadable(path.join(dir, 'nginx.conf'), [
-      ...loadModuleLines(),
-      'daemon off;',
-      'master_process on;',
-      'worker_processes 2;',
-      `pid ${dir}/nginx.pid;`,
-      `error_log ${dir}/error.log;`,
-      'events {}',
-      'http {',
-      '    lua_shared_dict paas_routes 4m;',
-      `    lua_package_path "${dir}/lua/?.lua;;";`,
-      '    access_log off;',
-      ...tempPathLines(dir).map((line) => `    ${line}`),
-      `    include ${dir}/conf.d/*.conf;`,
-      '}',
-      '',
-    ].join('\n'));
+    await writeReadable(path.join(dir, 'nginx.conf'), mainConf(dir, { workers: 2, confDir: `${dir}/conf.d`, luaDir: `${dir}/lua` }));
+    // The sites table is there before nginx starts, and nobody asks nginx to load it.
+    await writeReadable(path.join(routesDir, '_sites'), renderSites([SHOP], 'g1'));
 
     a = await startBackend('a');
     b = await startBackend('b');
     c = await startBackend('c');
     backends.push(a, b, c);
 
-    nginx = execa(NGINX, ['-p', `${dir}/`, '-c', `${dir}/nginx.conf`, '-e', `${dir}/error.log`], { reject: false, all: true });
-    masterPid = nginx.pid ?? 0;
-    expect(masterPid).toBeGreaterThan(0);
-    let exited = false;
-    void nginx.then(() => (exited = true));
-    for (let i = 0; ; i++) {
-      if (exited) throw new Error(`nginx exited: ${(await nginx).all}\n${await errorLog()}`);
-      const reply = await get(port, AGENT_HOST, '/generation', 500).catch(() => undefined);
-      if (reply?.status === 200) break;
-      if (i > 100) throw new Error(`nginx did not answer within 5 s\n${await errorLog()}`);
-      await sleep(50);
-    }
-    for (let i = 0; (workersAtStart = await workerPids()).length < 2 && i < 40; i++) await sleep(50);
-  }, 15_000);
+    nginx = await startNginx(dir, 2, async () => (await get(port, AGENT_HOST, '/generation', 500)).status === 200);
+    masterPid = nginx.masterPid;
+    workersAtStart = await workerPids();
+  }, 20_000);
 
   afterAll(async () => {
-    if (nginx && masterPid > 0) {
-      const workers = await workerPids();
-      try {
-        process.kill(masterPid, 'SIGQUIT');
-      } catch {
-        // already gone
-      }
-      const done = await Promise.race([nginx.then(() => true), sleep(5000).then(() => false)]);
-      if (!done) {
-        for (const pid of [masterPid, ...workers]) {
-          try {
-            process.kill(pid, 'SIGKILL');
-          } catch {
-            // already gone
-          }
-        }
-        await nginx;
-      }
-    }
+    await nginx?.stop();
     await Promise.all(backends.map((backend) => backend.close()));
     if (dir) await fs.rm(dir, { recursive: true, force: true });
   }, 15_000);
@@ -174,6 +165,16 @@ describe.skipIf(skipWithoutNginxLua)('the paas Lua balancer in a real nginx', ()
     expect(workersAtStart).toHaveLength(2);
     expect(Number((await fs.readFile(path.join(dir, 'nginx.pid'), 'utf8')).trim())).toBe(masterPid);
     expect(await get(port, AGENT_HOST, '/generation')).toEqual({ status: 200, body: TOKEN });
+  });
+
+  it('a fresh nginx reads the sites table from its file on the first request (nobody asked it to load it)', async () => {
+    expect(await dictGeneration()).toEqual({ status: 200, body: 'none\n' });
+    // shop is known (502: no route file yet, not 404), an unknown name is not
+    expect((await get(port, APP_HOST)).status).toBe(502);
+    expect(await get(port, 'nobody.localhost')).toEqual(NO_APP);
+    expect(await dictGeneration()).toEqual({ status: 200, body: 'g1\n' });
+    // and the agent's load answers the same generation
+    expect(await get(port, AGENT_HOST, '/sites')).toEqual({ status: 200, body: 'generation g1\n' });
   });
 
   it('no route file: 502', async () => {
@@ -306,15 +307,105 @@ describe.skipIf(skipWithoutNginxLua)('the paas Lua balancer in a real nginx', ()
     expect((await sequential(port, 3)).map((reply) => reply.status)).toEqual([502, 502, 502]);
   });
 
+  it('a host name no app has: 404 with its text body, for any path (the backends never see it)', async () => {
+    expect(await route({ version: 12, balance: 'round_robin', upstreams: [{ port: a.port }] })).toBe('version 12\n');
+    expect(tally(await sequential(port, 4))).toEqual({ a: 4 });
+    for (const [host, urlPath] of [['nobody.localhost', '/'], ['localhost', '/x?y=1'], ['shop.localhost.example.com', '/'], ['127.0.0.1', '/']] as const) {
+      const reply = await request(port, host, urlPath);
+      expect({ status: reply.status, body: reply.body }).toEqual(NO_APP);
+      expect(reply.headers['content-type']).toBe('text/plain');
+      expect(reply.headers['strict-transport-security']).toBeUndefined();
+    }
+  });
+
+  it('the Host in upper case, with a trailing dot or a port routes to the app', async () => {
+    expect(tally(await sequential(port, 2, 'SHOP.LOCALHOST'))).toEqual({ a: 2 });
+    expect(tally(await sequential(port, 2, 'Shop.Localhost.'))).toEqual({ a: 2 });
+    expect(tally(await sequential(port, 2, `${APP_HOST}:${port}`))).toEqual({ a: 2 });
+  });
+
+  it('the probe answers which app a name is (from loopback, as every request here is); unknown names 404', async () => {
+    expect(await get(port, APP_HOST, PROBE_PATH)).toEqual({ status: 200, body: 'paas app shop\n' });
+    expect(await get(port, 'SHOP.localhost', PROBE_PATH)).toEqual({ status: 200, body: 'paas app shop\n' });
+    expect((await get(port, 'nobody.localhost', PROBE_PATH)).status).toBe(404);
+  });
+
+  it('a second app and a domain: rewriting the table and GET /sites routes them, with the same master and workers', async () => {
+    const workersBefore = await workerPids();
+    expect(workersBefore).toEqual(workersAtStart);
+    expect(await routeApp('blog', { version: 1, balance: 'round_robin', upstreams: [{ port: b.port }] })).toBe('version 1\n');
+    // the route file alone does not make blog's names known
+    expect(await get(port, 'blog.localhost')).toEqual(NO_APP);
+    await sites([{ app: 'shop', serverNames: [APP_HOST, 'www.shop.test'] }, { app: 'blog', serverNames: ['blog.localhost'] }]);
+    expect(tally(await sequential(port, 6, 'blog.localhost'))).toEqual({ b: 6 });
+    expect(tally(await sequential(port, 6, 'www.shop.test'))).toEqual({ a: 6 });
+    expect(tally(await sequential(port, 6))).toEqual({ a: 6 });
+    expect(await get(port, 'www.shop.test', PROBE_PATH)).toEqual({ status: 200, body: 'paas app shop\n' });
+    expect(await get(port, 'blog.localhost', PROBE_PATH)).toEqual({ status: 200, body: 'paas app blog\n' });
+    expect(await workerPids()).toEqual(workersBefore);
+    expect(Number((await fs.readFile(path.join(dir, 'nginx.pid'), 'utf8')).trim())).toBe(masterPid);
+  });
+
+  it('a sites table written but not loaded changes nothing until GET /sites', async () => {
+    const generation = await writeSites([SHOP]);
+    expect(tally(await sequential(port, 6, 'blog.localhost'))).toEqual({ b: 6 });
+    expect(tally(await sequential(port, 6, 'www.shop.test'))).toEqual({ a: 6 });
+    expect(await get(port, AGENT_HOST, '/sites')).toEqual({ status: 200, body: `generation ${generation}\n` });
+    // every worker sees it at once: a run of requests over both workers, all refused
+    expect(tally(await sequential(port, 6, 'blog.localhost'))).toEqual({ 404: 6 });
+    expect(tally(await sequential(port, 6, 'www.shop.test'))).toEqual({ 404: 6 });
+    expect(tally(await sequential(port, 6))).toEqual({ a: 6 });
+  });
+
+  it('an app removed from the table: its names 404 at once, its route file left alone does not matter', async () => {
+    await sites([SHOP, { app: 'blog', serverNames: ['blog.localhost', 'blog.test'] }]);
+    expect(tally(await sequential(port, 4, 'blog.test'))).toEqual({ b: 4 });
+    await sites([SHOP]);
+    expect(await get(port, 'blog.test')).toEqual(NO_APP);
+    expect(tally(await sequential(port, 6, 'blog.localhost'))).toEqual({ 404: 6 });
+    expect((await get(port, 'blog.localhost', PROBE_PATH)).status).toBe(404);
+    expect(tally(await sequential(port, 4))).toEqual({ a: 4 });
+    expect(await workerPids()).toEqual(workersAtStart);
+  });
+
+  it('a wildcard site *.wild.test routes a.wild.test, not wild.test nor a.b.wild.test; an exact name wins over it', async () => {
+    expect(await routeApp('wild', { version: 1, balance: 'round_robin', upstreams: [{ port: c.port }] })).toBe('version 1\n');
+    await sites([
+      { app: 'shop', serverNames: [APP_HOST, 'exact.wild.test'] },
+      { app: 'wild', serverNames: ['*.wild.test'] },
+    ]);
+    expect(tally(await sequential(port, 4, 'a.wild.test'))).toEqual({ c: 4 });
+    expect(tally(await sequential(port, 2, 'Other-Name.WILD.test.'))).toEqual({ c: 2 });
+    expect(await get(port, 'wild.test')).toEqual(NO_APP);
+    expect(await get(port, 'a.b.wild.test')).toEqual(NO_APP);
+    expect(await get(port, 'awild.test')).toEqual(NO_APP);
+    expect(tally(await sequential(port, 4, 'exact.wild.test'))).toEqual({ a: 4 });
+    expect(await get(port, 'a.wild.test', PROBE_PATH)).toEqual({ status: 200, body: 'paas app wild\n' });
+    expect(await workerPids()).toEqual(workersAtStart);
+  });
+
+  it('the shared dict emptied (as at a fresh start): the table is read from its file again, the newest one', async () => {
+    const generation = await writeSites([{ app: 'shop', serverNames: [APP_HOST, 'fresh.test'] }]);
+    // not loaded: fresh.test is unknown
+    expect(await get(port, 'fresh.test')).toEqual(NO_APP);
+    // Test only: empty the dict's sites entries (what a fresh nginx has).
+    expect(await get(port, DEBUG_HOST, '/flush')).toEqual({ status: 200, body: 'flushed\n' });
+    expect(await dictGeneration()).toEqual({ status: 200, body: 'none\n' });
+    expect(tally(await sequential(port, 6, 'fresh.test'))).toEqual({ a: 6 });
+    expect(await dictGeneration()).toEqual({ status: 200, body: `${generation}\n` });
+    expect(await workerPids()).toEqual(workersAtStart);
+  });
+
   it('the agent server refuses app names the module would not read', async () => {
     expect((await get(port, AGENT_HOST, '/routes/Shop')).status).toBe(404);
     expect((await get(port, AGENT_HOST, '/routes/..%2Fshop')).status).toBe(404);
     expect((await get(port, AGENT_HOST, '/routes/')).status).toBe(404);
+    expect((await get(port, AGENT_HOST, '/sites/x')).status).toBe(404);
   });
 
   it('the error log holds no Lua error', async () => {
     const log = await errorLog();
     expect(log).toContain('connect() failed'); // the log is the right one: the down peer is in it
-    expect(log).not.toMatch(/lua entry thread aborted|runtime error|failed to run|paas: |\[(alert|crit|emerg)\]/);
+    expect(log).not.toMatch(/lua entry thread aborted|runtime error|failed to run|paas: |attempt to|\[(alert|crit|emerg)\]/);
   });
 });

@@ -150,11 +150,11 @@ describe('planRestart', () => {
 describe('planDestroy', () => {
   it('nginx first, then containers, network, images of the app only, and the state directory last', () => {
     expect(planDestroy('shop', {
-      siteFile: '/var/lib/paas/nginx/app-shop.conf', defaultTlsFile: '/var/lib/paas/nginx/000-default-tls.conf', otherAppHasCertificate: false,
+      site: true,
       containers: [{ id: 'a' }, { id: 'b' }], images: ['paas/shop:v1', 'paas/shop:deps-x', 'paas/shop-admin:v1'],
       certsDir: '/var/lib/paas/certs/shop', repo: '/var/lib/paas/git/shop.git', stateDir: '/var/lib/paas/apps/shop',
     })).toEqual({
-      nginxFiles: ['/var/lib/paas/nginx/app-shop.conf', '/var/lib/paas/nginx/000-default-tls.conf'],
+      site: true,
       containers: ['a', 'b'],
       images: ['paas/shop:v1', 'paas/shop:deps-x'],
       network: 'paas-shop',
@@ -162,9 +162,9 @@ describe('planDestroy', () => {
     });
   });
 
-  it('keeps the catch-all HTTPS server while another app has a certificate', () => {
-    const plan = planDestroy('shop', { siteFile: '/x/app-shop.conf', defaultTlsFile: '/x/000-default-tls.conf', otherAppHasCertificate: true, containers: [], images: [], stateDir: '/s' });
-    expect(plan.nginxFiles).toEqual(['/x/app-shop.conf']);
+  it('an app that was never served (no site) has none to take out', () => {
+    const plan = planDestroy('shop', { site: false, containers: [], images: [], stateDir: '/s' });
+    expect(plan.site).toBe(false);
     expect(plan.dirs).toEqual(['/s']);
   });
 });

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
   appNames, balanceSettings, certificateBase, checkSettings, domainOwner, effectiveBalance, extraDomains, parseRoutes,
-  parseWeights, routesFor, siteFor, type AppSettings,
+  parseWeights, routesFor, siteFor, type AcmeSettings, type AppSettings,
 } from '../../src/release/settings.js';
-import { renderAppConfig, renderRoutes } from '../../src/nginx/config.js';
+import { checkSite, HSTS_MAX_AGE, parseSites, renderRoutes, renderSites } from '../../src/nginx/config.js';
 import { confirmationProblem } from '../../src/ui/arguments.js';
 
 const FP = 'AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89';
@@ -32,9 +32,40 @@ describe('siteFor', () => {
       serverNames: ['shop.localhost', 'secure.example.com', 'x.apps.example.com', 'a.b.apps.example.com'],
       tls: { certFile: cert.certFile, keyFile: cert.keyFile, redirect: true, serverNames: ['secure.example.com', 'x.apps.example.com'] },
     });
-    // and nginx's renderer accepts it
-    expect(renderAppConfig(site)).toContain('    server_name secure.example.com x.apps.example.com;\n    location = /.well-known/paas/app {');
-    expect(renderAppConfig(site)).toContain('    location / { return 308 https://$host$request_uri; }');
+    // and nginx's sites table takes it: HTTPS and the redirect for the covered names only
+    expect(checkSite(site)).toBe(site);
+    expect(renderSites([site], 'g1')).toBe([
+      'generation g1',
+      'app shop 0 /var/lib/paas/certs/shop/abcd.crt /var/lib/paas/certs/shop/abcd.key',
+      'name shop.localhost shop 0 0',
+      'name secure.example.com shop 1 1',
+      'name x.apps.example.com shop 1 1',
+      'name a.b.apps.example.com shop 0 0',
+      '',
+    ].join('\n'));
+    expect(parseSites(renderSites([site], 'g1')).sites).toEqual([site]);
+  });
+
+  it('hsts: the covered names get HSTS_MAX_AGE (one year) in the table; without it, none', () => {
+    const site = siteFor('shop', 'localhost', [], { domains: ['secure.example.com'], certificate: { ...cert, hsts: true } });
+    expect(site.tls).toEqual({ certFile: cert.certFile, keyFile: cert.keyFile, redirect: true, serverNames: ['secure.example.com'], hstsMaxAge: HSTS_MAX_AGE });
+    expect(HSTS_MAX_AGE).toBe(31_536_000);
+    expect(renderSites([site], 'g2')).toContain('\napp shop 31536000 /var/lib/paas/certs/shop/abcd.crt /var/lib/paas/certs/shop/abcd.key\n');
+    expect(siteFor('shop', 'localhost', [], { domains: ['secure.example.com'], certificate: { ...cert, hsts: false } }).tls).not.toHaveProperty('hstsMaxAge');
+    expect(siteFor('shop', 'localhost', [], { domains: ['secure.example.com'], certificate: cert }).tls).not.toHaveProperty('hstsMaxAge');
+    // hsts without a covered name: no TLS, so no HSTS either
+    expect(siteFor('shop', 'localhost', [], { domains: [], certificate: { ...cert, hsts: true } })).toEqual({ app: 'shop', serverNames: ['shop.localhost'] });
+  });
+
+  it('redirect off: HTTPS without the 308', () => {
+    const site = siteFor('shop', 'localhost', ['secure.example.com'], { domains: [], certificate: { ...cert, redirect: false } });
+    expect(renderSites([site], 'g3')).toBe([
+      'generation g3',
+      'app shop 0 /var/lib/paas/certs/shop/abcd.crt /var/lib/paas/certs/shop/abcd.key',
+      'name shop.localhost shop 0 0',
+      'name secure.example.com shop 1 0',
+      '',
+    ].join('\n'));
   });
 
   it('a certificate that covers none of the names: no TLS at all', () => {
@@ -93,6 +124,46 @@ describe('checkSettings', () => {
   });
 });
 
+describe('checkSettings: acme (certs:auto)', () => {
+  const acme: AcmeSettings = { names: ['shop.example.com', 'www.shop.example.com'], redirect: true, hsts: false, by: 'certs:auto', failures: 0 };
+
+  it('accepts valid ACME settings, with the optional fields, and a certificate that came from ACME', () => {
+    expect(checkSettings({ domains: ['shop.example.com'], acme })).toEqual([]);
+    expect(checkSettings({
+      domains: [],
+      acme: { ...acme, failures: 3, lastError: 'the CA said no', lastAttemptAt: '2026-01-01T00:00:00.000Z', retryAfter: '2026-01-01T01:00:00.000Z' },
+      certificate: { ...cert, source: 'acme', issuer: 'CN=Pebble Intermediate CA', notBefore: '2026-01-01T00:00:00.000Z', hsts: true },
+    })).toEqual([]);
+  });
+
+  it.each([
+    ['no names', { names: [] }],
+    ['not a list', { names: 'shop.example.com' as unknown as string[] }],
+    ['a wildcard (HTTP-01 cannot prove it)', { names: ['shop.example.com', '*.shop.example.com'] }],
+    ['a hostile name', { names: ['shop.example.com\nx'] }],
+    ['an uppercase name', { names: ['Shop.example.com'] }],
+    ['a name that is not a string', { names: [42 as unknown as string] }],
+  ])('acme.names: %s', (_what, change) => {
+    expect(checkSettings({ domains: [], acme: { ...acme, ...change } })).toEqual(['acme.names: expected a list of host names (no wildcard)']);
+  });
+
+  it('redirect and hsts must be booleans, by certs:auto, failures a whole number; every problem named', () => {
+    expect(checkSettings({ domains: [], acme: { ...acme, redirect: 'yes' as unknown as boolean } })).toEqual(['acme: redirect and hsts must be true or false']);
+    expect(checkSettings({ domains: [], acme: { ...acme, hsts: 1 as unknown as boolean } })).toEqual(['acme: redirect and hsts must be true or false']);
+    expect(checkSettings({ domains: [], acme: { ...acme, by: 'certs:add' as 'certs:auto' } })).toEqual(['acme.by: expected certs:auto']);
+    expect(checkSettings({ domains: [], acme: { ...acme, failures: -1 } })).toEqual(['acme.failures: expected a whole number']);
+    expect(checkSettings({ domains: [], acme: { ...acme, failures: 1.5 } })).toEqual(['acme.failures: expected a whole number']);
+    expect(checkSettings({ domains: [], acme: { ...acme, failures: '2' as unknown as number } })).toEqual(['acme.failures: expected a whole number']);
+    expect(checkSettings({ domains: ['a b'], acme: { names: [], redirect: null as unknown as boolean, hsts: false, by: undefined as unknown as 'certs:auto', failures: Number.NaN } })).toEqual([
+      'domains: "a b" is not a valid hostname: a space is not allowed (only letters, digits, dashes and dots)',
+      'acme.names: expected a list of host names (no wildcard)',
+      'acme: redirect and hsts must be true or false',
+      'acme.by: expected certs:auto',
+      'acme.failures: expected a whole number',
+    ]);
+  });
+});
+
 describe('domainOwner / certificateBase / confirmationProblem', () => {
   it('finds the other app that has a name', () => {
     const others = [{ app: 'blog', names: ['blog.localhost', 'blog.example.com'] }, { app: 'api', names: ['api.localhost'] }];
@@ -111,22 +182,5 @@ describe('domainOwner / certificateBase / confirmationProblem', () => {
     expect(confirmationProblem('shop', undefined, false)).toBe('destroying shop needs --confirm shop when there is no terminal to ask');
     expect(confirmationProblem('shop', 'shop', false)).toBeUndefined();
     expect(confirmationProblem('shop', 'shop2', true)).toBe('--confirm "shop2" does not match the app shop');
-  });
-});
-
-describe('renderDefaultTlsServer', () => {
-  it('is port 443\'s default server, refusing handshakes, with the apps\' protocols', async () => {
-    const { renderDefaultTlsServer } = await import('../../src/nginx/config.js');
-    expect(renderDefaultTlsServer()).toBe([
-      '# paas: HTTPS for host names that no certificate covers: the handshake is refused. Generated by the paas agent.',
-      'server {',
-      '    listen 443 ssl default_server;',
-      '    server_name _;',
-      '    ssl_reject_handshake on;',
-      '    # The default server of a port decides the protocols of every handshake on it (before SNI picks the app).',
-      '    ssl_protocols TLSv1.2 TLSv1.3;',
-      '}',
-      '',
-    ].join('\n'));
   });
 });

@@ -112,9 +112,12 @@ describe.skipIf(skipWithoutOpenssl)('inspectCertificate (material made by openss
     expect(info).toEqual({
       names: ['shop.example.test', '*.shop.example.test'],
       notAfter: new Date(x509.validTo).toISOString(),
+      notBefore: new Date(x509.validFrom).toISOString(),
+      issuer: x509.issuer.split('\n').join(', '),
       fingerprint256: x509.fingerprint256,
       selfSigned: true,
     });
+    expect(info.issuer).toMatch(/CN=/);
     expect(info.fingerprint256).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
     const days = (Date.parse(info.notAfter) - Date.now()) / 86_400_000;
     expect(days).toBeGreaterThan(29);

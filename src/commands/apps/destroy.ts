@@ -9,7 +9,7 @@ import type { DestroyResult } from '../../agent/protocol.js';
 
 export default class AppsDestroy extends HostCommand {
   static override summary = 'Remove an app and everything it has from the hosts';
-  static override description = 'Under the app\'s lock: its nginx site (checked with `nginx -t`, then reloaded), routes, containers, images (paas/APP:*), certificates, settings, releases and git repository; its volumes (their data) only with --volumes. Other apps are not touched. Asks for the app\'s name in a terminal; elsewhere pass --confirm APP.';
+  static override description = 'Under the app\'s lock: its names in nginx\'s sites table (no reload), routes, containers, images (paas/APP:*), certificates, settings, releases and git repository; its volumes (their data) only with --volumes. Other apps are not touched. Asks for the app\'s name in a terminal; elsewhere pass --confirm APP.';
   static override examples = ['<%= config.bin %> apps:destroy shop', '<%= config.bin %> apps:destroy shop --confirm shop --host ssh://root@203.0.113.10'];
   static override args = { app: Args.string({ description: 'the app to destroy', required: true }) };
   static override flags = {

@@ -16,13 +16,14 @@ async function readPem(file: string, what: string): Promise<string> {
 
 export default class CertsAdd extends HostCommand {
   static override summary = 'Serve the app over HTTPS with a certificate and key (PEM)';
-  static override description = 'Checks the pair (PEM, the key matches the certificate, not expired), stores it on each host (0600, root only) and serves over HTTPS every name of the app the certificate covers; plain HTTP for those names answers a 308 redirect to https:// unless --no-redirect. Replaces the app\'s previous certificate. nginx checks the configuration (`nginx -t`) before it reloads. Names no certificate covers get no certificate at all (the TLS handshake is refused).';
+  static override description = 'Checks the pair (PEM, the key matches the certificate, not expired), stores it on each host (0640: root and nginx\'s workers) and serves over HTTPS every name of the app the certificate covers; plain HTTP for those names answers a 308 redirect to https:// unless --no-redirect. Replaces the app\'s previous certificate (and turns certs:auto off), without an nginx reload: nginx picks each handshake\'s certificate from the host\'s sites table. Names no certificate covers get no certificate at all (the TLS handshake is refused).';
   static override examples = ['<%= config.bin %> certs:add --cert fullchain.pem --key privkey.pem', '<%= config.bin %> certs:add --cert shop.crt --key shop.key --no-redirect'];
   static override flags = {
     ...hostFlags,
     cert: Flags.string({ description: 'certificate file (PEM: the certificate first, then its chain)', required: true }),
     key: Flags.string({ description: 'private key file (PEM, without a passphrase)', required: true }),
     'no-redirect': Flags.boolean({ description: 'keep answering plain HTTP for the covered names instead of redirecting to HTTPS' }),
+    hsts: Flags.boolean({ description: 'send Strict-Transport-Security (max-age one year) over HTTPS' }),
   };
 
   async run(): Promise<(CertView & { host: string })[]> {
@@ -33,7 +34,7 @@ export default class CertsAdd extends HostCommand {
     const config = await this.configOf('.');
     const app = this.appName(flags, config);
     const result = await this.eachHostLocked(hostAddresses(flags, config), flags, app, 'certs:add',
-      (session, token) => session.agent.call('certs-add', { app, 'lock-token': token, by: whoAmI(), 'no-redirect': flags['no-redirect'] }, { stdin: JSON.stringify({ cert, key }) }),
+      (session, token) => session.agent.call('certs-add', { app, 'lock-token': token, by: whoAmI(), 'no-redirect': flags['no-redirect'], hsts: flags.hsts }, { stdin: JSON.stringify({ cert, key }) }),
       certLines);
     if (!this.jsonEnabled() && info.selfSigned) this.log('Note: the certificate is self-signed; browsers will not trust it.');
     return result;

@@ -7,7 +7,7 @@ import { domainLines } from '../../ui/views.js';
 
 export default class DomainsAdd extends HostCommand {
   static override summary = 'Route a host name to the app (no new release, no downtime)';
-  static override description = 'nginx on each host answers NAME with the app at once: its site is rewritten, checked with `nginx -t` and reloaded. The name is kept on the host across deploys and rollbacks. A name another app of the host already has is refused. Point the name\'s DNS at the hosts yourself.';
+  static override description = 'nginx on each host answers NAME with the app at once, without a reload (the host\'s sites table changes, not nginx\'s configuration). The name is kept on the host across deploys and rollbacks. A name another app of the host already has is refused. Point the name\'s DNS at the hosts yourself.';
   static override examples = ['<%= config.bin %> domains:add shop.example.com', '<%= config.bin %> domains:add "*.shop.example.com" --app shop'];
   static override args = { name: Args.string({ description: 'host name, e.g. shop.example.com or *.example.com', required: true }) };
   static override flags = hostFlags;

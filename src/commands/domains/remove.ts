@@ -6,7 +6,7 @@ import { domainLines } from '../../ui/views.js';
 
 export default class DomainsRemove extends HostCommand {
   static override summary = 'Stop routing a host name added with domains:add';
-  static override description = 'nginx stops answering NAME for the app at once (checked with `nginx -t`, then reloaded). Names from paas.yml go away by removing them there and deploying.';
+  static override description = 'nginx stops answering NAME for the app at once, without a reload. Names from paas.yml go away by removing them there and deploying.';
   static override examples = ['<%= config.bin %> domains:remove shop.example.com'];
   static override args = { name: Args.string({ description: 'host name to remove', required: true }) };
   static override flags = hostFlags;

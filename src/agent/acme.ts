@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { PaasError } from '../errors.js';
 import { CHALLENGES_DIR, challengeStore, removeChallenge, writeChallenge } from '../acme/challenges.js';
 import { certificateKey, planRenewals, type ManagedCertificate } from '../acme/renewal.js';
-import { appNames, type AcmeSettings, type AppSettings } from '../release/settings.js';
+import { appNames, issuableNames, type AcmeSettings, type AppSettings } from '../release/settings.js';
 import { inspectCertificate } from '../tls/pem.js';
 import { withAppLock } from './app-lock.js';
 import type { CertView, Emit, HostAcme, HostInfo } from './protocol.js';
@@ -32,9 +32,6 @@ export const DIRECTORY_CA_FILE = path.join(ACME_DIR, 'directory-ca.pem');
 export const DEFAULT_RENEW_BEFORE_DAYS = 30;
 /** The longest one issuance may take (orders, validation, download), whoever asked. */
 const ISSUE_TIMEOUT_MS = 120_000;
-
-/** Names no public CA issues for: an app's default name under `localhost` and the like is skipped. */
-const RESERVED = /(^|\.)(localhost|invalid|local|internal|example|test)$/;
 
 /** The host's ACME settings, defaults filled in. */
 export function acmeOf(host: HostInfo | undefined): Required<Pick<HostAcme, 'directoryUrl' | 'renewBeforeDays'>> & HostAcme {
@@ -111,11 +108,6 @@ async function checkDns(names: string[], acme: HostAcme): Promise<void> {
   }
 }
 
-/** The names `certs:auto` asks for by default: the app's that a public CA can issue for (no wildcard, no reserved name). */
-export function issuableNames(names: string[]): string[] {
-  return names.filter((name) => !name.startsWith('*.') && name.includes('.') && !RESERVED.test(name));
-}
-
 /** The app's names now (its default one, paas.yml's and added domains). */
 async function namesOf(app: string, settings: AppSettings, host: HostInfo): Promise<string[]> {
   return appNames(app, host.baseDomain, currentRelease(await readState(app))?.domains ?? [], settings);
@@ -126,17 +118,21 @@ async function namesOf(app: string, settings: AppSettings, host: HostInfo): Prom
  * served without a reload. A failure is recorded (for `paas certs` and the backoff) and thrown;
  * nothing else changes, and a certificate the app had keeps serving.
  */
-export async function issueFor(app: string, wanted: AcmeSettings, emit: Emit): Promise<CertView> {
+export async function issueFor(app: string, asked: AcmeSettings, emit: Emit): Promise<CertView> {
+  let wanted = asked;
   const host = await readHostInfo();
   const acme = acmeOf(host);
   const settings = await readSettings(app);
   const started = new Date();
   try {
+    // A name the app no longer has (a domain removed, paas.yml's changed) is not asked for again.
     const names = await namesOf(app, settings, host);
-    const missing = wanted.names.filter((name) => !names.includes(name));
-    if (missing.length) throw new PaasError('usage', `${missing.join(', ')} is no longer a name of ${app}`, { hint: 'add the domain again, or run certs:auto again for the names the app has' });
+    const kept = wanted.names.filter((name) => names.includes(name));
+    if (kept.length === 0) throw new PaasError('usage', `none of ${wanted.names.join(', ')} is a name of ${app} any more`, { hint: `run certs:auto again for the names it has, or certs:auto --off` });
+    if (kept.length < wanted.names.length) emit(`${wanted.names.filter((name) => !kept.includes(name)).join(', ')} left ${app}: not asked for again`, 'certs');
+    wanted = { ...wanted, names: kept };
     const client = await import('../acme/client.js');
-    const ordered = client.normalizeNames(wanted.names);
+    const ordered = client.normalizeNames(kept);
     emit(`checking that ${ordered.join(', ')} point${ordered.length === 1 ? 's' : ''} at this host`, 'certs');
     await checkDns(ordered, acme);
     const account = await accountFor(acme.directoryUrl, () => client.createAccountKey());
@@ -160,7 +156,7 @@ export async function issueFor(app: string, wanted: AcmeSettings, emit: Emit): P
     // Recorded for what the host keeps renewing; a new request that failed leaves no trace.
     const caRetry = (error as { retryAfter?: string }).retryAfter;
     const current = await readSettings(app);
-    if (current.acme && JSON.stringify(current.acme.names) === JSON.stringify(wanted.names)) {
+    if (current.acme && JSON.stringify(current.acme.names) === JSON.stringify(asked.names)) {
       const { retryAfter: _old, ...acme } = current.acme;
       await writeSettings(app, { ...current, acme: { ...acme, failures: acme.failures + 1, lastError: (error as Error).message, lastAttemptAt: started.toISOString(), ...(caRetry ? { retryAfter: caRetry } : {}) } });
     }

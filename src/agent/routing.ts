@@ -87,6 +87,7 @@ export async function addDomain(app: string, name: string, emit: Emit): Promise<
   if (problem) throw new PaasError('usage', problem, { hint: 'use a domain of your own (its DNS pointing at this host), or the default name' });
   const result = await applySettings(app, settings, { ...settings, domains: [...settings.domains, name] });
   emit(result.served ? `nginx serves ${app} at ${name}` : `${name} is kept for ${app}'s first deploy`, 'domains');
+  if (settings.acme) emit(`the certificate of certs:auto does not cover ${name}: run \`paas certs:auto\` to ask for one that does`, 'domains');
   return { ...(await domainsView(app)), added: true };
 }
 
@@ -101,8 +102,12 @@ export async function removeDomain(app: string, name: string, emit: Emit): Promi
       hint: current?.domains.includes(name) ? 'remove it from paas.yml and deploy' : 'see `paas domains` for the app\'s domains',
     });
   }
-  const result = await applySettings(app, settings, { ...settings, domains: settings.domains.filter((d) => d !== name) });
-  emit(`${app} no longer answers at ${name}`, 'domains');
+  // certs:auto renews for the app's names: a name that went is not asked for again.
+  const { acme, ...rest } = settings;
+  const names = acme?.names.filter((n) => n !== name) ?? [];
+  const next: AppSettings = { ...rest, domains: settings.domains.filter((d) => d !== name), ...(acme && names.length ? { acme: { ...acme, names } } : {}) };
+  await applySettings(app, settings, next);
+  emit(`${app} no longer answers at ${name}${acme && names.length === 0 ? ' (certs:auto had no other name: it is off)' : ''}`, 'domains');
   return { ...(await domainsView(app)), removed: true };
 }
 

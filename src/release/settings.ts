@@ -125,6 +125,14 @@ export function appNames(app: string, baseDomain: string, releaseDomains: string
 }
 
 /** The app's extra domains (all names but the default one). */
+/** Names no public CA issues for (RFC 2606, 6761, 6762): an app's default name under `localhost` and the like. */
+const RESERVED = /(^|\.)(localhost|invalid|local|internal|example|test)$/;
+
+/** The names `certs:auto` asks for by default: the app's that a public CA can issue for (no wildcard, no single label, no reserved name). */
+export function issuableNames(names: string[]): string[] {
+  return names.filter((name) => !name.startsWith('*.') && name.includes('.') && !RESERVED.test(name));
+}
+
 export function extraDomains(releaseDomains: string[], settings: AppSettings): string[] {
   return [...new Set([...releaseDomains, ...settings.domains])];
 }

@@ -15,7 +15,7 @@ import { copyExample } from './helpers.js';
 import { testWorld, type TestHost } from './hosts.js';
 import { formatLoadReport, startLoad, type LoadReport } from './load.js';
 import { failpoints } from './faults.js';
-import { BLOCKED_DOMAIN, skipWithoutPebble, startPebbleFor, type SandboxPebble } from './pebble.js';
+import { BLOCKED_DOMAIN, sandboxNetwork, skipWithoutPebble, startPebbleFor, type SandboxPebble } from './pebble.js';
 
 /** Short-lived certificates: the host renews a third of the lifetime before expiry, i.e. after 60 s. */
 const VALIDITY_SECONDS = 90;
@@ -267,6 +267,64 @@ describe.skipIf(skipWithoutPebble)('HTTPS from an ACME CA (pebble)', () => {
     for (const report of reports) expect(report.failed, JSON.stringify(report.failures.slice(0, 5))).toBe(0);
     expect(await nginxFingerprint()).toBe(before);
   }, 300_000);
+
+  it('a renewal that fails is retried with backoff; `paas certs` shows the last error and the next attempt; the old certificate keeps serving', async () => {
+    expect((await certsOf()).certificate?.source).toBe('acme');
+    const fingerprint = (await certsOf()).certificate!.fingerprint;
+    await pebble.setAddress(SHOP, '192.0.2.9');
+    try {
+      const deadline = Date.now() + (VALIDITY_SECONDS + 20) * 1000;
+      let view = await certsOf();
+      while (Date.now() < deadline && !(view.auto?.failures)) {
+        await new Promise((resolve) => setTimeout(resolve, 2000));
+        view = await certsOf();
+      }
+      console.log(`after a failed renewal: ${JSON.stringify(view.auto)}`);
+      expect(view.auto?.failures).toBe(1);
+      expect(view.auto?.lastError).toContain(`${SHOP} points at 192.0.2.9, not at this host`);
+      // The first retry waits 5 minutes after the failed attempt.
+      expect(Date.parse(view.auto!.nextRenewal!) - Date.parse(view.auto!.lastAttemptAt!)).toBe(5 * 60_000);
+      expect(view.certificate?.fingerprint).toBe(fingerprint);
+      const shown = await shop(['certs']);
+      expect(shown.stdout).toMatch(/last error +.*points at 192\.0\.2\.9.*\(1 failed attempt\(s\) in a row/);
+      expect(shown.stdout).toMatch(/next renewal \d{4}-/);
+    } finally {
+      await pebble.clearAddress(SHOP);
+    }
+    // Fixed: the next certs:auto (or the host's next attempt) issues, and the failures are forgotten.
+    expect((await shop(['certs:auto'])).exitCode).toBe(0);
+    const fixed = await certsOf();
+    expect(fixed.certificate?.fingerprint).not.toBe(fingerprint);
+    expect(fixed.auto?.failures).toBe(0);
+    expect(fixed.auto?.lastError).toBeUndefined();
+  }, (VALIDITY_SECONDS + 120) * 1000);
+
+  it('a host restart: HTTPS answers again with no paas command, and the host goes on renewing', async () => {
+    const fingerprint = (await certsOf()).certificate!.fingerprint;
+    const started = Date.now();
+    const restarted = await execa('docker', ['restart', '--time', '5', host.container], { reject: false });
+    expect(restarted.exitCode, restarted.stderr).toBe(0);
+    // The CA's DNS follows the host if Docker gave it another address.
+    await pebble.setDefaultIPv4(sandboxNetwork(host.container).ip);
+    let answered = 0;
+    while (Date.now() - started < 180_000) {
+      const answer = await https(SHOP).catch(() => undefined);
+      if (answer?.status === 200) { answered = Date.now() - started; break; }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    console.log(`host restart: HTTPS answered again after ${answered} ms`);
+    expect(answered).toBeGreaterThan(0);
+    expect((await request(host.httpPort, SHOP, '/')).status).toBe(308);
+    // The 90-second certificate is renewed by the host service the restart started again.
+    let renewed = fingerprint;
+    while (Date.now() - started < (VALIDITY_SECONDS + 60) * 1000 && renewed === fingerprint) {
+      await new Promise((r) => setTimeout(r, 2000));
+      renewed = (JSON.parse(await onHost('cat /var/lib/paas/apps/shop/settings.json')) as { certificate: { fingerprint: string } }).certificate.fingerprint;
+    }
+    console.log(`host restart: renewed ${Math.round((Date.now() - started) / 1000)} s after the restart`);
+    expect(renewed).not.toBe(fingerprint);
+    expect((await https(SHOP)).status).toBe(200);
+  }, (VALIDITY_SECONDS + 240) * 1000);
 
   it('hostile input to certs:auto and host:setup is refused before anything changes', async () => {
     const before = await onHost('cat /var/lib/paas/host.json /var/lib/paas/apps/shop/settings.json; ls /var/lib/paas/certs/shop');

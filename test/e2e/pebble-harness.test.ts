@@ -1,7 +1,7 @@
 // The pebble harness (test/e2e/pebble.ts) with a real sandbox: its ACME directory is reachable
 // from inside the sandbox over TLS trusted with directoryCaPem, its DNS sends names to the
 // sandbox's address on its Docker network, and pebble's HTTP-01 request lands on the sandbox's
-// nginx. Nothing here issues a certificate: the sandbox does not serve challenges yet.
+// nginx. Nothing here issues a certificate (test/e2e/https.test.ts does): the challenge asked for is never stored.
 import { X509Certificate } from 'node:crypto';
 import { Resolver } from 'node:dns/promises';
 import { writeFileSync } from 'node:fs';
@@ -108,7 +108,7 @@ describe.skipIf(skipWithoutPebble)(`pebble for a sandbox${hasPebble ? '' : ` (sk
     expect((await get(pebble!.sandbox.ip, 80, 'app.test')).status).toBe(404);
   });
 
-  it('pebble\'s HTTP-01 request reaches the sandbox\'s nginx (a 404: nothing answers the challenge)', async () => {
+  it('pebble\'s HTTP-01 request reaches the sandbox\'s nginx (a 404: no answer was stored for it)', async () => {
     const error = await issueCertificate({
       directoryUrl: pebble!.directoryUrl, caBundle: pebble!.directoryCaPem, accountKeyPem: await createAccountKey(),
       names: ['reach.app.test'], challenge: noChallengeAnswers, poll,

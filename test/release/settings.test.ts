@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  appNames, balanceSettings, certificateBase, checkSettings, domainOwner, effectiveBalance, extraDomains, parseRoutes,
+  issuableNames, appNames, balanceSettings, certificateBase, checkSettings, domainOwner, effectiveBalance, extraDomains, parseRoutes,
   parseWeights, routesFor, siteFor, type AcmeSettings, type AppSettings,
 } from '../../src/release/settings.js';
 import { checkSite, HSTS_MAX_AGE, parseSites, renderRoutes, renderSites } from '../../src/nginx/config.js';
@@ -182,5 +182,16 @@ describe('domainOwner / certificateBase / confirmationProblem', () => {
     expect(confirmationProblem('shop', undefined, false)).toBe('destroying shop needs --confirm shop when there is no terminal to ask');
     expect(confirmationProblem('shop', 'shop', false)).toBeUndefined();
     expect(confirmationProblem('shop', 'shop2', true)).toBe('--confirm "shop2" does not match the app shop');
+  });
+});
+
+describe('issuableNames (certs:auto without names)', () => {
+  it('keeps the names a public CA issues for, in order', () => {
+    expect(issuableNames(['shop.localhost', 'shop.example.com', '*.shop.example.com', 'www.shop.example.com', 'intranet', 'a.test', 'b.invalid', 'c.local', 'd.internal', 'e.example', 'localhost']))
+      .toEqual(['shop.example.com', 'www.shop.example.com']);
+  });
+
+  it('keeps names that only contain a reserved word as a label elsewhere', () => {
+    expect(issuableNames(['test.example.com', 'localhost.example.net', 'my-test.dev'])).toEqual(['test.example.com', 'localhost.example.net', 'my-test.dev']);
   });
 });

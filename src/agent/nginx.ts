@@ -13,7 +13,7 @@ import { withHostLock } from './lock.js';
 import { failpoint } from './failpoints.js';
 
 const exists = (file: string) => fs.access(file).then(() => true, () => false);
-export const AGENT_SERVER_FILE = () => path.join(NGINX_DIR, '001-agent.conf');
+const AGENT_SERVER_FILE = () => path.join(NGINX_DIR, '001-agent.conf');
 
 async function testConfig(): Promise<{ ok: boolean; output: string }> {
   const result = await run('nginx', ['-t'], { check: false });
@@ -141,7 +141,7 @@ async function writeSitesUnlocked(sites: AppSite[]): Promise<void> {
   await refreshSites();
   throw new PaasError('host', `nginx did not take the new sites table (it answered ${JSON.stringify(answer ?? 'nothing')})`, {
     where: SITES_FILE,
-    hint: 'check that nginx runs with the Lua module (libnginx-mod-http-lua) and that `paas host:setup` has been run',
+    hint: 'run `paas host:setup` for this host (a host set up by an older paas serves apps from per-app files until then); check that nginx runs with its Lua module',
   });
 }
 

@@ -236,7 +236,7 @@ function recordProblem(context: Context, response: AxiosResponse): void {
 // ---------------------------------------------------------------------------------------------
 // Errors
 
-type Step = 'directory' | 'account' | 'order' | 'challenge' | 'finalize' | 'download';
+export type Step = 'directory' | 'account' | 'order' | 'challenge' | 'finalize' | 'download';
 const STEP_TEXT: Record<Step, string> = {
   directory: 'reading the CA\'s directory',
   account: 'registering the ACME account',
@@ -255,8 +255,8 @@ function parseRetryAfter(value: string | undefined, now = Date.now()): Date | un
   return Number.isNaN(date) ? undefined : new Date(date);
 }
 
-/** The CA's problem (or a transport failure) at `step` as an AcmeError. */
-function acmeFailure(step: Step, context: Context, error: unknown, directoryUrl: string, names: string[]): AcmeError {
+/** The CA's problem (or a transport failure) at `step` as an AcmeError. Pure: exported for its tests. */
+export function acmeFailure(step: Step, context: Pick<Context, 'problem' | 'transportError'>, error: unknown, directoryUrl: string, names: string[]): AcmeError {
   if (error instanceof AcmeError) return error;
   const problem = context.problem;
   const type = problem?.type?.startsWith(ERR) ? problem.type.slice(ERR.length) : problem?.type;

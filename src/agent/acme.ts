@@ -154,7 +154,7 @@ export async function issueFor(app: string, asked: AcmeSettings, emit: Emit): Pr
   } catch (error) {
     // The planner waits backoffDelay(failures) after lastAttemptAt, or until the CA's Retry-After.
     // Recorded for what the host keeps renewing; a new request that failed leaves no trace.
-    const caRetry = (error as { retryAfter?: string }).retryAfter;
+    const caRetry = (error as { retryAfter?: Date }).retryAfter?.toISOString();
     const current = await readSettings(app);
     if (current.acme && JSON.stringify(current.acme.names) === JSON.stringify(asked.names)) {
       const { retryAfter: _old, ...acme } = current.acme;

@@ -1,4 +1,3 @@
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { PaasError } from '../errors.js';
 import { appNames, checkSettings, EMPTY_SETTINGS, type AppSettings } from '../release/settings.js';

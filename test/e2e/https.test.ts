@@ -32,7 +32,6 @@ let pebble: SandboxPebble;
 let root = '';
 
 const shop = (args: string[]) => world.cli([...args, '--app', 'shop', ...world.at(host)]);
-const shopJson = <T>(args: string[]) => world.cliJson<T>([...args, '--app', 'shop', ...world.at(host)]);
 const certsOf = async (app = 'shop') => (await world.cliJson<(CertView & { host: string })[]>(['certs', '--app', app, ...world.at(host)]))[0]!;
 
 async function onHost(script: string): Promise<string> {

@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
 // Two projects: fast unit tests of pure logic (parallel), and end-to-end tests against a real
-// Docker Engine, sandbox hosts and git (one file at a time: they share one engine and 2 cores).
+// Docker Engine, sandbox hosts and git: two files at a time (each has sandbox hosts of its own,
+// and most of their time is spent waiting on hosts, so two lanes fit the 2 cores CI has).
 export default defineConfig({
   test: {
     projects: [
@@ -17,7 +18,7 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
-          fileParallelism: false,
+          maxWorkers: 2,
           testTimeout: 600_000,
           hookTimeout: 600_000,
         },

@@ -48,6 +48,8 @@ export interface DrainIntent {
   drainMs: number;
   stopTimeoutSeconds: number;
   pid: number;
+  /** The drain process's start time (lock.ts startTimeOf): its pid alone may name another process after a host restart. */
+  pidStart?: string;
   since: string;
 }
 

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { constants, promises as fs } from 'node:fs';
+import { constants, promises as fs, readFileSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { PaasError } from '../errors.js';
@@ -28,14 +28,26 @@ export interface LockHolder {
   token?: string;
 }
 
-/** The process exists (EPERM: it does, as another user). */
-export function alive(pid: number): boolean {
+/** When the process started, in clock ticks since boot (/proc/PID/stat's 22nd field): with the pid, it names one process, across pid reuse. */
+export function startTimeOf(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** The process exists (EPERM: it does, as another user); with `startedAt`, it is that same process, not a later one given its pid (after a host restart, say). */
+export function alive(pid: number, startedAt?: string): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  if (startedAt === undefined) return true;
+  const now = startTimeOf(pid);
+  return now === undefined || now === startedAt;
 }
 
 const CONFLICT = 75;

@@ -142,7 +142,7 @@ export async function reconcileApp(app: string, drainsAlive?: DrainIntent[]): Pr
   const intent = await appIntent(app);
   // No intent, or this process's own change under way: nothing to settle.
   if (!intent || intent.pid === process.pid) return { app, did };
-  drainsAlive ??= (await listIntents()).drains.filter((d) => alive(d.pid));
+  drainsAlive ??= (await listIntents()).drains.filter((d) => alive(d.pid, d.pidStart));
   if (intent.kind === 'rollout') await settleRollout(intent, did);
   else await settleRestart(intent, did);
   await removeIntent(intent);
@@ -185,7 +185,7 @@ async function settleDrain(drain: DrainIntent): Promise<void> {
 export async function reconcileHost(): Promise<Reconciled[]> {
   const { apps, drains } = await listIntents();
   const results: Reconciled[] = [];
-  const dead = drains.filter((d) => d.pid !== process.pid && !alive(d.pid));
+  const dead = drains.filter((d) => d.pid !== process.pid && !alive(d.pid, d.pidStart));
   for (const app of apps) {
     const release = await acquireLock(app, { holder: 'paas agent', command: 'reconcile' }, 0).catch(() => undefined);
     if (!release) continue; // held: its holder is alive and finishes its own change

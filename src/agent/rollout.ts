@@ -21,6 +21,7 @@ import { readFormationOverride, writeFormationOverride } from './formation-store
 import { waitHealthy, waitStaysUp } from './health.js';
 import { missingRequiredEnv, requiredEnvError, withGeneratedSecrets } from '../release/env.js';
 import { newDrainId, removeIntent, writeIntent, type RolloutIntent } from './intents.js';
+import { startTimeOf } from './lock.js';
 import { applySite, switchRoutes, verifyServed } from './nginx.js';
 import { allocatePorts, boundByContainers } from './ports.js';
 import type { Emit, HostInfo, RolloutResult, StartedContainer } from './protocol.js';
@@ -254,5 +255,6 @@ export async function drainInBackground(app: string, containers: string[], image
     ...images.flatMap((image) => ['--image', image]),
   ], 'ignore', undefined, true);
   child.unref();
-  await writeIntent({ kind: 'drain', id, app, containers, images, drainMs, stopTimeoutSeconds, pid: child.pid ?? 0, since: new Date().toISOString() });
+  const pidStart = child.pid ? startTimeOf(child.pid) : undefined;
+  await writeIntent({ kind: 'drain', id, app, containers, images, drainMs, stopTimeoutSeconds, pid: child.pid ?? 0, ...(pidStart ? { pidStart } : {}), since: new Date().toISOString() });
 }

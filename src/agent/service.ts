@@ -31,7 +31,7 @@ import { keepServices, readServiceRecords } from './services.js';
 import { runScheduledBackups } from './backups.js';
 import { runRenewals } from './acme.js';
 import { refreshSites } from './nginx.js';
-import { containersLabelled, createContainer, startContainer } from './engine.js';
+import { containersLabelled, createContainer, removeContainer, startContainer } from './engine.js';
 import { readAppConfig } from './config-store.js';
 import { specFromRelease } from './releases.js';
 import { run, sleep, start } from './exec.js';
@@ -213,7 +213,7 @@ export async function keepFormations(attempts: Map<string, Attempts>, now = Date
     if (!plan.missing.length) attempts.delete(webKey);
     const othersKey = `${app}:others missing`;
     const othersMissing = plan.missing.some((m) => m.type !== 'web') && (attempts.get(othersKey)?.notBefore ?? 0) <= now();
-    if (!due.length && !webMissing && !othersMissing) continue;
+    if (!due.length && !webMissing && !othersMissing && !plan.leftover.length) continue;
     await withAppLock(app, { holder: 'paas service', command: 'keep the formation' }, { waitMs: 0 }, async () => {
       // Read again under the lock: a command may have changed the app in between.
       const state = await readState(app);
@@ -221,6 +221,10 @@ export async function keepFormations(attempts: Map<string, Attempts>, now = Date
       if (!current || current.version !== release.version) return;
       const fresh = (await containersLabelled([`${LABEL.app}=${app}`])).map(kept).filter((c) => c.type !== '');
       const again = planKeep(current, fresh);
+      if (again.leftover.length) {
+        for (const c of again.leftover) await removeContainer(c.id);
+        await appendAppEvent(app, `removed ${again.leftover.length} stopped container(s) that a cut drain left: ${again.leftover.map((c) => c.name).join(', ')}`);
+      }
       for (const c of again.start.filter((s) => due.some((d) => d.id === s.id))) {
         const count = (attempts.get(c.id)?.count ?? 0) + 1;
         attempts.set(c.id, { count, notBefore: now() + restartDelayMs(count), startedAt: now() });

@@ -44,9 +44,11 @@ const secretFile = (name: string) => path.join(serviceDir(name), 'secret.enc');
 /** The password's additional authenticated data: a secret file copied to another service does not decrypt. */
 const secretScope = (name: string) => `service:${name}`;
 
+const SERVICES_LOCK = 'services';
+
 /** Changes of services (and of their records) one at a time on this host. */
 export function withServicesLock<T>(work: () => Promise<T>): Promise<T> {
-  return withHostLock('services', 120_000, () => new PaasError('lock', 'another command is changing the services of this host', { hint: 'wait for it and run the command again' }), work);
+  return withHostLock(SERVICES_LOCK, 120_000, () => new PaasError('lock', 'another command is changing the services of this host', { hint: 'wait for it and run the command again' }), work);
 }
 
 export async function readService(name: string): Promise<ServiceRecord | undefined> {
@@ -289,14 +291,26 @@ export async function keepServices(records: readonly ServiceRecord[]): Promise<s
   const created = records.filter((record) => record.status === 'created');
   if (created.length === 0) return [];
   // One listing of the engine for all of them (not one request per service each second).
-  const containers = await containersLabelled([SERVICE_LABEL.service]);
-  const started: string[] = [];
-  for (const record of created) {
-    const container = containers.find((c) => c.Names.includes(`/${serviceContainer(record.name)}`));
-    if (container?.State !== 'exited' && container?.State !== 'created') continue;
-    await startContainer(container.Id, serviceContainer(record.name)).then(() => started.push(record.name), () => undefined);
-  }
-  return started;
+  const stopped = async () => {
+    const containers = await containersLabelled([SERVICE_LABEL.service]);
+    return created.flatMap((record) => {
+      const container = containers.find((c) => c.Names.includes(`/${serviceContainer(record.name)}`));
+      return container?.State === 'exited' || container?.State === 'created' ? [{ record, id: container.Id }] : [];
+    });
+  };
+  if ((await stopped()).length === 0) return [];
+  // Under the services lock, never while a command holds it: a restore stops a service on purpose
+  // and writes its volume meanwhile.
+  return withHostLock(SERVICES_LOCK, 0, () => new PaasError('lock', 'services busy'), async () => {
+    const started: string[] = [];
+    for (const { record, id } of await stopped()) {
+      await startContainer(id, serviceContainer(record.name)).then(() => started.push(record.name), () => undefined);
+    }
+    return started;
+  }).catch((error: unknown) => {
+    if (error instanceof PaasError && error.kind === 'lock') return [];
+    throw error;
+  });
 }
 
 /** Every service record of this host (those that do not read are left out): what the host service's tick works from. */

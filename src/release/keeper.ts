@@ -16,27 +16,40 @@ export interface KeepPlan {
   start: KeptContainer[];
   /** Process and replica of the formation with no container at all (removed outside paas). */
   missing: { type: string; replica: number }[];
+  /**
+   * Stopped containers that no replica of the current release is: of older releases or older
+   * restart generations, whose drain was cut short (a host restart, a killed agent) before it
+   * removed them. Removed: a rollback starts new containers from the kept image.
+   */
+  leftover: KeptContainer[];
 }
 
 /** Engine states from which the engine itself will not bring a container back (its restart policy gave up, or it was stopped by hand). */
 const STOPPED = new Set(['exited', 'created']);
+/** States in which a container left over stays for good (the engine never removes a dead one). */
+const LEFT = new Set(['exited', 'created', 'dead']);
 
 /**
  * For each replica of the release's formation, the live container is the current release's one of
  * the highest restart generation (older generations are draining); a stopped one is started, a
- * missing one is reported. `restarting`, `paused`, `removing` and `dead` containers are left to
- * the engine and to the next tick.
+ * missing one is reported. `restarting`, `paused` and `removing` live containers are left to the
+ * engine and to the next tick. Any other container that is stopped is left over.
  */
 export function planKeep(release: Release, containers: KeptContainer[]): KeepPlan {
-  const plan: KeepPlan = { start: [], missing: [] };
+  const plan: KeepPlan = { start: [], missing: [], leftover: [] };
+  const live = new Set<KeptContainer>();
   for (const [type, replicas] of Object.entries(release.formation).sort(([a], [b]) => a.localeCompare(b))) {
     for (let replica = 1; replica <= replicas; replica++) {
       const candidates = containers.filter((c) => c.release === release.version && c.type === type && c.replica === replica);
-      const live = candidates.sort((a, b) => b.generation - a.generation)[0];
-      if (!live) plan.missing.push({ type, replica });
-      else if (STOPPED.has(live.status)) plan.start.push(live);
+      const newest = candidates.sort((a, b) => b.generation - a.generation)[0];
+      if (!newest) plan.missing.push({ type, replica });
+      else {
+        live.add(newest);
+        if (STOPPED.has(newest.status)) plan.start.push(newest);
+      }
     }
   }
+  plan.leftover = containers.filter((c) => !live.has(c) && LEFT.has(c.status));
   return plan;
 }
 

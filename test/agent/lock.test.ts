@@ -254,3 +254,17 @@ describe('withHostLock', () => {
     await held;
   });
 });
+
+describe('alive', () => {
+  it('names one process by pid and start time: a pid given to a later process (as after a host restart) is not the one recorded', async () => {
+    const { alive, startTimeOf } = await import('../../src/agent/lock.js');
+    const started = startTimeOf(process.pid);
+    expect(started).toMatch(/^\d+$/);
+    expect(alive(process.pid, started)).toBe(true);
+    expect(alive(process.pid)).toBe(true);
+    expect(alive(process.pid, String(Number(started) + 1))).toBe(false);
+    const gone = execa('true');
+    await gone;
+    expect(alive(gone.pid!)).toBe(false);
+  });
+});

@@ -15,32 +15,42 @@ const c = (type: string, replica: number, status: string, extra: Partial<KeptCon
 
 describe('planKeep', () => {
   it('all running: nothing to do', () => {
-    expect(planKeep(release, [c('web', 1, 'running'), c('web', 2, 'running'), c('worker', 1, 'running')])).toEqual({ start: [], missing: [] });
+    expect(planKeep(release, [c('web', 1, 'running'), c('web', 2, 'running'), c('worker', 1, 'running')])).toEqual({ start: [], missing: [], leftover: [] });
   });
 
   it('starts what was killed or stopped (exited, created), of the current release only; reports what is gone', () => {
     const killed = c('web', 2, 'exited');
     const created = c('worker', 1, 'created');
     const old = c('web', 1, 'exited', { release: 6 });
-    expect(planKeep(release, [c('web', 1, 'running'), killed, created, old])).toEqual({ start: [killed, created], missing: [] });
-    expect(planKeep(release, [c('web', 1, 'running'), old])).toEqual({ start: [], missing: [{ type: 'web', replica: 2 }, { type: 'worker', replica: 1 }] });
+    expect(planKeep(release, [c('web', 1, 'running'), killed, created, old])).toEqual({ start: [killed, created], missing: [], leftover: [old] });
+    expect(planKeep(release, [c('web', 1, 'running'), old])).toEqual({ start: [], missing: [{ type: 'web', replica: 2 }, { type: 'worker', replica: 1 }], leftover: [old] });
   });
 
   it('leaves to the engine what it is restarting, and what is paused, being removed or dead', () => {
-    expect(planKeep(release, [c('web', 1, 'restarting'), c('web', 2, 'paused'), c('worker', 1, 'dead')])).toEqual({ start: [], missing: [] });
+    expect(planKeep(release, [c('web', 1, 'restarting'), c('web', 2, 'paused'), c('worker', 1, 'dead')])).toEqual({ start: [], missing: [], leftover: [] });
   });
 
-  it('looks at the newest restart generation only: an older one stopped by a drain stays stopped', () => {
+  it('looks at the newest restart generation only: an older one that a cut drain stopped is left over, never started', () => {
     const drained = c('web', 1, 'exited', { generation: 0 });
+    const draining = c('web', 2, 'running', { generation: 0 });
     const live = c('web', 1, 'running', { generation: 1, id: 'new' });
-    expect(planKeep(release, [drained, live, c('web', 2, 'running'), c('worker', 1, 'running')])).toEqual({ start: [], missing: [] });
+    expect(planKeep(release, [drained, live, draining, c('web', 2, 'running', { generation: 1, id: 'new2' }), c('worker', 1, 'running')])).toEqual({ start: [], missing: [], leftover: [drained] });
     const liveKilled = { ...live, status: 'exited', running: false };
     expect(planKeep(release, [drained, liveKilled, c('web', 2, 'running'), c('worker', 1, 'running')]).start).toEqual([liveKilled]);
   });
 
+  it('leaves over what a cut drain stopped of an older release, a dead container, and a replica scaled away; an old release still draining stays', () => {
+    const oldStopped = c('worker', 1, 'exited', { release: 6 });
+    const oldDead = c('web', 1, 'dead', { release: 5 });
+    const oldDraining = c('web', 2, 'running', { release: 6 });
+    const scaledAway = c('worker', 2, 'exited');
+    const plan = planKeep(release, [c('web', 1, 'running'), c('web', 2, 'running'), c('worker', 1, 'running'), oldStopped, oldDead, oldDraining, scaledAway]);
+    expect(plan).toEqual({ start: [], missing: [], leftover: [oldStopped, oldDead, scaledAway] });
+  });
+
   it('a worker-only release (web=0) keeps its workers and no web', () => {
     const workerOnly = { ...release, formation: { web: 0, worker: 2 } };
-    expect(planKeep(workerOnly, [c('worker', 1, 'exited')])).toEqual({ start: [c('worker', 1, 'exited')], missing: [{ type: 'worker', replica: 2 }] });
+    expect(planKeep(workerOnly, [c('worker', 1, 'exited')])).toEqual({ start: [c('worker', 1, 'exited')], missing: [{ type: 'worker', replica: 2 }], leftover: [] });
   });
 });
 

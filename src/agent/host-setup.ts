@@ -19,6 +19,7 @@ import { siteFor } from '../release/settings.js';
 import { changeNginxConfig, expectSites, nginxWorkerGroup, readSites, writeSitesFile, type NginxFiles } from './nginx.js';
 import type { HostAcme, HostFacts, HostInfo } from './protocol.js';
 import { DIRECTORY_CA_FILE } from './acme.js';
+import { parseListeners } from '../release/listeners.js';
 import { CERTS_DIR, otherAppsNames, readSettings } from './settings.js';
 import { APPS_DIR, BUILDS_DIR, HOST_FILE, NGINX_DIR, ROOT, dockerArch, listApps, readJson, readState, writeAtomic } from './state.js';
 
@@ -98,10 +99,37 @@ async function acmeSettings(previous: HostAcme | undefined, given: AcmeSetup, di
 }
 
 /** Creates the state directory and nginx wiring; idempotent. Returns what it did. */
+/** Listens on ports 80 and 443 that are not nginx's: a clear refusal before host:setup changes anything. */
+async function refuseTakenPorts(): Promise<void> {
+  const tables = await Promise.all(['/proc/net/tcp', '/proc/net/tcp6'].map((file) => fs.readFile(file, 'utf8').catch(() => '')));
+  const wanted = tables.flatMap(parseListeners).filter((l) => l.port === 80 || l.port === 443);
+  if (wanted.length === 0) return;
+  const owners = new Map<string, { pid: number; command: string }>();
+  for (const entry of await fs.readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(entry)) continue;
+    const fds = await fs.readdir(`/proc/${entry}/fd`).catch(() => [] as string[]);
+    for (const fd of fds) {
+      const inode = /^socket:\[(\d+)\]$/.exec(await fs.readlink(`/proc/${entry}/fd/${fd}`).catch(() => ''))?.[1];
+      if (inode && wanted.some((l) => l.inode === inode) && !owners.has(inode)) {
+        owners.set(inode, { pid: Number(entry), command: (await fs.readFile(`/proc/${entry}/comm`, 'utf8').catch(() => '?')).trim() });
+      }
+    }
+  }
+  const taken = wanted.filter((l) => owners.has(l.inode) && owners.get(l.inode)!.command !== 'nginx');
+  if (taken.length) {
+    const ports = [...new Set(taken.map((l) => l.port))].sort((a, b) => a - b);
+    throw new PaasError('host', `ports 80 and 443 must be nginx's, and another program listens on ${ports.join(' and ')}`, {
+      details: [...new Set(taken.map((l) => `port ${l.port}: ${owners.get(l.inode)!.command} (pid ${owners.get(l.inode)!.pid})`))],
+      hint: 'stop that program or move it to other ports (paas\'s nginx serves every app and can proxy to it), then run host:setup again; nothing was changed',
+    });
+  }
+}
+
 export async function setupHost(baseDomain: string, publicPort: number, acme: AcmeSetup = {}): Promise<{ host: HostInfo; did: string[] }> {
   const did: string[] = [];
   const previous = await readJson<HostInfo>(HOST_FILE);
   // Checked before anything changes.
+  await refuseTakenPorts();
   const acmeNext = await acmeSettings(previous?.acme, acme, did);
   // nginx's workers (www-data) read the route files and the Lua module: those directories are
   // readable, and the state root is traversable but not listable. App state stays 0700.

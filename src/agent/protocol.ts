@@ -92,6 +92,7 @@ export const VERB_FLAGS = {
   info: { app: text },
   setup: { 'base-domain': text, 'public-port': count, 'acme-directory': text, 'acme-email': text, 'acme-resolver': text, 'acme-renew-before': count, 'acme-ca': flag },
   layers: {},
+  'host-info': {},
   load: {},
   lock: { app: needed, by: text, command: text, wait: count },
   deploy: { app: needed, by: text, command: text, wait: count },
@@ -272,6 +273,22 @@ export interface HostFacts {
   state?: AppState;
   others?: { app: string; names: string[] }[];
   docker?: string;
+}
+
+/** host:info: what paas found on a host and what it will use. */
+export interface HostReport {
+  /** Who SSH logged in as (sudo's SUDO_USER, else the agent's own user). */
+  user: string;
+  /** The agent runs through sudo (a non-root SSH user). */
+  sudo: boolean;
+  arch: string;
+  os: string;
+  node: string;
+  engine: { version?: string; api?: string; storageDriver: string; containerdStore: boolean; imageStore: string };
+  builder: string;
+  nginx: { version?: string; lua: boolean };
+  /** Free bytes of the engine's data directory and of paas's. */
+  disk: Record<string, number | null>;
 }
 
 /** What the client sends before the context archive of a build on the host. */
@@ -483,6 +500,7 @@ export interface VerbResults {
   info: HostFacts;
   setup: { host: HostInfo; did: string[] };
   layers: { chainIds: string[] };
+  'host-info': HostReport;
   load: { loaded: string[] };
   lock: { app: string; released: true };
   deploy: RolloutResult | { app: string; released: true };

@@ -32,6 +32,7 @@ import {
 import { parseJsonRequest, readBounded } from './args.js';
 import { appDir, readState } from './state.js';
 import { addVolume, removeVolumeMount, volumesView } from './volumes.js';
+import { hostReport } from './host-info.js';
 import { backupVolume, listVolumeBackups, restoreVolume } from './volume-backups.js';
 import { connectService, createService, destroyService, linkService, listServices, serviceInfo, unlinkService } from './services.js';
 import { checkedKind, checkedServiceName, checkedTargetKind, checkedVersion } from '../release/services.js';
@@ -76,6 +77,7 @@ async function outcome(args: VerbArgs<'outcome'>): Promise<OutcomeResult> {
 
 export const VERBS: VerbTable = {
   info: ({ args }) => hostFacts(args.app),
+  'host-info': () => hostReport(),
   setup: async ({ args, readStdin }) => setupHost(args['base-domain'] ?? 'localhost', args['public-port'] ?? 80, {
     ...(args['acme-directory'] !== undefined ? { directoryUrl: args['acme-directory'] } : {}),
     ...(args['acme-email'] !== undefined ? { email: args['acme-email'] } : {}),

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Extract, Header, Pack } from 'tar-stream';
-import { layerDirOf } from './layers.js';
+import { layerDirOf, ociBlobDigestOf } from './layers.js';
 
 /** One entry of an archive being read: its header and a stream of its bytes. */
 type Entry = Extract extends AsyncIterable<infer T> ? T : never;
@@ -16,6 +16,8 @@ export interface LayerChoices {
   hostHasDir(dir: string): boolean | undefined;
   /** Whether the host already has the layer with this diff ID (sha256 of its layer.tar). */
   hostHasDiff(diffId: string): boolean;
+  /** Whether the digest is one of the image's diff IDs (an OCI blob that is an uncompressed layer). */
+  isLayerDiff(diffId: string): boolean;
   /** A layer directory's diff ID, learned by hashing it. */
   learned(dir: string, diffId: string): void;
   /** A layer.tar was written: its bytes, or an empty file standing in for them. */
@@ -26,9 +28,11 @@ export interface LayerChoices {
 const TOP_LEVEL_FILE_LIMIT = 4 * 1024 * 1024;
 
 /**
- * Copies a `docker save` archive entry by entry from extract to pack, replacing the layer.tar of
+ * Copies a `docker save` archive entry by entry from extract to pack, replacing the layer of
  * every layer the host already has by an empty file (`docker load` skips reading a layer whose
- * chain its engine has). One entry at a time, each awaited: backpressure reaches `docker save`.
+ * chain its engine has). Both layouts: Docker Engine 20.10's `<dir>/layer.tar` (the directory
+ * name says nothing of the content: known from the cache, else hashed), and the OCI layout that
+ * 25+ writes (`blobs/sha256/<digest>`, a layer's digest being its diff ID when uncompressed). One entry at a time, each awaited: backpressure reaches `docker save`.
  * Layers whose content must be hashed to decide are spooled to an unlinked file in spoolDir, never memory.
  * Resolves with the archive's top-level files (name -> content).
  */
@@ -37,8 +41,20 @@ export async function rewriteSaveArchive(extract: Extract, pack: Pack, choices: 
   for await (const entry of extract) {
     const { header } = entry;
     const dir = layerDirOf(header.name);
+    const blob = header.type === 'file' ? ociBlobDigestOf(header.name) : undefined;
     if (dir !== undefined && header.type === 'file') {
       await rewriteLayer(entry, pack, dir, choices, spoolDir);
+    } else if (blob !== undefined && choices.isLayerDiff(blob)) {
+      const size = header.size ?? 0;
+      const label = blob.slice('sha256:'.length);
+      if (choices.hostHasDiff(blob)) {
+        await discard(entry);
+        await writeEntry(pack, emptiedHeader(header), Buffer.alloc(0));
+        choices.written(label, false, size);
+      } else {
+        await pipeline(entry, pack.entry(header));
+        choices.written(label, true, size);
+      }
     } else if (!header.name.includes('/') && header.type === 'file' && (header.size ?? 0) <= TOP_LEVEL_FILE_LIMIT) {
       const content = await readAll(entry);
       topLevel.set(header.name, content);

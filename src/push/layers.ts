@@ -20,6 +20,12 @@ export function layerDirOf(entryName: string): string | undefined {
   return match?.[1];
 }
 
+/** The digest (sha256:<hex>) of an OCI-layout `docker save` entry named `blobs/sha256/<hex>`, else undefined. */
+export function ociBlobDigestOf(entryName: string): string | undefined {
+  const match = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(entryName);
+  return match ? `sha256:${match[1]}` : undefined;
+}
+
 /** The one position of diffId in the image's layers; undefined when absent or repeated (ambiguous). */
 export function uniqueIndex(diffIds: readonly string[], diffId: string): number | undefined {
   const first = diffIds.indexOf(diffId);

@@ -127,6 +127,10 @@ class LayerPlan implements LayerChoices {
     return index !== undefined && this.onHost.has(this.chains[index]!);
   }
 
+  isLayerDiff(diffId: string): boolean {
+    return uniqueIndex(this.diffIds, diffId) !== undefined;
+  }
+
   learned(dir: string, diffId: string): void {
     this.cache.learn(dir, diffId);
   }

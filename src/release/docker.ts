@@ -45,6 +45,9 @@ export function imageLayersArgv(ids: string[]): string[] {
 
 export const serverVersionArgv = (): string[] => ['version', '--format', '{{.Server.Version}}'];
 
+/** The buildx plugin's version: it answers only where the CLI has the plugin (BuildKit builds). */
+export const buildxVersionArgv = (): string[] => ['buildx', 'version'];
+
 /** `docker load` of an archive on stdin. */
 export const loadArgv = (): string[] => ['load'];
 

@@ -13,18 +13,64 @@ import { createBuildContext } from '../build/context.js';
 import { addKnownHost, knownHostLine, removeKnownHost } from '../ssh/known-hosts.js';
 
 export const SANDBOX_LABEL = 'paas.sandbox';
+/** How the sandbox was made (flavour, image store, user), on its container, so a later `sandbox:up` says the same. */
+const FLAVOUR_LABEL = 'paas.sandbox.flavour';
+const USER_LABEL = 'paas.sandbox.user';
+const CONTAINERD_STORE_LABEL = 'paas.sandbox.containerd-store';
+
+/**
+ * The kinds of host a sandbox can be: Debian's own packages of each suite (bookworm: Docker
+ * Engine 20.10 with BuildKit in its CLI; trixie: 26.1 with the buildx plugin, containerd 1.7).
+ */
+export const SANDBOX_FLAVOURS = {
+  bookworm: { suite: 'bookworm', extraPackages: '', containerdStore: false },
+  trixie: { suite: 'trixie', extraPackages: 'docker-cli docker-buildx', containerdStore: true },
+} as const;
+export type SandboxFlavour = keyof typeof SANDBOX_FLAVOURS;
+
+export interface SandboxOptions {
+  identity?: string;
+  /** Default bookworm. */
+  flavour?: SandboxFlavour;
+  /** The engine's containerd image store (its containerd-snapshotter feature), where the flavour's engine has it. */
+  containerdStore?: boolean;
+  /** SSH only as this user, with passwordless sudo; root's login refused. */
+  user?: string;
+  freePorts?: () => Promise<SandboxPorts>;
+}
+
+const USER_PATTERN = /^[a-z_][a-z0-9_-]{0,30}$/;
+
+/** The options as given, checked (before anything is made). */
+export function checkSandboxOptions(options: SandboxOptions): { flavour: SandboxFlavour; containerdStore: boolean; user?: string } {
+  const flavour = options.flavour ?? 'bookworm';
+  if (!Object.hasOwn(SANDBOX_FLAVOURS, flavour)) {
+    throw new PaasError('usage', `--flavour: ${JSON.stringify(flavour)} is not a sandbox flavour`, { hint: `one of ${Object.keys(SANDBOX_FLAVOURS).join(', ')}` });
+  }
+  if (options.containerdStore && !SANDBOX_FLAVOURS[flavour].containerdStore) {
+    throw new PaasError('usage', `--containerd-store: the ${flavour} flavour's Docker Engine has no containerd image store`, { hint: 'use --flavour trixie (Docker Engine 26)' });
+  }
+  if (options.user !== undefined && (!USER_PATTERN.test(options.user) || options.user === 'root')) {
+    throw new PaasError('usage', `--user: ${JSON.stringify(options.user)} is not a user name paas makes`, { hint: 'lowercase letters, digits, _ and -, starting with a letter or _, not root (e.g. admin)' });
+  }
+  return { flavour, containerdStore: options.containerdStore ?? false, ...(options.user !== undefined ? { user: options.user } : {}) };
+}
 const NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,30}$/;
 
 export interface SandboxInfo {
   name: string;
   container: string;
   state: string;
-  /** ssh://root@127.0.0.1:PORT */
+  flavour: SandboxFlavour;
+  containerdStore: boolean;
+  /** Who SSH logs in as: root, or the --user with passwordless sudo. */
+  user: string;
+  /** ssh://USER@127.0.0.1:PORT */
   url: string;
   sshPort: number;
   httpPort: number;
   httpsPort: number;
-  /** Private key that logs in as root. */
+  /** Private key that logs in as the user. */
   keyPath: string;
   /** known_hosts file holding the sandbox's host key. */
   knownHostsPath: string;
@@ -43,12 +89,13 @@ export const containerName = (name: string) => `paas-sandbox-${name}`;
 export const volumeName = (name: string) => `paas-sandbox-${name}-docker`;
 export const sandboxDir = (name: string) => path.join(paasHome(), 'sandboxes', name);
 
-/** The sandbox image's tag changes whenever its template does, so an edit rebuilds it. */
-export function sandboxImage(): string {
+/** The sandbox image of a flavour; its tag changes whenever the template does, so an edit rebuilds it. */
+export function sandboxImage(flavour: SandboxFlavour = 'bookworm'): string {
   const dir = path.join(templatesDir, 'sandbox');
   const hash = createHash('sha256');
   for (const file of readdirSync(dir).sort()) hash.update(file).update(readFileSync(path.join(dir, file)));
-  return `paas-sandbox:${hash.digest('hex').slice(0, 12)}`;
+  if (flavour !== 'bookworm') hash.update(JSON.stringify(SANDBOX_FLAVOURS[flavour]));
+  return `paas-sandbox:${hash.digest('hex').slice(0, 12)}${flavour === 'bookworm' ? '' : `-${flavour}`}`;
 }
 
 /** The ports on 127.0.0.1 that a sandbox's SSH, HTTP and HTTPS are published on. */
@@ -59,13 +106,17 @@ export interface SandboxPorts { ssh: number; http: number; https: number }
  * loopback only. The host ports are fixed (not left to the engine, which picks new ones at
  * every start), so a `docker restart` keeps the sandbox's URL.
  */
-export function sandboxContainerSpec(name: string, image: string, ports: SandboxPorts): Docker.ContainerCreateOptions {
+export function sandboxContainerSpec(name: string, image: string, ports: SandboxPorts, made: { flavour: SandboxFlavour; containerdStore: boolean; user?: string } = { flavour: 'bookworm', containerdStore: false }): Docker.ContainerCreateOptions {
   const loopback = (port: number) => [{ HostIp: '127.0.0.1', HostPort: String(port) }];
   return {
     name: containerName(name),
     Image: image,
     Hostname: name,
-    Labels: { [SANDBOX_LABEL]: name },
+    Labels: {
+      [SANDBOX_LABEL]: name, [FLAVOUR_LABEL]: made.flavour,
+      ...(made.containerdStore ? { [CONTAINERD_STORE_LABEL]: 'true' } : {}),
+      ...(made.user ? { [USER_LABEL]: made.user } : {}),
+    },
     ExposedPorts: { '22/tcp': {}, '80/tcp': {}, '443/tcp': {} },
     HostConfig: {
       CapAdd: ['ALL'],
@@ -79,13 +130,14 @@ export function sandboxContainerSpec(name: string, image: string, ports: Sandbox
   };
 }
 
-async function ensureSandboxImage(docker: Docker, report: (line: string) => void): Promise<string> {
-  const image = sandboxImage();
+async function ensureSandboxImage(docker: Docker, flavour: SandboxFlavour, report: (line: string) => void): Promise<string> {
+  const image = sandboxImage(flavour);
   if (await imageExists(docker, image)) return image;
-  await ensureImage(docker, 'debian:bookworm-slim', 'the sandbox image');
-  report(`building ${image} (once; Debian packages docker.io, openssh-server, nginx)`);
+  const { suite, extraPackages } = SANDBOX_FLAVOURS[flavour];
+  await ensureImage(docker, `debian:${suite}-slim`, 'the sandbox image');
+  report(`building ${image} (once; Debian ${suite}'s packages docker.io, openssh-server, nginx${extraPackages ? `, ${extraPackages}` : ''})`);
   const context = createBuildContext(path.join(templatesDir, 'sandbox'), { dockerignore: '' });
-  const stream = await docker.buildImage(context, { t: image, rm: true, forcerm: true });
+  const stream = await docker.buildImage(context, { t: image, rm: true, forcerm: true, buildargs: { SUITE: suite, EXTRA_PACKAGES: extraPackages } });
   const tail: string[] = [];
   const events = await followProgress(docker, stream, (e) => {
     const line = e.stream?.trim();
@@ -94,6 +146,10 @@ async function ensureSandboxImage(docker: Docker, report: (line: string) => void
   const failure = events.find((e) => e.error);
   if (failure) throw new PaasError('sandbox', `building the sandbox image failed: ${failure.error}`, { details: tail, hint: 'check that Debian\'s package mirror is reachable from containers' });
   return image;
+}
+
+function describeMade(made: { flavour: SandboxFlavour; containerdStore: boolean; user: string }): string {
+  return `${made.flavour}${made.containerdStore ? ' with the containerd image store' : ''}, SSH as ${made.user}`;
 }
 
 /** An existing private key to log in with instead of a fresh one (several sandboxes, one key). */
@@ -181,11 +237,16 @@ async function describe(docker: Docker, name: string): Promise<SandboxInfo | und
   const sshPort = publishedPort(inspect, '22/tcp');
   const knownHostsPath = path.join(dir, 'known_hosts');
   const hostKey = await fs.readFile(path.join(dir, 'host_key.pub'), 'utf8').catch(() => '');
+  const labels = inspect.Config.Labels ?? {};
+  const user = labels[USER_LABEL] ?? 'root';
   return {
     name,
     container: inspect.Id,
     state: inspect.State.Status,
-    url: `ssh://root@127.0.0.1:${sshPort}`,
+    flavour: (labels[FLAVOUR_LABEL] ?? 'bookworm') as SandboxFlavour,
+    containerdStore: labels[CONTAINERD_STORE_LABEL] === 'true',
+    user,
+    url: `ssh://${user}@127.0.0.1:${sshPort}`,
     sshPort,
     httpPort: publishedPort(inspect, '80/tcp'),
     httpsPort: publishedPort(inspect, '443/tcp'),
@@ -248,9 +309,16 @@ async function waitReady(docker: Docker, info: SandboxInfo, timeoutMs = 180_000)
 }
 
 /** Creates (or starts again) the sandbox NAME and waits until SSH and its inner engine answer. */
-export async function sandboxUp(docker: Docker, name: string, report: (line: string) => void = () => {}, options: { identity?: string; freePorts?: () => Promise<SandboxPorts> } = {}): Promise<SandboxInfo> {
+export async function sandboxUp(docker: Docker, name: string, report: (line: string) => void = () => {}, options: SandboxOptions = {}): Promise<SandboxInfo> {
   checkSandboxName(name);
+  const made = checkSandboxOptions(options);
   const existing = await describe(docker, name);
+  const asked = (options.flavour !== undefined || options.containerdStore !== undefined || options.user !== undefined);
+  if (existing && asked && (existing.flavour !== made.flavour || existing.containerdStore !== made.containerdStore || existing.user !== (made.user ?? 'root'))) {
+    throw new PaasError('usage', `the sandbox ${name} exists as ${describeMade(existing)}, not ${describeMade({ ...made, user: made.user ?? 'root' })}`, {
+      hint: `remove it with \`paas sandbox:down ${name}\` first, or run \`paas sandbox:up ${name}\` without those flags`,
+    });
+  }
   if (existing && !existing.hostKey) {
     throw new PaasError('sandbox', `a sandbox named ${name} exists, but its keys are not in ${sandboxDir(name)}`, {
       hint: `it was made with another PAAS_HOME: use that one, or remove it with \`paas sandbox:down ${name}\` and start it again`,
@@ -272,16 +340,25 @@ export async function sandboxUp(docker: Docker, name: string, report: (line: str
     await waitReady(docker, info);
     return info;
   }
-  const image = await ensureSandboxImage(docker, report);
+  const image = await ensureSandboxImage(docker, made.flavour, report);
   const { keyPath, hostKey } = await writeKeys(name, options.identity);
   const publicKey = await fs.readFile(`${keyPath}.pub`, 'utf8');
   const files = await filesArchive([
     { name: 'etc/ssh/ssh_host_ed25519_key', content: hostKey.private, mode: 0o600 },
     { name: 'etc/ssh/ssh_host_ed25519_key.pub', content: `${hostKey.public}\n`, mode: 0o644 },
-    { name: 'root/.ssh/authorized_keys', content: publicKey, mode: 0o600 },
+    ...(made.user
+      ? [
+          // The init script makes the user and puts the key in its home (sandbox/init.sh).
+          { name: 'etc/paas-sandbox/user', content: `${made.user}\n`, mode: 0o644 },
+          { name: 'etc/paas-sandbox/authorized_keys', content: publicKey, mode: 0o600 },
+          // Read before paas-sandbox.conf: sshd takes the first value it reads.
+          { name: 'etc/ssh/sshd_config.d/00-paas-user.conf', content: 'PermitRootLogin no\n', mode: 0o644 },
+        ]
+      : [{ name: 'root/.ssh/authorized_keys', content: publicKey, mode: 0o600 }]),
+    ...(made.containerdStore ? [{ name: 'etc/docker/daemon.json', content: `${JSON.stringify({ features: { 'containerd-snapshotter': true } })}\n`, mode: 0o644 }] : []),
   ]);
   try {
-    await createAndStart(docker, name, image, files, report, options.freePorts ?? freeLoopbackPorts);
+    await createAndStart(docker, name, image, files, made, report, options.freePorts ?? freeLoopbackPorts);
     await fs.writeFile(path.join(sandboxDir(name), 'host_key.pub'), `${hostKey.public}\n`);
     const info = (await describe(docker, name))!;
     await writeKnownHosts(info);
@@ -298,11 +375,11 @@ export async function sandboxUp(docker: Docker, name: string, report: (line: str
  * Creates the sandbox's container on free loopback ports, puts its keys in and starts it. A port
  * can be taken between choosing it and the start: then the container goes and new ports are tried.
  */
-async function createAndStart(docker: Docker, name: string, image: string, files: Buffer, report: (line: string) => void, freePorts: () => Promise<SandboxPorts>, attempts = 5): Promise<void> {
+async function createAndStart(docker: Docker, name: string, image: string, files: Buffer, made: ReturnType<typeof checkSandboxOptions>, report: (line: string) => void, freePorts: () => Promise<SandboxPorts>, attempts = 5): Promise<void> {
   for (let attempt = 1; ; attempt += 1) {
     const ports = await freePorts();
     report(`creating container ${containerName(name)} (ssh 127.0.0.1:${ports.ssh}, http ${ports.http}, https ${ports.https})`);
-    const container = await docker.createContainer(sandboxContainerSpec(name, image, ports));
+    const container = await docker.createContainer(sandboxContainerSpec(name, image, ports, made));
     try {
       await container.putArchive(files, { path: '/' });
       await container.start();

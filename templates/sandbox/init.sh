@@ -7,7 +7,20 @@
 # leaves its state clean for the next start.
 set -eu
 mkdir -p /run/sshd
-dockerd >>/var/log/dockerd.log 2>&1 &
+# `paas sandbox:up --user NAME`: SSH only as NAME, with passwordless sudo, as on a cloud image.
+if [ -s /etc/paas-sandbox/user ]; then
+  user=$(cat /etc/paas-sandbox/user)
+  # No password ('*': none matches), but not locked: sshd refuses a locked account even a key.
+  id -u "$user" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash --password '*' "$user"
+  home=$(getent passwd "$user" | cut -d: -f6)
+  install -d -m 0700 -o "$user" -g "$user" "$home/.ssh"
+  install -m 0600 -o "$user" -g "$user" /etc/paas-sandbox/authorized_keys "$home/.ssh/authorized_keys"
+  printf '%s ALL=(ALL) NOPASSWD:ALL\n' "$user" > /etc/sudoers.d/paas-sandbox-user
+  chmod 0440 /etc/sudoers.d/paas-sandbox-user
+fi
+# /proc/sys is read-only in a container that is not privileged: Docker Engine 26+ would refuse
+# to start any container, failing to turn IPv6 off on its interface.
+DOCKER_ALLOW_IPV6_ON_IPV4_INTERFACE=1 dockerd >>/var/log/dockerd.log 2>&1 &
 dockerd=$!
 nginx
 /usr/sbin/sshd -D -e &

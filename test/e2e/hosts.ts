@@ -5,8 +5,9 @@ import { paas, paasJson, runId, scratchDir, type CliResult } from './helpers.js'
 
 export interface TestHost {
   name: string;
-  /** ssh://root@127.0.0.1:PORT */
+  /** ssh://USER@127.0.0.1:PORT (root, or the sandbox's --user) */
   url: string;
+  user: string;
   sshPort: number;
   httpPort: number;
   /** nginx's port 443, published on 127.0.0.1. */
@@ -35,11 +36,11 @@ export function testWorld(label: string) {
     return paasJson<T>(args, { env: { ...env, ...extraEnv } });
   }
 
-  /** A sandbox server, set up with `paas host:setup` (apps at <app>.localhost on its HTTP port). */
-  async function addHost(suffix: string): Promise<TestHost> {
+  /** A sandbox server, set up with `paas host:setup` (apps at <app>.localhost on its HTTP port); `sandboxFlags` say its kind (`--flavour trixie`, `--user admin`). */
+  async function addHost(suffix: string, sandboxFlags: string[] = []): Promise<TestHost> {
     const name = `${label}-${suffix}-${runId}`.slice(0, 31);
     // One key for every host of the world, as a team has one deploy key for its servers.
-    const sandbox = await cliJson<TestHost>(['sandbox:up', name, ...(hosts[0] ? ['--identity', hosts[0].keyPath] : [])]);
+    const sandbox = await cliJson<TestHost>(['sandbox:up', name, ...(hosts[0] ? ['--identity', hosts[0].keyPath] : []), ...sandboxFlags]);
     const host = { ...sandbox, name };
     hosts.push(host);
     await cliJson(['host:setup', '--host', host.url, '--identity', host.keyPath, '--public-port', String(host.httpPort)]);

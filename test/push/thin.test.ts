@@ -52,6 +52,34 @@ function fakeImage(contents: Buffer[], dirs = contents.map((_, i) => `dir${i}`))
   return { diffIds, chains: chainIds(diffIds), dirs, docker };
 }
 
+/** The same image as Docker Engine 25+ saves it: the OCI layout, each uncompressed layer a blob named by its diff ID. */
+function fakeOciImage(layerContents: Buffer[]) {
+  const diffIds = layerContents.map((c) => sha(c));
+  const blob = (body: Buffer) => ({ name: `blobs/sha256/${sha(body).slice('sha256:'.length)}`, body });
+  const config = blob(Buffer.from(JSON.stringify({ rootfs: { type: 'layers', diff_ids: diffIds } })));
+  const layers = [...new Set(diffIds)].map((_, i) => blob(layerContents[diffIds.indexOf([...new Set(diffIds)][i]!)]!));
+  const manifest = blob(Buffer.from(JSON.stringify({ schemaVersion: 2, config: { digest: sha(config.body) }, layers: diffIds.map((digest) => ({ digest })) })));
+  const entries = [
+    { name: 'blobs/', type: 'directory' as const }, { name: 'blobs/sha256/', type: 'directory' as const },
+    ...[...layers, config, manifest].sort((a, b) => a.name.localeCompare(b.name)),
+    { name: 'index.json', body: Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: [{ digest: sha(manifest.body) }] })) },
+    { name: 'manifest.json', body: Buffer.from(JSON.stringify([{ Config: config.name, RepoTags: ['app:1'], Layers: diffIds.map((d) => `blobs/sha256/${d.slice(7)}`) }])) },
+    { name: 'oci-layout', body: Buffer.from('{"imageLayoutVersion":"1.0.0"}') },
+  ];
+  const docker = {
+    getImage: () => ({
+      inspect: async () => ({ RootFS: { Type: 'layers', Layers: diffIds } }),
+      get: async () => {
+        const pack = tarStream.pack();
+        for (const entry of entries) pack.entry({ name: entry.name, type: 'type' in entry ? entry.type : 'file' }, 'body' in entry ? entry.body : Buffer.alloc(0));
+        pack.finalize();
+        return pack as unknown as Readable;
+      },
+    }),
+  } as unknown as Docker;
+  return { diffIds, chains: chainIds(diffIds), docker, configName: config.name };
+}
+
 interface Received { name: string; type: string; size: number; digest: string }
 
 /** Reads every archive it is sent; claims the chains `reported`; fails a load like docker 20.10 would when an emptied layer's chain is not in `real`. */
@@ -215,5 +243,28 @@ describe('pushImage', () => {
     const error = await pushImage(image.docker, 'app:1', receiver, { cachePath: cachePath() }).catch((e: unknown) => e);
     expect((error as PaasError).kind).toBe('ssh');
     expect((error as PaasError).message).toContain('permission denied');
+  });
+
+  it('the OCI layout of Docker Engine 25+: empties the layer blobs the host has, by their digest alone; sends configs and the rest whole', async () => {
+    const image = fakeOciImage(contents);
+    const receiver = fakeReceiver(image.chains.slice(0, 2));
+    const lines: string[] = [];
+    const result = await pushImage(image.docker, 'app:1', receiver, { cachePath: cachePath(), onProgress: (l) => lines.push(l) });
+    expect(result).toMatchObject({ layersTotal: 3, layersSent: 1, layersSkipped: 2, fallback: false });
+    const blobs = new Map(receiver.loads[0]!.filter((e) => e.name.startsWith('blobs/sha256/') && e.type === 'file').map((e) => [e.name, e.size]));
+    expect(image.diffIds.map((d) => blobs.get(`blobs/sha256/${d.slice(7)}`))).toEqual([0, 0, contents[2]!.length]);
+    expect(blobs.get(image.configName)).toBeGreaterThan(0);
+    expect(receiver.loads[0]!.map((e) => e.name)).toEqual(expect.arrayContaining(['index.json', 'manifest.json', 'oci-layout']));
+    expect(lines.filter((l) => l.startsWith('layer ') && l.endsWith('already on the host'))).toHaveLength(2);
+    expect(lines).toContain(`layer ${image.diffIds[2]!.slice(7, 19)} (11 B): sent`);
+  });
+
+  it('the OCI layout to a host with none of the layers: every blob whole', async () => {
+    const image = fakeOciImage(contents);
+    const receiver = fakeReceiver([]);
+    const result = await pushImage(image.docker, 'app:1', receiver, { cachePath: cachePath() });
+    expect(result).toMatchObject({ layersSent: 3, layersSkipped: 0 });
+    const sizes = receiver.loads[0]!.filter((e) => image.diffIds.some((d) => e.name === `blobs/sha256/${d.slice(7)}`)).map((e) => e.size).sort((a, b) => a - b);
+    expect(sizes).toEqual(contents.map((c) => c.length).sort((a, b) => a - b));
   });
 });

@@ -37,12 +37,13 @@ export function testWorld(label: string) {
   }
 
   /** A sandbox server, set up with `paas host:setup` (apps at <app>.localhost on its HTTP port); `sandboxFlags` say its kind (`--flavour trixie`, `--user admin`). */
-  async function addHost(suffix: string, sandboxFlags: string[] = []): Promise<TestHost> {
+  async function addHost(suffix: string, sandboxFlags: string[] = [], options: { setup?: boolean } = {}): Promise<TestHost> {
     const name = `${label}-${suffix}-${runId}`.slice(0, 31);
     // One key for every host of the world, as a team has one deploy key for its servers.
     const sandbox = await cliJson<TestHost>(['sandbox:up', name, ...(hosts[0] ? ['--identity', hosts[0].keyPath] : []), ...sandboxFlags]);
     const host = { ...sandbox, name };
     hosts.push(host);
+    if (options.setup === false) return host;
     await cliJson(['host:setup', '--host', host.url, '--identity', host.keyPath, '--public-port', String(host.httpPort)]);
     return host;
   }

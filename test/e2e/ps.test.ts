@@ -181,7 +181,8 @@ describe('process types: ps, ps:scale, ps:restart, logs', () => {
   it('ps:scale worker=0 stops the worker', async () => {
     const scaled = await world.cliJson<{ release: number }>(['ps:scale', 'worker=0', '--app', app, ...world.at(host)]);
     expect(scaled.release).toBe(3);
-    expect(await eventually(hostContainers, (names) => !names.some((n) => n.includes('.worker.')))).toEqual([
+    // The old release's web containers drain in the background: wait for them to go too.
+    expect(await eventually(hostContainers, (names) => !names.some((n) => n.includes('.worker.') || n.includes('.v2')))).toEqual([
       `paas-${app}.web.1.v3`, `paas-${app}.web.2.v3`, `paas-${app}.web.3.v3`,
     ]);
     expect(await running()).toEqual(['web.1', 'web.2', 'web.3']);

@@ -132,24 +132,45 @@ async function naive(host: TestHost): Promise<Row & { fullSave: number }> {
   return { cold: cold.ms, warm: median(warm), bytesWarm: fullSave, fullSave, switchMs: NaN, rollback: rollback.ms, load };
 }
 
+/** The kinds of host (docs/host.md), each as `paas sandbox:up` makes it; BENCH_FLAVOURS picks some (comma-separated labels). */
+const FLAVOURS: Record<string, string[]> = {
+  bookworm: [],
+  'bookworm-sudo': ['--user', 'admin'],
+  trixie: ['--flavour', 'trixie'],
+  'trixie-containerd': ['--flavour', 'trixie', '--containerd-store'],
+};
+const chosen = (process.env.BENCH_FLAVOURS ?? Object.keys(FLAVOURS).join(',')).split(',').filter((label) => {
+  if (FLAVOURS[label]) return true;
+  throw new Error(`BENCH_FLAVOURS: unknown flavour ${label} (one of ${Object.keys(FLAVOURS).join(', ')})`);
+});
+
 try {
-  const ourHost = await world.addHost('ours');
-  const naiveHost = await world.addHost('naive');
-  const a = await ours(ourHost);
-  const b = await naive(naiveHost);
-  const failed = (r: LoadReport) => `${r.failed} of ${r.sent}`;
-  const at100Mbit = (bytes: number) => `${((bytes * 8) / 100e6).toFixed(2)} s`;
-  console.log(`\n### Deploy of examples/node to a sandbox host over loopback (medians of ${WARM_RUNS} warm deploys, each after ${PAUSE_MS / 1000} s of quiet; failures counted during ${LOADED_RUNS} more, back to back)\n`);
-  console.log('| | paas | naive script | paas / naive |');
-  console.log('|---|---|---|---|');
-  console.log(`| cold deploy (empty host) | ${s(a.cold)} | ${s(b.cold)} | ${(a.cold / b.cold).toFixed(2)}x |`);
-  console.log(`| warm deploy (one-line change) | ${s(a.warm)} | ${s(b.warm)} | ${(a.warm / b.warm).toFixed(2)}x |`);
-  console.log(`| bytes sent, warm | ${mb(a.bytesWarm)} | ${mb(b.fullSave)} (full docker save) | ${((100 * a.bytesWarm) / b.fullSave).toFixed(3)}% |`);
-  console.log(`| warm transfer at 100 Mbit/s (computed from the bytes, not measured) | ${at100Mbit(a.bytesWarm)} | ${at100Mbit(b.fullSave)} | |`);
-  console.log(`| switch time (healthy -> nginx routes the new release) | ${a.switchMs} ms | stop old, start new | |`);
-  console.log(`| rollback | ${s(a.rollback)} | ${s(b.rollback)} (restart the previous image) | |`);
-  console.log(`| failed requests during ${LOADED_RUNS} deploys under load | ${failed(a.load)} | ${failed(b.load)} | |`);
-  console.log(`\nload: paas ${a.load.requestsPerSecond.toFixed(0)} req/s, naive ${b.load.requestsPerSecond.toFixed(0)} req/s; naive failures: ${JSON.stringify(b.load.byStatus)}`);
+  const summary: string[] = [];
+  for (const label of chosen) {
+    const ourHost = await world.addHost(`ours-${label}`, FLAVOURS[label]);
+    const naiveHost = await world.addHost(`naive-${label}`, FLAVOURS[label]);
+    const a = await ours(ourHost);
+    const b = await naive(naiveHost);
+    const failed = (r: LoadReport) => `${r.failed} of ${r.sent}`;
+    const at100Mbit = (bytes: number) => `${((bytes * 8) / 100e6).toFixed(2)} s`;
+    console.log(`\n### ${label}: deploy of examples/node to a sandbox host over loopback (medians of ${WARM_RUNS} warm deploys, each after ${PAUSE_MS / 1000} s of quiet; failures counted during ${LOADED_RUNS} more, back to back)\n`);
+    console.log('| | paas | naive script | paas / naive |');
+    console.log('|---|---|---|---|');
+    console.log(`| cold deploy (empty host) | ${s(a.cold)} | ${s(b.cold)} | ${(a.cold / b.cold).toFixed(2)}x |`);
+    console.log(`| warm deploy (one-line change) | ${s(a.warm)} | ${s(b.warm)} | ${(a.warm / b.warm).toFixed(2)}x |`);
+    console.log(`| bytes sent, warm | ${mb(a.bytesWarm)} | ${mb(b.fullSave)} (full docker save) | ${((100 * a.bytesWarm) / b.fullSave).toFixed(3)}% |`);
+    console.log(`| warm transfer at 100 Mbit/s (computed from the bytes, not measured) | ${at100Mbit(a.bytesWarm)} | ${at100Mbit(b.fullSave)} | |`);
+    console.log(`| switch time (healthy -> nginx routes the new release) | ${a.switchMs} ms | stop old, start new | |`);
+    console.log(`| rollback | ${s(a.rollback)} | ${s(b.rollback)} (restart the previous image) | |`);
+    console.log(`| failed requests during ${LOADED_RUNS} deploys under load | ${failed(a.load)} | ${failed(b.load)} | |`);
+    console.log(`\nload: paas ${a.load.requestsPerSecond.toFixed(0)} req/s, naive ${b.load.requestsPerSecond.toFixed(0)} req/s; naive failures: ${JSON.stringify(b.load.byStatus)}`);
+    summary.push(`| ${label} | ${s(a.cold)} / ${s(b.cold)} | ${s(a.warm)} / ${s(b.warm)} | ${mb(a.bytesWarm)} / ${mb(b.fullSave)} | ${s(a.rollback)} / ${s(b.rollback)} | ${failed(a.load)} / ${failed(b.load)} |`);
+    for (const host of [ourHost, naiveHost]) await world.cli(['sandbox:down', host.name]);
+  }
+  console.log('\n### Every flavour (paas / naive script)\n');
+  console.log('| host | cold | warm | bytes sent, warm | rollback | failed requests under load |');
+  console.log('|---|---|---|---|---|---|');
+  for (const row of summary) console.log(row);
 } finally {
   await world.cleanup();
   example.cleanup();

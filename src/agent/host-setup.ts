@@ -17,7 +17,7 @@ import { INTENTS_DIR } from './intents.js';
 import { CHALLENGES_DIR } from '../acme/challenges.js';
 import { siteFor } from '../release/settings.js';
 import { changeNginxConfig, expectSites, nginxWorkerGroup, readSites, writeSitesFile, type NginxFiles } from './nginx.js';
-import type { HostAcme, HostFacts, HostInfo } from './protocol.js';
+import { AGENT_DIR, type HostAcme, type HostFacts, type HostInfo } from './protocol.js';
 import { DIRECTORY_CA_FILE } from './acme.js';
 import { parseListeners } from '../release/listeners.js';
 import { CERTS_DIR, otherAppsNames, readSettings } from './settings.js';
@@ -133,7 +133,9 @@ export async function setupHost(baseDomain: string, publicPort: number, acme: Ac
   const acmeNext = await acmeSettings(previous?.acme, acme, did);
   // nginx's workers (www-data) read the route files and the Lua module: those directories are
   // readable, and the state root is traversable but not listable. App state stays 0700.
-  const dirs: [string, number][] = [[ROOT, 0o711], [APPS_DIR, 0o700], [NGINX_DIR, 0o755], [LUA_DIR, 0o755], [ROUTES_DIR, 0o755], [path.dirname(CHALLENGES_DIR), 0o711], [CHALLENGES_DIR, 0o755], [BUILDS_DIR, 0o700], [INTENTS_DIR, 0o700]];
+  // The agent's directory is traversable (not listable) so that a sudo user's sshd can reach the
+  // standby socket given to that user (standby.ts).
+  const dirs: [string, number][] = [[ROOT, 0o711], [AGENT_DIR, 0o711], [APPS_DIR, 0o700], [NGINX_DIR, 0o755], [LUA_DIR, 0o755], [ROUTES_DIR, 0o755], [path.dirname(CHALLENGES_DIR), 0o711], [CHALLENGES_DIR, 0o755], [BUILDS_DIR, 0o700], [INTENTS_DIR, 0o700]];
   for (const [dir, mode] of dirs) {
     const existed = await fs.stat(dir).then(() => true, () => false);
     await fs.mkdir(dir, { recursive: true, mode });

@@ -68,7 +68,7 @@ async function main(): Promise<number> {
   process.stdout.on('error', () => {});
   process.stderr.on('error', () => {});
   const [verb, ...args] = process.argv.slice(2);
-  if (verb === 'standby') return serveStandby(runVerb);
+  if (verb === 'standby') return serveStandby(runVerb, args);
   if (verb === 'service') return serveHost(args);
   // Verbs run by git (the git user's shell, the pre-receive hook) own stdout: no JSON protocol.
   const raw = verb ? RAW_VERBS[verb] : undefined;

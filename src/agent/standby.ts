@@ -1,4 +1,4 @@
-import { promises as fs, statSync } from 'node:fs';
+import { chownSync, promises as fs, statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -7,15 +7,16 @@ import { STANDBY_VERBS, standbySocket, type AgentMessage, type StandbyRequest, t
 import { start } from './exec.js';
 
 /**
- * A standby agent: an agent process started ahead of time that waits on a unix socket (0600,
+ * A standby agent: an agent process started ahead of time that waits on a unix socket (0700,
  * root) for one deploy. Over SSH the CLI opens a stream-local channel to the socket instead of
  * running `node agent.mjs deploy`, which saves Node.js's start (~0.2 s on a small host) on the
  * deploy's critical path. It serves exactly one connection (the socket is removed as soon as it
  * is taken, so a second deploy at the same moment starts its own agent), speaks the agent's JSON
  * lines on it, and exits; the deploy then starts the next standby. Its socket is named after its
- * build, so a CLI only ever talks to the agent build it installed. When anything is off (no
- * socket, a user other than root, sshd refusing stream-local forwarding) the CLI starts the agent
- * as usual.
+ * build, so a CLI only ever talks to the agent build it installed. An agent run through sudo (a
+ * non-root SSH user with passwordless sudo, who may do everything root does) gives the standby's
+ * socket to that user, so sshd, which opens it as the user, can connect. When anything is off (no
+ * socket, another user's, sshd refusing stream-local forwarding) the CLI starts the agent as usual.
  */
 
 /** A standby that nobody used within this long exits (the next deploy starts the agent, and a new standby). */
@@ -27,11 +28,28 @@ export function ownStandbySocket(agentFile: string | undefined): string | undefi
   return hash ? standbySocket(hash) : undefined;
 }
 
+/** The user sudo ran this agent for (SUDO_UID), else undefined (root logged in). */
+function sudoUid(): number | undefined {
+  const uid = Number(process.env.SUDO_UID);
+  return Number.isInteger(uid) && uid > 0 && uid < 2 ** 31 ? uid : undefined;
+}
+
+/** `standby --owner UID`: the socket's owner; anything else is refused. */
+export function standbyOwner(args: readonly string[]): number | undefined {
+  if (args.length === 0) return undefined;
+  const uid = Number(args[1]);
+  if (args.length !== 2 || args[0] !== '--owner' || !/^\d+$/.test(args[1] ?? '') || !(uid > 0 && uid < 2 ** 31)) {
+    throw new PaasError('usage', `standby: expected no arguments or --owner UID, not ${JSON.stringify(args)}`);
+  }
+  return uid;
+}
+
 /** Starts this agent's standby, detached, unless this agent file has none. */
 export function spawnStandby(): void {
   if (!ownStandbySocket(process.argv[1])) return;
+  const owner = sudoUid();
   try {
-    start(process.execPath, [process.argv[1]!, 'standby'], 'ignore', undefined, true).unref();
+    start(process.execPath, [process.argv[1]!, 'standby', ...(owner ? ['--owner', String(owner)] : [])], 'ignore', undefined, true).unref();
   } catch {
     // Only a speed-up: the next deploy starts the agent itself.
   }
@@ -79,9 +97,10 @@ function firstLine(stream: Readable, maxBytes = 64 * 1024): Promise<string> {
  * it. Connections that end without one (another standby checking that this one answers) do not
  * use it up. Resolves with the exit code.
  */
-export async function serveStandby(runVerb: (verb: string, args: string[], io: VerbIo) => Promise<number>): Promise<number> {
+export async function serveStandby(runVerb: (verb: string, args: string[], io: VerbIo) => Promise<number>, standbyArgs: readonly string[] = []): Promise<number> {
   const socket = ownStandbySocket(process.argv[1]);
   if (!socket) return 2;
+  const owner = standbyOwner(standbyArgs);
   if (await answers(socket)) return 0; // this build already has a standby
   await fs.rm(socket, { force: true });
   const server = net.createServer();
@@ -97,7 +116,11 @@ export async function serveStandby(runVerb: (verb: string, args: string[], io: V
     void fs.stat(socket).then((stat) => { if (stat.ino !== listening?.ino) stop(); }, stop);
   }, 60_000);
   // Before any connection can come; not on a failed listen (the file may be another standby's).
-  server.once('listening', () => { listening = statSync(socket, { throwIfNoEntry: false }); });
+  server.once('listening', () => {
+    // Still owner-only (0700): only root and the sudo user it is given to can connect.
+    if (owner !== undefined) chownSync(socket, owner, -1);
+    listening = statSync(socket, { throwIfNoEntry: false });
+  });
   server.on('connection', (c) => { connections.push(c); wake?.(); });
   server.once('error', stop);
   // The socket file is made by listen() itself: owner only. (The umask is put back at once:

@@ -70,6 +70,15 @@ export function describeFlavour(flavour: Flavour): void {
       const first = await deploy();
       expect(first.exitCode, first.stderr.slice(-3000)).toBe(0);
       expect(await served()).toContain(`version ${version}`);
+      // The first deploy leaves a standby agent: wait for its socket, then the warm deploy goes to it.
+      let standby = '';
+      for (let i = 0; i < 100 && !standby; i += 1) {
+        standby = (await execa('docker', ['exec', host.container, 'sh', '-c', 'ls /var/lib/paas/agent/standby-*.sock 2>/dev/null'], { reject: false })).stdout.trim();
+        if (!standby) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(standby).not.toBe('');
+      const owner = (await execa('docker', ['exec', host.container, 'stat', '-c', '%U %a', standby])).stdout.trim();
+      expect(owner).toBe(`${flavour.user} 700`);
       version += 1;
       setVersion(version);
       const warm = await deploy();
@@ -77,6 +86,7 @@ export function describeFlavour(flavour: Flavour): void {
       const sent = sentOf(warm.stdout);
       const warmJson = JSON.parse(warm.stdout) as { seconds: { total: number }; hosts: { agent?: string }[] };
       rows.push(`  first deploy ${sentOf(first.stdout)} B sent; code-only change ${sent} B sent in ${warmJson.seconds.total.toFixed(1)} s (${warmJson.hosts[0]!.agent} agent)`);
+      expect(warmJson.hosts[0]!.agent).toBe('standby');
       expect(sent).toBeLessThan(100 * 1024);
       expect(await served()).toContain(`version ${version}`);
     });

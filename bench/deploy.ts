@@ -85,8 +85,10 @@ async function ours(host: TestHost): Promise<Row> {
 
 async function naive(host: TestHost): Promise<Row & { fullSave: number }> {
   const app = 'naive';
-  const ssh = ['ssh', '-i', host.keyPath, '-p', String(host.sshPort), '-o', `UserKnownHostsFile=${path.join(world.env.PAAS_HOME!, 'known_hosts')}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', 'root@127.0.0.1'];
-  const onHost = (command: string) => execa(ssh[0]!, [...ssh.slice(1), command]);
+  const ssh = ['ssh', '-i', host.keyPath, '-p', String(host.sshPort), '-o', `UserKnownHostsFile=${path.join(world.env.PAAS_HOME!, 'known_hosts')}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', `${host.user}@127.0.0.1`];
+  // As a sudo user the script runs its commands through sudo, as people do.
+  const asRoot = (command: string) => (host.user === 'root' ? command : `sudo sh -c '${command.replace(/'/g, "'\\''")}'`);
+  const onHost = (command: string) => execa(ssh[0]!, [...ssh.slice(1), asRoot(command)]);
   // A fixed upstream, as a hand-written setup would have it.
   await onHost(`printf '%s\\n' 'server { listen 80; server_name ${app}.localhost; location / { proxy_pass http://127.0.0.1:18080; } }' > /etc/nginx/conf.d/naive.conf && rm -f /etc/nginx/sites-enabled/default && nginx -s reload`);
   const images: string[] = [];
@@ -100,7 +102,7 @@ async function naive(host: TestHost): Promise<Row & { fullSave: number }> {
     await restart(image);
   };
   const ship = async (image: string) => {
-    await execa('docker', ['save', image], { buffer: false }).pipe(ssh[0]!, [...ssh.slice(1), 'docker load']);
+    await execa('docker', ['save', image], { buffer: false }).pipe(ssh[0]!, [...ssh.slice(1), asRoot('docker load')]);
   };
   const saveSize = async (image: string) => {
     let bytes = 0;

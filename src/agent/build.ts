@@ -46,6 +46,8 @@ export async function missingImages(refs: string[]): Promise<string[]> {
 /** Engines whose CLI lacks BuildKit (23+ without the buildx plugin) say so; the classic builder still works. */
 const NO_BUILDKIT = /buildx component is missing|BuildKit is enabled but/i;
 const NO_SPACE = /no space left on device/i;
+/** What the classic builder says of a Dockerfile only BuildKit builds. */
+export const NEEDS_BUILDKIT = /requires BuildKit|unknown flag: (mount|chmod|link|checksum|parents|exclude)|option requires BuildKit/i;
 
 /** Lines of BuildKit's plain progress worth showing: the steps and their failures. */
 function stepLine(line: string): string | undefined {
@@ -133,9 +135,17 @@ export async function buildTree(build: BuildDir, job: TreeBuild, emit: Emit): Pr
   const timeoutMs = Math.min(job.timeoutMs ?? DEFAULT_BUILD_MS, MAX_BUILD_MS);
   const argv = { dockerfile, tag: job.tag, idFile, buildArgs: job.buildArgs, context: build.tree };
   let result = await runBuild(buildArgv(argv), { DOCKER_BUILDKIT: '1' }, emit, timeoutMs);
+  let classic = false;
   if (result.code !== 0 && !result.timedOut && NO_BUILDKIT.test(result.tail.join('\n'))) {
     emit('BuildKit is not available here: building with the classic builder', 'build');
+    classic = true;
     result = await runBuild(classicBuildArgv(argv), { DOCKER_BUILDKIT: '0' }, emit, timeoutMs);
+  }
+  if (classic && result.code !== 0 && NEEDS_BUILDKIT.test(result.tail.join('\n'))) {
+    throw new PaasError('build', 'the Dockerfile needs BuildKit (RUN --mount, heredocs or another BuildKit-only instruction), and this host can build only with the classic builder', {
+      details: result.tail.slice(-5),
+      hint: 'install the buildx plugin on the host (Debian and Ubuntu: `apt-get install docker-buildx`; Docker\'s own packages: docker-buildx-plugin), or keep the lines below `# paas:source` to plain Dockerfile syntax',
+    });
   }
   if (result.timedOut) {
     const limit = timeoutMs >= 60_000 ? `${Math.round(timeoutMs / 60_000)} min` : `${Math.round(timeoutMs / 1000)} s`;

@@ -3,7 +3,7 @@
  * flavour (flavour-*.test.ts), so CI runs them side by side. Each file makes its own sandbox of
  * that kind and shows the same things on it, under load.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -101,6 +101,18 @@ export function describeFlavour(flavour: Flavour): void {
         expect(result.exitCode, result.stderr.slice(-3000)).toBe(0);
         expect(result.stderr).toContain('BuildKit is not available here: building with the classic builder');
         expect(await served()).toContain(`version ${version}`);
+        // A Dockerfile whose host part only BuildKit builds: a clear refusal, the release serving stays.
+        const dockerfile = path.join(example.dir, 'Dockerfile');
+        writeFileSync(dockerfile, 'FROM node:20-bookworm-slim\nWORKDIR /app\nCOPY package.json package-lock.json ./\nRUN npm ci --omit=dev\n# paas:source\nCOPY . .\nRUN --mount=type=tmpfs,target=/scratch true\nCMD ["node", "server.js"]\n');
+        try {
+          const refused = await deploy();
+          expect(refused.exitCode).not.toBe(0);
+          expect(refused.stderr).toContain('the Dockerfile needs BuildKit');
+          expect(refused.stderr).toContain('apt-get install docker-buildx');
+          expect(await served()).toContain(`version ${version}`);
+        } finally {
+          rmSync(dockerfile, { force: true });
+        }
       } finally {
         await execa('docker', ['exec', host.container, 'mv', '/var/tmp/docker-buildx', plugin]);
       }

@@ -20,6 +20,7 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
+          globalSetup: ['test/e2e/global-setup.ts'],
           maxWorkers: 2,
           sequence: { groupOrder: 1 },
           testTimeout: 600_000,

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Everything the tests and the demo need on this machine, idempotently:
-# a running Docker Engine, the base images paas's templates name, and nginx with its Lua module
+# a running Docker Engine, the base images paas's templates name (and debian:trixie-slim, for
+# the trixie sandbox flavour), and nginx with its Lua module
 # (tests check configs with `nginx -t`; nginx is not started), the OpenSSH client, openssl and
 # pebble (a test ACME CA).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bash "$here/engine.sh"
 bash "$here/base-images.sh"
+# The trixie sandbox flavour (paas sandbox:up --flavour trixie) is built FROM it.
+bash "$here/base-images.sh" debian:trixie-slim
 
 missing=()
 [ -e /usr/share/nginx/modules/ngx_http_lua_module.so ] || missing+=(nginx-light libnginx-mod-http-lua)

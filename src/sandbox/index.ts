@@ -130,7 +130,7 @@ export function sandboxContainerSpec(name: string, image: string, ports: Sandbox
   };
 }
 
-async function ensureSandboxImage(docker: Docker, flavour: SandboxFlavour, report: (line: string) => void): Promise<string> {
+export async function ensureSandboxImage(docker: Docker, flavour: SandboxFlavour, report: (line: string) => void): Promise<string> {
   const image = sandboxImage(flavour);
   if (await imageExists(docker, image)) return image;
   const { suite, extraPackages } = SANDBOX_FLAVOURS[flavour];

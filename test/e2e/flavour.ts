@@ -108,7 +108,8 @@ export function describeFlavour(flavour: Flavour): void {
           const refused = await deploy();
           expect(refused.exitCode).not.toBe(0);
           expect(refused.stderr).toContain('the Dockerfile needs BuildKit');
-          expect(refused.stderr).toContain('apt-get install docker-buildx');
+          // --json: the error and its hint are the JSON document on stdout.
+          expect(refused.stdout, refused.stderr.slice(-1500)).toContain('apt-get install docker-buildx');
           expect(await served()).toContain(`version ${version}`);
         } finally {
           rmSync(dockerfile, { force: true });

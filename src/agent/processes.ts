@@ -18,7 +18,7 @@ import { WEB, type ReleaseSpec } from '../release/types.js';
 import { CRON_PROCESS, cronRuns } from './cron.js';
 import { HOST_PROCESS, appEventsSize, readAppEvents, readAppEventsFrom } from './app-events.js';
 import { readAppConfig } from './config-store.js';
-import { appContainers, removeContainers, type ListedContainer } from './containers.js';
+import { appContainers, removeContainers } from './containers.js';
 import { docker, start } from './exec.js';
 import { failpoint } from './failpoints.js';
 import { readFormationOverride } from './formation-store.js';

@@ -5,7 +5,7 @@ import type { BuildPlan } from '../detect/types.js';
 import { ensureImage, followProgress, type ProgressEvent } from '../docker/engine.js';
 import { readAppFile, isDirectory } from '../util/fs.js';
 import { createBuildContext } from './context.js';
-import { appDockerfile, defaultDockerignore, imageLabels, labelInstruction, readTemplate, withLabels } from './dockerfile.js';
+import { appDockerfile, defaultDockerignore, imageLabels, readTemplate, withLabels } from './dockerfile.js';
 
 export { renderDockerfile, defaultDockerignore, appDockerfile, imageLabels, labelInstruction, withLabels } from './dockerfile.js';
 

@@ -1,9 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { PaasError } from '../errors.js';
 import { HostCommand, hostAddresses, hostFlags, whoAmI } from '../ui/host-command.js';
-import { runSteps } from '../ui/progress.js';
 import { nextReleaseVersion } from '../deploy/index.js';
-import type { RolloutResult } from '../agent/protocol.js';
 
 export default class Rollback extends HostCommand {
   static override summary = 'Run an earlier release again, without rebuilding';

@@ -1,5 +1,4 @@
 import { Flags } from '@oclif/core';
-import type { ConfigSetResult } from '../agent/protocol.js';
 import type { ConfigChange } from '../config/changes.js';
 import { nextReleaseVersion } from '../deploy/index.js';
 import { HostCommand, hostAddresses, hostFlags, whoAmI, type HostFlagValues } from './host-command.js';

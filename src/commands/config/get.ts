@@ -1,5 +1,4 @@
 import { Args } from '@oclif/core';
-import type { ConfigShowResult } from '../../agent/protocol.js';
 import { PaasError } from '../../errors.js';
 import { parseKeys } from '../../config/vars.js';
 import { HostCommand, hostAddresses, hostFlags } from '../../ui/host-command.js';

@@ -1,5 +1,4 @@
 import { Args } from '@oclif/core';
-import { PaasError } from '../../errors.js';
 import { HostCommand, hostAddresses, hostFlags, whoAmI } from '../../ui/host-command.js';
 import type { DomainsView } from '../../agent/protocol.js';
 import { checkedDomain } from '../../ui/arguments.js';

@@ -1,8 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { PaasError } from '../../errors.js';
 import { HostCommand, hostAddresses, hostFlags, whoAmI } from '../../ui/host-command.js';
-import { runSteps } from '../../ui/progress.js';
-import type { HostAgent } from '../../host/agent.js';
 
 interface RestartAnswer { app: string; version: number; types: string[]; restarted: string[]; draining: string[] }
 

@@ -1,10 +1,8 @@
 import { Args, Flags } from '@oclif/core';
 import { PaasError } from '../../errors.js';
 import { HostCommand, hostAddresses, hostFlags, whoAmI } from '../../ui/host-command.js';
-import { runSteps } from '../../ui/progress.js';
 import { nextReleaseVersion } from '../../deploy/index.js';
 import { formationText, parseFormationArgs, sameFormation } from '../../release/formation.js';
-import type { RolloutResult } from '../../agent/protocol.js';
 
 export default class PsScale extends HostCommand {
   static override summary = 'Set how many replicas of each process type run, on every host of the app';

@@ -32,6 +32,8 @@ beforeAll(async () => {
   ].join(' && ');
   const made = await onHost('sh', '-c', script, 'sh', site);
   expect(made.exitCode, made.stderr).toBe(0);
+  // nginx -s reload returns before the new workers listen: wait until the site answers.
+  for (let i = 0; i < 100 && !(await otherSite()).startsWith('200 '); i += 1) await new Promise((r) => setTimeout(r, 100));
 });
 afterAll(async () => {
   await world.cleanup();

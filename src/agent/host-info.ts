@@ -12,7 +12,7 @@ import type { HostReport } from './protocol.js';
 import { ROOT } from './state.js';
 
 interface EngineVersion { Version?: string; ApiVersion?: string }
-interface EngineInfo { Driver?: string; DriverStatus?: [string, string][]; DockerRootDir?: string; OperatingSystem?: string; Architecture?: string }
+interface EngineInfo { Driver?: string; DriverStatus?: [string, string][]; DockerRootDir?: string; OperatingSystem?: string }
 
 async function freeBytes(dir: string): Promise<number | undefined> {
   const stat = await fs.statfs(dir).catch(() => undefined);
@@ -29,7 +29,7 @@ export async function hostReport(): Promise<HostReport> {
   ]);
   const engineVersion = version?.status === 200 ? version.body?.Version : undefined;
   const engineInfo = info?.status === 200 ? info.body : undefined;
-  const nginxText = nginx?.code === 0 ? nginx.stderr : '';
+  const nginxVersion = nginx?.code === 0 ? /nginx version: nginx\/(\S+)/.exec(nginx.stderr)?.[1] : undefined;
   const sudoUser = process.env.SUDO_USER;
   const dockerRoot = engineInfo?.DockerRootDir ?? '/var/lib/docker';
   const [dockerFree, paasFree] = await Promise.all([freeBytes(dockerRoot), freeBytes(ROOT)]);
@@ -49,7 +49,7 @@ export async function hostReport(): Promise<HostReport> {
     },
     builder: describeBuilder(engineVersion, buildx?.code === 0 ? buildx.stdout.trim() : undefined),
     nginx: {
-      ...(/nginx version: nginx\/(\S+)/.exec(nginxText)?.[1] ? { version: /nginx version: nginx\/(\S+)/.exec(nginxText)![1]! } : {}),
+      ...(nginxVersion ? { version: nginxVersion } : {}),
       lua: luaModule,
     },
     disk: { [dockerRoot]: dockerFree ?? null, [ROOT]: paasFree ?? null },

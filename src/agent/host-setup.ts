@@ -98,7 +98,6 @@ async function acmeSettings(previous: HostAcme | undefined, given: AcmeSetup, di
   return Object.keys(next).length ? next : undefined;
 }
 
-/** Creates the state directory and nginx wiring; idempotent. Returns what it did. */
 /** Listens on ports 80 and 443 that are not nginx's: a clear refusal before host:setup changes anything. */
 async function refuseTakenPorts(): Promise<void> {
   const tables = await Promise.all(['/proc/net/tcp', '/proc/net/tcp6'].map((file) => fs.readFile(file, 'utf8').catch(() => '')));
@@ -125,6 +124,7 @@ async function refuseTakenPorts(): Promise<void> {
   }
 }
 
+/** Creates the state directory and nginx wiring; idempotent. Returns what it did. */
 export async function setupHost(baseDomain: string, publicPort: number, acme: AcmeSetup = {}): Promise<{ host: HostInfo; did: string[] }> {
   const did: string[] = [];
   const previous = await readJson<HostInfo>(HOST_FILE);

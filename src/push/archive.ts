@@ -45,16 +45,9 @@ export async function rewriteSaveArchive(extract: Extract, pack: Pack, choices: 
     if (dir !== undefined && header.type === 'file') {
       await rewriteLayer(entry, pack, dir, choices, spoolDir);
     } else if (blob !== undefined && choices.isLayerDiff(blob)) {
-      const size = header.size ?? 0;
-      const label = blob.slice('sha256:'.length);
-      if (choices.hostHasDiff(blob)) {
-        await discard(entry);
-        await writeEntry(pack, emptiedHeader(header), Buffer.alloc(0));
-        choices.written(label, false, size);
-      } else {
-        await pipeline(entry, pack.entry(header));
-        choices.written(label, true, size);
-      }
+      const sent = !choices.hostHasDiff(blob);
+      await (sent ? copyEntry(entry, pack) : emptyEntry(entry, pack));
+      choices.written(blob.slice('sha256:'.length), sent, header.size ?? 0);
     } else if (!header.name.includes('/') && header.type === 'file' && (header.size ?? 0) <= TOP_LEVEL_FILE_LIMIT) {
       const content = await readAll(entry);
       topLevel.set(header.name, content);
@@ -70,14 +63,9 @@ export async function rewriteSaveArchive(extract: Extract, pack: Pack, choices: 
 async function rewriteLayer(entry: Entry, pack: Pack, dir: string, choices: LayerChoices, spoolDir: string): Promise<void> {
   const size = entry.header.size ?? 0;
   const known = choices.hostHasDir(dir);
-  if (known === false) {
-    await pipeline(entry, pack.entry(entry.header));
-    return choices.written(dir, true, size);
-  }
-  if (known === true) {
-    await discard(entry);
-    await writeEntry(pack, emptiedHeader(entry.header), Buffer.alloc(0));
-    return choices.written(dir, false, size);
+  if (known !== undefined) {
+    await (known ? emptyEntry(entry, pack) : copyEntry(entry, pack));
+    return choices.written(dir, !known, size);
   }
   const spool = await openSpool(spoolDir);
   try {
@@ -109,6 +97,17 @@ async function openSpool(dir: string): Promise<FileHandle> {
     throw error;
   }
   return handle;
+}
+
+/** The entry as it is. */
+function copyEntry(entry: Entry, pack: Pack): Promise<void> {
+  return pipeline(entry, pack.entry(entry.header));
+}
+
+/** An empty file in the entry's place (the host has its bytes). */
+async function emptyEntry(entry: Entry, pack: Pack): Promise<void> {
+  await discard(entry);
+  await writeEntry(pack, emptiedHeader(entry.header), Buffer.alloc(0));
 }
 
 /** The same header for an empty file (without PAX records: a PAX size would contradict it). */

@@ -137,6 +137,13 @@ async function serveRequest(request: SessionRequest, session: SessionState, io: 
   if (spec.app !== app) throw new PaasError('usage', `this session deploys ${app}, not ${JSON.stringify(spec.app)}`);
   if (built && spec.image !== built.tag) throw new PaasError('usage', `the release is of ${JSON.stringify(spec.image)}, but ${built.tag} was built`);
   if (typeof spec.image === 'string') session.attempted.add(spec.image);
-  session.result = await rolloutLocked(built ? { ...spec, imageId: built.imageId } : spec, emit, io.reading, built?.stalePrune ?? [], { imageBuilt: built !== undefined });
+  const releasing = built ? { ...spec, imageId: built.imageId } : spec;
+  if (spec.engine === 'swarm') {
+    // The cluster's manager updates its services; every other node only needs the image.
+    const { swarmPrepare, swarmRelease } = await import('./swarm.js');
+    session.result = spec.swarmLead ? await swarmRelease(releasing, emit) : await swarmPrepare(releasing, emit);
+  } else {
+    session.result = await rolloutLocked(releasing, emit, io.reading, built?.stalePrune ?? [], { imageBuilt: built !== undefined });
+  }
   emit(JSON.stringify(session.result), 'released');
 }

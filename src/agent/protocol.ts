@@ -7,6 +7,7 @@
  * The agent speaks JSON lines on stdout: any number of events, then exactly one result or error.
  * Human text goes to stderr. The exit code is 0 with a result, non-zero with an error.
  */
+import type { ClusterView } from './swarm.js';
 import type { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { PaasError, type ExitCodeName } from '../errors.js';
@@ -146,6 +147,13 @@ export const VERB_FLAGS = {
   'keys-add': { name: needed },
   'keys-list': {},
   'keys-remove': { name: needed },
+  cluster: {},
+  'cluster-init': { 'advertise-addr': text },
+  'cluster-token': { role: needed },
+  'cluster-join': {},
+  'cluster-drain': { node: needed },
+  'cluster-leave': { force: flag },
+  'cluster-remove': { node: needed },
 } as const satisfies Record<string, Record<string, FlagSpec>>;
 
 export type Verb = keyof typeof VERB_FLAGS;
@@ -554,6 +562,13 @@ export interface VerbResults {
   'keys-add': { name: string; fingerprint: string };
   'keys-list': { name: string; type: string; fingerprint: string }[];
   'keys-remove': { removed: string };
+  cluster: ClusterView;
+  'cluster-init': ClusterView & { created: boolean };
+  'cluster-token': { token: string; managers: string[] };
+  'cluster-join': { joined: boolean; nodeId: string; manager: boolean };
+  'cluster-drain': { node: string; drained: boolean; demoted: boolean };
+  'cluster-leave': { left: boolean; nodeId?: string };
+  'cluster-remove': { removed: string };
 }
 
 /** What a verb is handed: its parsed flags, the words after `--` (run), its progress and input. */

@@ -30,6 +30,7 @@ import {
   addCertificate, addDomain, balanceRequest, certificateRequest, checkDomainName, domainsView, lbView, removeCertificate, removeDomain, setBalance,
 } from './routing.js';
 import { parseJsonRequest, readBounded } from './args.js';
+import { checkJoinRequest, clusterDrain, clusterInit, clusterJoin, clusterLeave, clusterRemove, clusterToken, clusterView } from './swarm.js';
 import { appDir, readState } from './state.js';
 import { addVolume, removeVolumeMount, volumesView } from './volumes.js';
 import { hostReport } from './host-info.js';
@@ -245,6 +246,17 @@ export const VERBS: VerbTable = {
   'keys-add': async ({ args, readStdin }) => addKey(args.name, await readStdin()),
   'keys-list': () => listKeys(),
   'keys-remove': ({ args }) => removeKey(args.name),
+
+  cluster: () => clusterView(),
+  'cluster-init': ({ args, emit }) => clusterInit(args['advertise-addr'], emit),
+  'cluster-token': async ({ args }) => {
+    if (args.role !== 'manager' && args.role !== 'worker') throw new PaasError('usage', `--role is manager or worker, not ${JSON.stringify(args.role)}`);
+    return clusterToken(args.role);
+  },
+  'cluster-join': async ({ emit, readStdin }) => clusterJoin(checkJoinRequest(parseJsonRequest(await readStdin(), 'the join request on stdin')), emit),
+  'cluster-drain': ({ args, emit }) => clusterDrain(args.node, emit),
+  'cluster-leave': ({ args, emit }) => clusterLeave(args.force, emit),
+  'cluster-remove': ({ args, emit }) => clusterRemove(args.node, emit),
 };
 
 /** Verbs git runs: they speak to git (and, through it, to the pusher as `remote:` lines), not to the CLI. */

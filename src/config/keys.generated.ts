@@ -289,5 +289,42 @@ export const KEYS_YML: unknown = [
     },
     "example": "worker_wait: 10s",
     "text": "A deploy waits this long for every new container of a process type other than `web` (which\nhas its health check): one that exits or is restarted by Docker in that time fails the\ndeploy with its log tail, and the previous release keeps running (Dokku's `CHECKS` wait\nplays the same part). `0` takes a worker that is running once as healthy. The wait runs\nbeside web's health check, so it adds to a deploy only what it is longer than that."
+  },
+  {
+    "key": "engine",
+    "summary": "What runs the app: each host its own containers (single), or the hosts' Docker Swarm cluster (swarm).",
+    "init": "# engine: swarm",
+    "facts": {
+      "Type": "string",
+      "Allowed values": "`single`, `swarm`",
+      "Default": "single"
+    },
+    "example": "engine: swarm",
+    "text": "With `swarm`, `hosts` lists the cluster's nodes (`paas cluster:init`, `paas cluster:join`),\na manager first: a deploy sends the image to every listed node, then updates the app's\nservices on that manager (start-first, one task at a time, rolled back by Swarm when new tasks\nfail their health check). Every manager's nginx routes to the app's healthy tasks on any\nnode. See docs/cluster.md for what the swarm engine does and does not do (no volumes)."
+  },
+  {
+    "key": "placement",
+    "summary": "swarm engine: which nodes may run the app's tasks, and how they are spread.",
+    "text": "A map of the two keys below; both optional."
+  },
+  {
+    "key": "placement.constraints",
+    "summary": "Swarm placement constraints: every task runs only on nodes that match all of them.",
+    "facts": {
+      "Type": "list of strings",
+      "Format": "`node.id`, `node.hostname`, `node.role`, `node.platform.os`, `node.platform.arch`, `node.labels.<label>` or `engine.labels.<label>`, then `==` or `!=`, then a value",
+      "Default": "none (any node)"
+    },
+    "example": "placement:\n  constraints: [node.labels.zone==a, node.role!=manager]"
+  },
+  {
+    "key": "placement.spread",
+    "summary": "Swarm spread preferences: tasks are spread evenly over the values of each, in order.",
+    "facts": {
+      "Type": "list of strings",
+      "Format": "`node.id`, `node.hostname`, `node.labels.<label>` or `engine.labels.<label>`",
+      "Default": "`[node.id]`: one task per node before any node gets a second"
+    },
+    "example": "placement:\n  spread: [node.labels.zone]"
   }
 ];

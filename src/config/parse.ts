@@ -19,7 +19,8 @@ import {
 import { checkSchedule } from '../release/cron.js';
 import { LIMITS } from '../release/types.js';
 import { checkVolumeName, checkVolumePath, MAX_VOLUMES } from '../release/volumes.js';
-import { BALANCE_STRATEGIES, type AppConfig, type CronConfig, type HealthcheckConfig, type ProcessConfig, type VolumeConfig } from './types.js';
+import { checkPlacementConstraint, checkSpreadDescriptor } from '../release/swarm.js';
+import { BALANCE_STRATEGIES, ENGINES, type PlacementConfig, type AppConfig, type CronConfig, type HealthcheckConfig, type ProcessConfig, type VolumeConfig } from './types.js';
 import {
   checkAppName,
   checkCronTaskId,
@@ -252,6 +253,11 @@ const volumes: Decoder<Record<string, VolumeConfig>> = (node, path, reader) => {
   return read;
 };
 
+const PLACEMENT: FieldTable<PlacementConfig> = {
+  constraints: ['constraints', uniqueList('placement constraints', checkedString(checkPlacementConstraint))],
+  spread: ['spread', uniqueList('spread descriptors', checkedString(checkSpreadDescriptor))],
+};
+
 const TOP_LEVEL: FieldTable<AppConfig> = {
   app: ['app', checkedString(checkAppName)],
   hosts: ['hosts', uniqueList('SSH hosts', sshHost)],
@@ -266,13 +272,15 @@ const TOP_LEVEL: FieldTable<AppConfig> = {
   volumes: ['volumes', volumes],
   keep_releases: ['keepReleases', wholeNumber(1, 100)],
   worker_wait: ['workerWaitMs', workerWait],
+  engine: ['engine', oneOf(ENGINES)],
+  placement: ['placement', fields(PLACEMENT)],
 };
 
 const readTopLevelFields = fields(TOP_LEVEL);
 
 /** Every key path parseConfig reads (processes' keys as processes.<type>.replicas, cron's as cron.<name>.schedule): what src/config/keys.yml must describe. */
 export function configKeyPaths(): string[] {
-  const nested: Record<string, [prefix: string, table: object]> = { build: ['build', BUILD], processes: ['processes.<type>', PROCESS], healthcheck: ['healthcheck', HEALTHCHECK], cron: ['cron.<name>', CRON], volumes: ['volumes.<name>', VOLUME] };
+  const nested: Record<string, [prefix: string, table: object]> = { build: ['build', BUILD], processes: ['processes.<type>', PROCESS], healthcheck: ['healthcheck', HEALTHCHECK], cron: ['cron.<name>', CRON], volumes: ['volumes.<name>', VOLUME], placement: ['placement', PLACEMENT] };
   return Object.keys(TOP_LEVEL).flatMap((key) => {
     const [prefix, table] = nested[key] ?? [key, {}];
     return [key, ...Object.keys(table).map((sub) => `${prefix}.${sub}`)];

@@ -37,6 +37,15 @@ export interface VolumeConfig {
   processes?: string[];
 }
 
+export const ENGINES = ['single', 'swarm'] as const;
+export type Engine = (typeof ENGINES)[number];
+
+/** paas.yml `placement:` (swarm engine). */
+export interface PlacementConfig {
+  constraints?: string[];
+  spread?: string[];
+}
+
 /** The validated contents of paas.yml. Every field optional: detection fills the gaps. */
 export interface AppConfig {
   /** Absolute path of the file it came from, when there was one. */
@@ -61,6 +70,9 @@ export interface AppConfig {
   /** Volume name -> where it is mounted and by which process types. */
   volumes?: Record<string, VolumeConfig>;
   keepReleases?: number;
+  /** single (default): each host runs the app's containers itself; swarm: the hosts' cluster runs it as services. */
+  engine?: Engine;
+  placement?: PlacementConfig;
   /** worker_wait: how long a process without a port must stay up to count as healthy. */
   workerWaitMs?: number;
 }

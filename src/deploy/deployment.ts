@@ -1,4 +1,5 @@
 import type { ResolvedApp } from '../app.js';
+import { PaasError } from '../errors.js';
 import { appDockerfile } from '../build/dockerfile.js';
 import { splitDockerfile } from '../build/split.js';
 import type { HostAgent } from '../host/agent.js';
@@ -37,12 +38,19 @@ export class Deployment {
   private opening: Promise<{ agent: HostAgent }>[] = [];
   private building: Promise<void> = Promise.resolve();
   private sourceBuild = false;
+  /** Nodes of a cluster left out of this deploy: they did not answer. */
+  skipped: string[] = [];
   /** Build lines printed before the Build step shows: kept for it. */
   private readonly early: string[] = [];
   private buildReport: (line: string) => void = (line) => { this.early.push(line); };
 
   constructor(private readonly options: DeploymentOptions) {
     this.ctx = { resolved: options.resolved, hosts: [], createdBy: options.createdBy, outcomes: [], seconds: {} };
+  }
+
+  /** The app runs on the hosts' Swarm cluster: the first host is its manager. */
+  get swarm(): boolean {
+    return this.ctx.resolved.config.engine === 'swarm';
   }
 
   get app(): string {
@@ -69,8 +77,12 @@ export class Deployment {
     // Settled, not raced: every session is registered (and so closed) before a failure ends the command.
     const connected = await Promise.allSettled(this.options.addresses.map((address, index) => this.connectHost(address, index)));
     const failed = connected.find((outcome) => outcome.status === 'rejected');
-    if (failed) throw failed.reason;
-    this.ctx.hosts = connected.map((outcome) => (outcome as PromiseFulfilledResult<HostTarget>).value);
+    // On a cluster a node that does not answer is left out (Swarm does not schedule on a node that is down); its manager is not.
+    // A refused key or a changed host key is not a node that is down: that fails the deploy.
+    const down = (reason: unknown) => reason instanceof PaasError && reason.kind === 'ssh' && !/key/i.test(reason.message);
+    if (failed && (!this.swarm || connected[0]!.status === 'rejected' || connected.some((o) => o.status === 'rejected' && !down(o.reason)))) throw failed.reason;
+    this.skipped = connected.flatMap((outcome, index) => (outcome.status === 'rejected' ? [`${this.options.addresses[index]!.label}: ${(outcome.reason as Error).message}`] : []));
+    this.ctx.hosts = connected.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
     this.ctx.version = nextReleaseVersion(this.ctx.hosts.map((h) => h.state!));
     this.ctx.seconds.connect = (Date.now() - t) / 1000;
     return { hosts: this.ctx.hosts, version: this.ctx.version };
@@ -112,9 +124,21 @@ export class Deployment {
   /** The deploy as progress steps, in order. */
   steps(): Step<DeployContext>[] {
     const { addresses } = this.options;
+    const connect: Step<DeployContext> = { title: `Connect to ${addresses.length === 1 ? addresses[0]!.label : `${addresses.length} hosts`}`, run: async (_c, report) => {
+      await this.connect();
+      for (const line of this.skipped) report(`left out (Swarm runs no task on a node that is down): ${line}`);
+    } };
+    const build: Step<DeployContext> = { title: `Build ${this.app}`, run: async (_c, report) => { await this.build(report); } };
+    if (this.swarm) {
+      // Every node gets the image first; then the manager updates the services.
+      return [
+        connect, build,
+        { title: 'Image to the cluster\'s nodes', run: async (_c, report) => { await Promise.all(this.ctx.hosts.slice(1).map((_h, i) => this.release(i + 1, report))); } },
+        { title: `Update the services on ${addresses[0]!.label}`, run: async (_c, report) => { await this.release(0, report); } },
+      ];
+    }
     return [
-      { title: `Connect to ${addresses.length === 1 ? addresses[0]!.label : `${addresses.length} hosts`}`, run: async () => { await this.connect(); } },
-      { title: `Build ${this.app}`, run: async (_c, report) => { await this.build(report); } },
+      connect, build,
       ...addresses.map((address, index) => ({
         title: `Release on ${address.label}`,
         run: async (_c: DeployContext, report: (line: string) => void) => { await this.release(index, report); },

@@ -189,6 +189,7 @@ export function releaseSpecFor(ctx: Pick<DeployContext, 'build' | 'resolved' | '
     image: build.image, imageId, version: ctx.version!, createdBy: ctx.createdBy,
     description: `Deploy ${build.commit ? build.commit.slice(0, 8) : build.image.split(':').pop()}`,
   });
+  if (spec.engine === 'swarm') return { ...spec, swarmLead: ctx.hosts[0] === host, ...(ctx.hosts[0] !== host && spec.cron?.length ? { runsCron: false } : {}) };
   return spec.cron?.length && ctx.hosts[0] !== host ? { ...spec, runsCron: false } : spec;
 }
 

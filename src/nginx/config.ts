@@ -4,6 +4,8 @@ import { checkAppName, checkHostname } from '../config/validators.js';
 
 export interface Upstream {
   port: number;
+  /** IPv4 address of a Swarm task's node; absent: a container on this host (127.0.0.1). */
+  address?: string;
   /** Relative weight for the `weighted` strategy. */
   weight?: number;
 }
@@ -183,14 +185,15 @@ export function parseSites(text: string): { generation: string; sites: AppSite[]
 export function renderRoutes(routes: AppRoutes): string {
   if (!Number.isInteger(routes.version) || routes.version < 0) throw new Error(`invalid version ${routes.version}`);
   if (!BALANCE_STRATEGIES.includes(routes.balance)) throw new Error(`invalid balance ${JSON.stringify(routes.balance)}`);
-  for (const { port, weight } of routes.upstreams) {
+  for (const { port, weight, address } of routes.upstreams) {
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`invalid port ${port}`);
+    if (address !== undefined && !/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/.test(address)) throw new Error(`invalid peer address ${JSON.stringify(address)}`);
     if (weight !== undefined && (!Number.isInteger(weight) || weight < 1 || weight > 1000)) throw new Error(`invalid weight ${weight}`);
   }
   return [
     `version ${routes.version}`,
     `balance ${routes.balance}`,
-    ...routes.upstreams.map(({ port, weight }) => `peer ${port} ${weight ?? 1}`),
+    ...routes.upstreams.map(({ port, weight, address }) => `peer ${port} ${weight ?? 1}${address ? ` ${address}` : ''}`),
     '',
   ].join('\n');
 }

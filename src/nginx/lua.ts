@@ -12,7 +12,7 @@
  * Route file format, one item per line:
  *   version 12
  *   balance round_robin|least_conn|ip_hash|weighted
- *   peer <port> <weight>
+ *   peer <port> <weight> [<IPv4 address>]   (default 127.0.0.1; a Swarm task's node)
  */
 export const PAAS_LUA = String.raw`-- paas: routes apps to their release's containers. Written by the paas agent; do not edit.
 local balancer = require "ngx.balancer"
@@ -21,7 +21,7 @@ local M = {}
 local routes = ngx.shared.paas_routes
 local ROUTES_DIR = "/var/lib/paas/routes/"
 local SITES_FILE = ROUTES_DIR .. "_sites"
-local parsed = {}     -- per worker: app -> { raw = text, version, balance, peers = {{port, weight}} }
+local parsed = {}     -- per worker: app -> { raw = text, version, balance, peers = {{port, weight, addr, key}} }
 local rr = {}         -- per worker: app -> round-robin position
 local smooth = {}     -- per worker: app -> { raw, current weights } for weighted
 
@@ -36,10 +36,13 @@ end
 local function parse(text)
   local route = { version = 0, balance = "round_robin", peers = {} }
   for line in string.gmatch(text, "[^\n]+") do
-    local key, a, b = string.match(line, "^(%a+)%s+(%S+)%s*(%S*)$")
+    local key, a, b, c = string.match(line, "^(%a+)%s+(%S+)%s*(%S*)%s*(%S*)$")
     if key == "version" then route.version = tonumber(a) or 0
     elseif key == "balance" then route.balance = a
-    elseif key == "peer" then route.peers[#route.peers + 1] = { port = tonumber(a), weight = tonumber(b) or 1 } end
+    elseif key == "peer" then
+      local addr = string.match(c or "", "^%d+%.%d+%.%d+%.%d+$") or "127.0.0.1"
+      route.peers[#route.peers + 1] = { port = tonumber(a), weight = tonumber(b) or 1, addr = addr, key = addr .. ":" .. a }
+    end
   end
   return route
 end
@@ -200,7 +203,7 @@ end
 local function candidates(route, tried)
   local list = {}
   for _, peer in ipairs(route.peers) do
-    if not tried[peer.port] then list[#list + 1] = peer end
+    if not tried[peer.key] then list[#list + 1] = peer end
   end
   if #list == 0 then return route.peers end
   return list
@@ -218,7 +221,7 @@ local function pick(app, route, tried)
     local best, best_load
     for i = 1, n do
       local peer = peers[(rr[app] + i - 2) % n + 1]
-      local load = routes:get("inflight:" .. app .. ":" .. peer.port) or 0
+      local load = routes:get("inflight:" .. app .. ":" .. peer.key) or 0
       if not best or load < best_load then best, best_load = peer, load end
     end
     return best
@@ -228,11 +231,11 @@ local function pick(app, route, tried)
     if not state or state.raw ~= route.raw then state = { raw = route.raw, current = {} }; smooth[app] = state end
     local total, best = 0, nil
     for _, peer in ipairs(peers) do
-      state.current[peer.port] = (state.current[peer.port] or 0) + peer.weight
+      state.current[peer.key] = (state.current[peer.key] or 0) + peer.weight
       total = total + peer.weight
-      if not best or state.current[peer.port] > state.current[best.port] then best = peer end
+      if not best or state.current[peer.key] > state.current[best.key] then best = peer end
     end
-    state.current[best.port] = state.current[best.port] - total
+    state.current[best.key] = state.current[best.key] - total
     return best
   end
   return peers[(rr[app] - 1) % n + 1]
@@ -255,19 +258,21 @@ function M.balance()
     ctx.paas_peer = nil
   end
   local peer = pick(app, route, tried)
-  tried[peer.port] = true
+  tried[peer.key] = true
   if route.balance == "least_conn" then
-    routes:incr("inflight:" .. app .. ":" .. peer.port, 1, 0)
-    ctx.paas_peer = peer.port
+    routes:incr("inflight:" .. app .. ":" .. peer.key, 1, 0)
+    ctx.paas_peer = peer.key
   end
-  local ok, err = balancer.set_current_peer("127.0.0.1", peer.port)
+  local ok, err = balancer.set_current_peer(peer.addr, peer.port)
   if not ok then ngx.log(ngx.ERR, "paas: ", err) end
+  -- A task on another node: a node that is gone must not hold the request for nginx's 60 s.
+  if peer.addr ~= "127.0.0.1" then balancer.set_timeouts(2, 60, 60) end
 end
 
 -- log_by_lua: the request is done with its peer.
 function M.done()
-  local port = ngx.ctx.paas_peer
-  if port then routes:incr("inflight:" .. ngx.ctx.paas_app .. ":" .. port, -1, 0) end
+  local peer = ngx.ctx.paas_peer
+  if peer then routes:incr("inflight:" .. ngx.ctx.paas_app .. ":" .. peer, -1, 0) end
 end
 
 return M

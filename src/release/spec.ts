@@ -116,6 +116,7 @@ export function releaseSpec({ app, plan, config, image, imageId, version, descri
     ...(cron.length ? { cron } : {}),
     ...(plan.scripts ? { scripts: plan.scripts } : {}),
     ...(volumes.length ? { volumes } : {}),
+    ...(config.engine === 'swarm' ? { engine: 'swarm' as const, ...(config.placement ? { placement: config.placement } : {}) } : {}),
     description,
     createdBy,
     keepReleases: config.keepReleases ?? DEFAULTS.keepReleases,

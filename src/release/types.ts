@@ -65,6 +65,12 @@ export interface ReleaseSpec {
    * config vars existed (they had none).
    */
   configVars?: string[];
+  /** The engine that runs the release: absent, this host's own containers; "swarm", services of the host's cluster (src/release/swarm.ts). */
+  engine?: 'swarm';
+  /** swarm: where tasks may run (constraints) and how they are spread (default: over the nodes). */
+  placement?: { constraints?: string[]; spread?: string[] };
+  /** swarm: this host is the manager that updates the services (the others get the image only). */
+  swarmLead?: boolean;
   /** "Deploy 1a2b3c4d", "Rollback to v3". */
   description: string;
   /** Who asked: user@machine of the laptop or CI job. */

@@ -1,0 +1,511 @@
+/**
+ * The Swarm engine on a host: the cluster itself (init, join, drain, leave, remove, what it
+ * holds), a release as service updates (start-first, Swarm's own health check and rollback),
+ * and each manager's routes to the tasks of every paas service on any node. Every request goes
+ * to the Engine API over the local socket, with JSON bodies: tokens and config vars never travel
+ * in argv. The decisions are in src/release/swarm.ts.
+ */
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { PaasError } from '../errors.js';
+import { siteFor } from '../release/settings.js';
+import {
+  CLUSTER_NETWORK, NODE_BUSYBOX, SWARM_LABEL, envFileText, envSecretName, releaseConfigName, releaseImage, releaseRecord, serviceName, serviceSpec,
+  serviceTypes, staleReleaseTags, taskPeers, updateOutcome, type ImageProcess, type ServiceSpec, type SwarmNode, type SwarmTask,
+} from '../release/swarm.js';
+import { WEB, type AppState, type ReleaseSpec } from '../release/types.js';
+import { validateSpec } from '../release/validate.js';
+import { readAppConfig, writeAppConfig } from './config-store.js';
+import { apiName, engineGet, engineRequest } from './engine.js';
+import { docker, run, sleep } from './exec.js';
+import { applySite, currentRoutes, removeRoutes, removeSite, switchRoutes } from './nginx.js';
+import type { Emit, RolloutResult } from './protocol.js';
+import { appUrls, readHostInfo } from './releases.js';
+import { renderRoutes } from '../nginx/config.js';
+import { readSettings } from './settings.js';
+import { readState, writeState } from './state.js';
+
+interface SwarmInfo {
+  LocalNodeState: 'inactive' | 'pending' | 'active' | 'error' | 'locked';
+  NodeID: string;
+  NodeAddr: string;
+  ControlAvailable: boolean;
+  Cluster?: { ID: string };
+  RemoteManagers?: { NodeID: string; Addr: string }[] | null;
+  Error?: string;
+}
+
+export interface ClusterNode {
+  id: string;
+  hostname: string;
+  role: 'manager' | 'worker';
+  availability: string;
+  state: string;
+  address: string;
+  leader: boolean;
+  reachability?: string;
+  /** `app/type` of each task running there. */
+  tasks: string[];
+}
+
+export interface ClusterView {
+  /** This host's own part: inactive, or a manager / worker of the cluster. */
+  self: { state: SwarmInfo['LocalNodeState']; nodeId?: string; address?: string; manager: boolean; cluster?: string };
+  nodes: ClusterNode[];
+  apps: { app: string; type: string; release: number; replicas: number; running: number }[];
+}
+
+const NS_PER_S = 1e9;
+
+async function swarmInfo(): Promise<SwarmInfo> {
+  const answer = await engineGet<{ Swarm?: SwarmInfo }>('/info');
+  if (answer.status !== 200 || !answer.body?.Swarm) throw new PaasError('host', 'the Docker Engine did not say whether it is in a swarm', { hint: 'check the Docker Engine (`docker info`)' });
+  return answer.body.Swarm;
+}
+
+function engineError(what: string, answer: { status: number; body: unknown }): PaasError {
+  const message = (answer.body as { message?: string } | undefined)?.message ?? `status ${answer.status}`;
+  return new PaasError('host', `the Docker Engine refused to ${what}: ${message}`, { hint: 'check the cluster with `paas cluster` and the Docker Engine\'s log on the host' });
+}
+
+/** Tasks run the launcher and health check with the node's static busybox: Debian's busybox-static, installed once. */
+async function ensureBusybox(emit: Emit): Promise<void> {
+  const installed = await run('dpkg-query', ['-W', '-f', '${Status}', 'busybox-static'], { check: false, timeoutMs: 10_000 });
+  if (installed.stdout.includes('install ok installed')) return;
+  emit('installing busybox-static (the tasks\' launcher and health check)', 'setup');
+  const env = { DEBIAN_FRONTEND: 'noninteractive' };
+  await run('apt-get', ['install', '-y', '--no-install-recommends', 'busybox-static'], { timeoutMs: 300_000, extraEnv: env }).catch(async () => {
+    await run('apt-get', ['update'], { timeoutMs: 300_000, extraEnv: env });
+    await run('apt-get', ['install', '-y', '--no-install-recommends', 'busybox-static'], { timeoutMs: 300_000, extraEnv: env });
+  });
+  await fs.access(NODE_BUSYBOX);
+}
+
+async function ensureClusterNetwork(): Promise<void> {
+  const existing = await engineGet(`/networks/${CLUSTER_NETWORK}`);
+  if (existing.status === 200) return;
+  const answer = await engineRequest('POST', '/networks/create', {
+    Name: CLUSTER_NETWORK, Driver: 'overlay', Attachable: true, CheckDuplicate: true, Labels: { [SWARM_LABEL.kind]: 'network' },
+  });
+  if (answer.status !== 201 && answer.status !== 409) throw engineError(`create the overlay network ${CLUSTER_NETWORK}`, answer);
+}
+
+/** An address the CLI gave for the cluster's traffic: an IPv4 literal only (it reaches the engine as data, still checked). */
+export function checkAdvertiseAddress(value: string): string {
+  if (!/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/.test(value)) {
+    throw new PaasError('usage', `${JSON.stringify(value)} is not an IPv4 address`, { hint: 'give the address the other nodes reach this host at, e.g. --advertise-addr 10.0.0.5' });
+  }
+  return value;
+}
+
+/** cluster:init: this host becomes the cluster's first manager (nothing happens when it already is one). */
+export async function clusterInit(advertise: string | undefined, emit: Emit): Promise<ClusterView & { created: boolean }> {
+  const info = await swarmInfo();
+  if (info.LocalNodeState === 'active') {
+    if (!info.ControlAvailable) throw new PaasError('usage', 'this host is a worker of a cluster already', { hint: 'run cluster:init on one of its managers, or cluster:leave first' });
+    await ensureBusybox(emit);
+    await ensureClusterNetwork();
+    return { ...(await clusterView()), created: false };
+  }
+  await ensureBusybox(emit);
+  const answer = await engineRequest('POST', '/swarm/init', {
+    ListenAddr: '0.0.0.0:2377',
+    ...(advertise ? { AdvertiseAddr: checkAdvertiseAddress(advertise) } : {}),
+    // A node that stops answering is marked down after a few heartbeats: 2 s makes that ~10 s, not ~25 s.
+    Spec: { Dispatcher: { HeartbeatPeriod: 2 * NS_PER_S }, Orchestration: { TaskHistoryRetentionLimit: 5 } },
+  }, 60_000);
+  if (answer.status !== 200) throw engineError('start a swarm', answer);
+  emit('this host is the first manager of a new cluster', 'cluster');
+  await ensureClusterNetwork();
+  return { ...(await clusterView()), created: true };
+}
+
+/** The tokens a new node joins with, and where the managers listen (asked of a manager). */
+export async function clusterToken(role: 'manager' | 'worker'): Promise<{ token: string; managers: string[] }> {
+  const info = await swarmInfo();
+  if (!info.ControlAvailable) throw new PaasError('usage', 'this host is not a manager of a cluster', { hint: 'give a manager with --manager (see `paas cluster`), or run `paas cluster:init` first' });
+  const swarm = await engineGet<{ JoinTokens?: { Worker: string; Manager: string } }>('/swarm');
+  if (swarm.status !== 200 || !swarm.body?.JoinTokens) throw engineError('tell the join tokens', swarm);
+  const managers = (info.RemoteManagers ?? []).map((m) => m.Addr);
+  return { token: role === 'manager' ? swarm.body.JoinTokens.Manager : swarm.body.JoinTokens.Worker, managers: managers.length ? managers : [`${info.NodeAddr}:2377`] };
+}
+
+/** The join request the CLI hands over on stdin: never in argv. */
+export function checkJoinRequest(value: unknown): { token: string; managers: string[]; advertise?: string } {
+  const request = value as { token?: unknown; managers?: unknown; advertise?: unknown };
+  if (typeof request?.token !== 'string' || !/^SWMTKN-1-[a-z0-9-]{20,200}$/.test(request.token)) throw new PaasError('usage', 'the join request has no valid swarm token');
+  if (!Array.isArray(request.managers) || request.managers.length === 0 || request.managers.length > 7
+    || !request.managers.every((m) => typeof m === 'string' && /^(\d{1,3}\.){3}\d{1,3}:\d{1,5}$/.test(m))) {
+    throw new PaasError('usage', 'the join request lists no valid manager addresses (IPv4:port)');
+  }
+  const advertise = typeof request.advertise === 'string' ? checkAdvertiseAddress(request.advertise) : undefined;
+  return { token: request.token, managers: request.managers as string[], ...(advertise ? { advertise } : {}) };
+}
+
+/** cluster:join: this host joins the cluster of `managers` (nothing happens when it is in it already). */
+export async function clusterJoin(request: { token: string; managers: string[]; advertise?: string }, emit: Emit): Promise<{ joined: boolean; nodeId: string; manager: boolean }> {
+  const info = await swarmInfo();
+  if (info.LocalNodeState === 'active') {
+    const known = (info.RemoteManagers ?? []).map((m) => m.Addr);
+    if (request.managers.some((m) => known.includes(m))) return { joined: false, nodeId: info.NodeID, manager: info.ControlAvailable };
+    throw new PaasError('usage', `this host is in another cluster (its managers: ${known.join(', ') || 'unknown'})`, { hint: 'run `paas cluster:leave` on it first' });
+  }
+  await ensureBusybox(emit);
+  const answer = await engineRequest('POST', '/swarm/join', {
+    ListenAddr: '0.0.0.0:2377', RemoteAddrs: request.managers, JoinToken: request.token,
+    ...(request.advertise ? { AdvertiseAddr: request.advertise } : {}),
+  }, 90_000);
+  if (answer.status !== 200) throw engineError('join the cluster', answer);
+  const joined = await swarmInfo();
+  emit(`joined the cluster as a ${joined.ControlAvailable ? 'manager' : 'worker'}`, 'cluster');
+  return { joined: true, nodeId: joined.NodeID, manager: joined.ControlAvailable };
+}
+
+async function listNodes(): Promise<SwarmNode[]> {
+  const answer = await engineGet<SwarmNode[]>('/nodes');
+  if (answer.status !== 200 || !answer.body) throw engineError('list the nodes', answer);
+  return answer.body;
+}
+
+interface SwarmService { ID: string; Version: { Index: number }; Spec: ServiceSpec; UpdateStatus?: { State?: string; Message?: string; StartedAt?: string } }
+
+async function paasServices(app?: string): Promise<SwarmService[]> {
+  const filters = JSON.stringify({ label: [app ? `${SWARM_LABEL.app}=${app}` : SWARM_LABEL.app] });
+  const answer = await engineGet<SwarmService[]>(`/services?filters=${encodeURIComponent(filters)}`);
+  if (answer.status !== 200 || !answer.body) throw engineError('list the services', answer);
+  return answer.body;
+}
+
+async function tasksOf(filters: Record<string, string[]>): Promise<SwarmTask[]> {
+  const answer = await engineGet<SwarmTask[]>(`/tasks?filters=${encodeURIComponent(JSON.stringify(filters))}`);
+  if (answer.status !== 200 || !answer.body) throw engineError('list the tasks', answer);
+  return answer.body;
+}
+
+/** `paas cluster`: the nodes, their role and state, and the apps' services (on a manager; a worker tells only itself). */
+export async function clusterView(): Promise<ClusterView> {
+  const info = await swarmInfo();
+  const self = {
+    state: info.LocalNodeState, manager: info.ControlAvailable,
+    ...(info.NodeID ? { nodeId: info.NodeID } : {}), ...(info.NodeAddr ? { address: info.NodeAddr } : {}), ...(info.Cluster?.ID ? { cluster: info.Cluster.ID } : {}),
+  };
+  if (!info.ControlAvailable) return { self, nodes: [], apps: [] };
+  const [nodes, services, tasks] = await Promise.all([listNodes(), paasServices(), tasksOf({ 'desired-state': ['running'] })]);
+  const serviceById = new Map(services.map((s) => [s.ID, s]));
+  return {
+    self,
+    nodes: nodes.map((node) => ({
+      id: node.ID, hostname: node.Description?.Hostname ?? '', role: node.Spec.Role, availability: node.Spec.Availability, state: node.Status.State,
+      address: node.Status.Addr ?? '', leader: node.ManagerStatus?.Leader === true,
+      ...(node.ManagerStatus?.Reachability ? { reachability: node.ManagerStatus.Reachability } : {}),
+      tasks: tasks.filter((t) => t.NodeID === node.ID && t.Status.State === 'running' && serviceById.has(t.ServiceID))
+        .map((t) => { const labels = serviceById.get(t.ServiceID)!.Spec.Labels; return `${labels[SWARM_LABEL.app]}/${labels[SWARM_LABEL.process]}`; }),
+    })),
+    apps: services.map((s) => ({
+      app: s.Spec.Labels[SWARM_LABEL.app] ?? '', type: s.Spec.Labels[SWARM_LABEL.process] ?? '', release: Number(s.Spec.Labels[SWARM_LABEL.release] ?? 0),
+      replicas: s.Spec.Mode.Replicated.Replicas, running: tasks.filter((t) => t.ServiceID === s.ID && t.Status.State === 'running').length,
+    })),
+  };
+}
+
+/** A node named by the CLI: its ID, an ID prefix of 6+ characters, or its hostname. */
+async function findNode(name: string): Promise<SwarmNode> {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(name)) throw new PaasError('usage', `${JSON.stringify(name)} is not a node ID or hostname`);
+  const nodes = await listNodes();
+  const matches = nodes.filter((n) => n.ID === name || (name.length >= 6 && n.ID.startsWith(name)) || n.Description?.Hostname === name);
+  if (matches.length !== 1) {
+    throw new PaasError('usage', matches.length ? `${name} names ${matches.length} nodes` : `no node ${name} in the cluster`, { hint: `nodes: ${nodes.map((n) => `${n.ID.slice(0, 12)} (${n.Description?.Hostname ?? '?'})`).join(', ')}` });
+  }
+  return matches[0]!;
+}
+
+async function updateNode(node: SwarmNode, change: Partial<SwarmNode['Spec']>): Promise<void> {
+  const answer = await engineRequest('POST', `/nodes/${node.ID}/update?version=${node.Version?.Index ?? 0}`, { ...node.Spec, ...change });
+  if (answer.status !== 200) throw engineError(`update node ${node.ID.slice(0, 12)}`, answer);
+}
+
+/**
+ * Drains a node (its tasks start on the others first: Swarm's rescheduling), waits until none
+ * runs there (bounded), and demotes it when it is a manager and not the last one.
+ */
+export async function clusterDrain(name: string, emit: Emit, waitMs = 120_000): Promise<{ node: string; drained: boolean; demoted: boolean }> {
+  let node = await findNode(name);
+  if (node.Spec.Availability !== 'drain') await updateNode(node, { Availability: 'drain' });
+  emit(`draining ${node.Description?.Hostname ?? node.ID}: its tasks move to the other nodes`, 'cluster');
+  const deadline = Date.now() + waitMs;
+  let running = 0;
+  for (;;) {
+    running = (await tasksOf({ node: [node.ID], 'desired-state': ['running'] })).length;
+    if (running === 0 || Date.now() > deadline) break;
+    await sleep(500);
+  }
+  let demoted = false;
+  node = await findNode(node.ID);
+  if (node.Spec.Role === 'manager') {
+    const managers = (await listNodes()).filter((n) => n.Spec.Role === 'manager' && n.Status.State === 'ready');
+    if (managers.length > 1) {
+      await updateNode(node, { Role: 'worker' });
+      demoted = true;
+      // The demoted node leaves the Raft group: wait until the others agree it is a worker.
+      const until = Date.now() + 30_000;
+      while (Date.now() < until && (await findNode(node.ID)).ManagerStatus) await sleep(500);
+    }
+  }
+  return { node: node.ID, drained: running === 0, demoted };
+}
+
+/** cluster:leave on the node itself (after clusterDrain on a manager). A last manager leaves only with `force`. */
+export async function clusterLeave(force: boolean, emit: Emit): Promise<{ left: boolean; nodeId?: string }> {
+  const info = await swarmInfo();
+  if (info.LocalNodeState === 'inactive') return { left: false };
+  if (info.ControlAvailable && !force) {
+    const managers = (await listNodes()).filter((n) => n.Spec.Role === 'manager');
+    if (managers.length > 1) throw new PaasError('usage', 'this host is still a manager', { hint: 'drain and demote it first (`paas cluster:leave` does, through another manager)' });
+    throw new PaasError('usage', 'this host is the last manager: leaving ends the cluster and its services', { hint: 'remove the other nodes first, then run `paas cluster:leave --force`' });
+  }
+  const answer = await engineRequest('POST', `/swarm/leave?force=${force ? 'true' : 'false'}`, undefined, 60_000);
+  if (answer.status !== 200) throw engineError('leave the cluster', answer);
+  emit('this host has left the cluster', 'cluster');
+  return { left: true, nodeId: info.NodeID };
+}
+
+/** cluster:remove: forgets a node (drained first when it still answers); one that has not left is removed by force. */
+export async function clusterRemove(name: string, emit: Emit): Promise<{ removed: string }> {
+  const node = await findNode(name);
+  if (node.Status.State === 'ready') await clusterDrain(node.ID, emit, 60_000);
+  const down = (await findNode(node.ID)).Status.State !== 'ready';
+  const answer = await engineRequest('DELETE', `/nodes/${node.ID}?force=${down ? 'false' : 'true'}`);
+  if (answer.status !== 200) throw engineError(`remove node ${node.ID.slice(0, 12)}`, answer);
+  emit(`node ${node.Description?.Hostname ?? node.ID} removed from the cluster`, 'cluster');
+  return { removed: node.ID };
+}
+
+async function tagImage(image: string, app: string, version: number): Promise<void> {
+  const answer = await engineRequest('POST', `/images/${apiName(image)}/tag?repo=${encodeURIComponent(`paas/${app}`)}&tag=v${version}`);
+  if (answer.status !== 201) throw engineError(`tag ${image} as ${releaseImage(app, version)}`, answer);
+}
+
+/** Old release tags of the app on this node: the newest `keep` stay for rollbacks. */
+async function pruneReleaseImages(app: string, keep: number): Promise<string[]> {
+  const answer = await engineGet<{ RepoTags?: string[] | null }[]>(`/images/json?filters=${encodeURIComponent(JSON.stringify({ reference: [`paas/${app}`] }))}`);
+  const tags = (answer.body ?? []).flatMap((i) => i.RepoTags ?? []);
+  const stale = staleReleaseTags(tags, app, keep);
+  for (const tag of stale) await engineRequest('DELETE', `/images/${apiName(tag)}`);
+  return stale;
+}
+
+/** A node that is not the manager of the release: the image is here (pushed or built); it is tagged for the release, old ones pruned. */
+export async function swarmPrepare(spec: ReleaseSpec, emit: Emit): Promise<RolloutResult> {
+  validateSpec(spec);
+  const image = await engineGet(`/images/${apiName(spec.image)}/json`);
+  if (image.status !== 200) throw new PaasError('host', `the image ${spec.image} is not on this host`, { hint: 'push it first (paas deploy does)' });
+  await tagImage(spec.image, spec.app, spec.version);
+  const pruned = await pruneReleaseImages(spec.app, spec.keepReleases);
+  emit(`image ready for v${spec.version} (${releaseImage(spec.app, spec.version)}); Swarm starts tasks here`, 'start');
+  const host = await readHostInfo();
+  return { app: spec.app, version: spec.version, image: spec.image, containers: [], draining: [], pruning: pruned, switchMs: 0, urls: appUrls(spec.app, spec.domains, host), timings: {} };
+}
+
+async function imageProcess(image: string): Promise<ImageProcess> {
+  const answer = await engineGet<{ Config?: { Entrypoint?: string[] | null; Cmd?: string[] | null } }>(`/images/${apiName(image)}/json`);
+  if (answer.status !== 200) throw new PaasError('host', `the image ${image} is not on this host`, { hint: 'push it first (paas deploy does)' });
+  return { entrypoint: answer.body?.Config?.Entrypoint ?? [], cmd: answer.body?.Config?.Cmd ?? [] };
+}
+
+/** The release's env secret (named after its content: a retried release finds it; secrets cannot change). */
+async function ensureEnvSecret(app: string, version: number, env: Record<string, string>): Promise<{ id: string; name: string }> {
+  const text = envFileText(env);
+  const name = `${envSecretName(app, version)}-${createHash('sha256').update(text).digest('hex').slice(0, 10)}`;
+  const existing = await engineGet<{ ID: string }>(`/secrets/${encodeURIComponent(name)}`);
+  if (existing.status === 200 && existing.body) return { id: existing.body.ID, name };
+  const answer = await engineRequest<{ ID?: string }>('POST', '/secrets/create', {
+    Name: name, Labels: { [SWARM_LABEL.app]: app, [SWARM_LABEL.release]: String(version), [SWARM_LABEL.kind]: 'env' }, Data: Buffer.from(text).toString('base64'),
+  });
+  if (answer.status !== 201 || !answer.body?.ID) throw engineError(`create the secret ${name}`, answer);
+  return { id: answer.body.ID, name };
+}
+
+/** Secrets of the app's releases that are not among `keep` (Docker refuses to remove one a service still uses). */
+async function pruneSecrets(app: string, keep: Set<number>): Promise<void> {
+  const answer = await engineGet<{ ID: string; Spec: { Labels?: Record<string, string> } }[]>(`/secrets?filters=${encodeURIComponent(JSON.stringify({ label: [`${SWARM_LABEL.app}=${app}`] }))}`);
+  for (const secret of answer.body ?? []) {
+    if (!keep.has(Number(secret.Spec.Labels?.[SWARM_LABEL.release]))) await engineRequest('DELETE', `/secrets/${secret.ID}`);
+  }
+}
+
+async function keepReleaseConfig(spec: ReleaseSpec): Promise<void> {
+  const name = releaseConfigName(spec.app, spec.version);
+  await engineRequest('DELETE', `/configs/${encodeURIComponent(name)}`);
+  const answer = await engineRequest('POST', '/configs/create', {
+    Name: name, Labels: { [SWARM_LABEL.app]: spec.app, [SWARM_LABEL.release]: String(spec.version), [SWARM_LABEL.kind]: 'release' },
+    Data: Buffer.from(JSON.stringify(releaseRecord(spec, new Date().toISOString()))).toString('base64'),
+  });
+  if (answer.status !== 201) throw engineError(`record release v${spec.version}`, answer);
+}
+
+/** The last lines of a service's tasks' output, from every node (the manager gathers them). */
+async function serviceLogTail(name: string, lines = 20): Promise<string[]> {
+  const { stdout, stderr } = await docker(['service', 'logs', '--raw', '--no-trunc', '--tail', String(lines), name], { check: false, timeoutMs: 15_000 });
+  return `${stdout}${stderr}`.split('\n').filter(Boolean).slice(-lines);
+}
+
+/** Why tasks of the release failed, as Swarm recorded it. */
+async function taskErrors(serviceId: string, version: number): Promise<string[]> {
+  const tasks = await tasksOf({ service: [serviceId] });
+  return tasks.filter((t) => t.Spec?.ContainerSpec?.Labels?.[SWARM_LABEL.release] === String(version) && (t.Status.Err || ['failed', 'rejected'].includes(t.Status.State)))
+    .slice(0, 5).map((t) => `task ${t.ID.slice(0, 12)}: ${t.Status.State}${t.Status.Err ? `: ${t.Status.Err}` : ''}`);
+}
+
+/** Creates or updates one service and waits until Swarm says how it went. */
+async function applyService(spec: ReleaseSpec, type: string, body: ServiceSpec, emit: Emit, deadlineMs: number): Promise<{ id: string; created: boolean }> {
+  const name = serviceName(spec.app, type);
+  const existing = await engineGet<SwarmService>(`/services/${encodeURIComponent(name)}`);
+  const started = Date.now();
+  let id: string;
+  let created = false;
+  if (existing.status === 200 && existing.body) {
+    id = existing.body.ID;
+    const answer = await engineRequest('POST', `/services/${id}/update?version=${existing.body.Version.Index}`, body);
+    if (answer.status !== 200) throw engineError(`update the service ${name}`, answer);
+  } else {
+    const answer = await engineRequest<{ ID?: string }>('POST', '/services/create', body);
+    if (answer.status !== 201 || !answer.body?.ID) throw engineError(`create the service ${name}`, answer);
+    id = answer.body.ID;
+    created = true;
+  }
+  const replicas = body.Mode.Replicated.Replicas;
+  let lastLine = '';
+  for (;;) {
+    const [service, tasks] = await Promise.all([engineGet<SwarmService>(`/services/${id}`), tasksOf({ service: [id], 'desired-state': ['running'] })]);
+    const status = service.body?.UpdateStatus;
+    const fresh = !created && status?.StartedAt !== undefined && Date.parse(status.StartedAt) >= started - 2000;
+    const running = tasks.filter((t) => t.Status.State === 'running' && t.Spec?.ContainerSpec?.Labels?.[SWARM_LABEL.release] === String(spec.version)).length;
+    const line = `${type}: ${running}/${replicas} task(s) of v${spec.version} running and healthy`;
+    if (line !== lastLine) { emit(line, 'health'); lastLine = line; }
+    const outcome = fresh ? updateOutcome(status) : 'updating';
+    if (outcome === 'rolled-back' || outcome === 'paused') {
+      const details = [...(status?.Message ? [`Swarm: ${status.Message}`] : []), ...(await taskErrors(id, spec.version)), ...(await serviceLogTail(name)).map((l) => `log: ${l}`)];
+      throw new PaasError('healthcheck', `v${spec.version} of ${spec.app} failed on the cluster; Swarm ${outcome === 'rolled-back' ? 'rolled the service back: the previous release keeps serving' : 'paused the update'}`, {
+        details, hint: 'fix the app (see its log above), then deploy again',
+      });
+    }
+    // A new service is done once its tasks run; an update once Swarm says it completed.
+    if (running >= replicas && (created || outcome === 'completed')) return { id, created };
+    if (Date.now() - started > deadlineMs) {
+      const details = [...(await taskErrors(id, spec.version)), ...(await serviceLogTail(name)).map((l) => `log: ${l}`)];
+      if (created) await engineRequest('DELETE', `/services/${id}`);
+      throw new PaasError('healthcheck', `v${spec.version} of ${spec.app}: ${type} did not get ${replicas} healthy task(s) within ${Math.round(deadlineMs / 1000)} s`, {
+        details, hint: created ? 'the new service was removed; fix the app and deploy again' : 'Swarm goes on with the update; see `paas cluster` and the app\'s log',
+      });
+    }
+    await sleep(500);
+  }
+}
+
+/**
+ * The release on the cluster, run on a manager: its image tagged, its config vars in a new
+ * secret, its record kept, each process type's service created or updated (start-first, one
+ * task at a time, rolled back by Swarm when the new tasks do not become healthy), then this
+ * manager's routes at once (every manager's host service keeps its own).
+ */
+export async function swarmRelease(spec: ReleaseSpec, emit: Emit, configOverride?: Record<string, string>): Promise<RolloutResult> {
+  validateSpec(spec);
+  const t0 = Date.now();
+  const info = await swarmInfo();
+  if (!info.ControlAvailable) throw new PaasError('host', 'the first host of the app is not a manager of a cluster', { hint: 'list a manager first in paas.yml hosts (see `paas cluster`), or run `paas cluster:init` there' });
+  if (spec.volumes?.length) {
+    throw new PaasError('config', `${spec.app} declares volumes, and the swarm engine has no volume shared by its nodes`, { hint: 'keep the app on the single-host engine, or keep its state in a service (Postgres, Redis) it reaches over the network' });
+  }
+  const state = await readState(spec.app);
+  const config = configOverride ?? await readAppConfig(spec.app);
+  await tagImage(spec.image, spec.app, spec.version);
+  const [image, secret] = await Promise.all([imageProcess(spec.image), ensureEnvSecret(spec.app, spec.version, config)]);
+  await ensureClusterNetwork();
+  await keepReleaseConfig(spec);
+  emit(`v${spec.version}: ${spec.description}, on the cluster (start-first, one task at a time)`, 'start');
+  const placement = spec.placement;
+  const applied: string[] = [];
+  for (const type of serviceTypes(spec)) {
+    const body = serviceSpec(spec, type, { secret, image, ...(placement ? { placement } : {}) });
+    const deadline = 60_000 + 30_000 * Math.max(1, body.Mode.Replicated.Replicas);
+    applied.push((await applyService(spec, type, body, emit, deadline)).id);
+  }
+  // Process types this release no longer has: their services go.
+  for (const service of await paasServices(spec.app)) {
+    const type = service.Spec.Labels[SWARM_LABEL.process] ?? '';
+    if (!(type in spec.processes)) await engineRequest('DELETE', `/services/${service.ID}`);
+  }
+  const now = new Date().toISOString();
+  const releases = [...state.releases.filter((r) => r.version !== spec.version).map((r) => ({ ...r, status: 'superseded' as const })), releaseRecord(spec, now)];
+  const kept = releases.slice(-spec.keepReleases);
+  await writeState({ app: spec.app, current: spec.version, releases: kept });
+  await writeAppConfig(spec.app, config);
+  await pruneSecrets(spec.app, new Set(kept.map((r) => r.version)));
+  const pruning = await pruneReleaseImages(spec.app, spec.keepReleases);
+  const t1 = Date.now();
+  await syncSwarmRoutes();
+  const host = await readHostInfo();
+  emit(`${spec.app} v${spec.version} runs on the cluster; every manager's nginx routes to its healthy tasks`, 'switch');
+  return {
+    app: spec.app, version: spec.version, image: releaseImage(spec.app, spec.version),
+    ...(state.current !== undefined ? { previous: state.current } : {}),
+    containers: [], draining: [], pruning, switchMs: Date.now() - t1, urls: appUrls(spec.app, spec.domains, host), timings: { total: Date.now() - t0 },
+  };
+}
+
+/** Is this app on the cluster (a manager that has its services)? */
+export async function isSwarmApp(app: string): Promise<boolean> {
+  const info = await swarmInfo().catch(() => undefined);
+  if (!info?.ControlAvailable) return false;
+  return (await paasServices(app)).length > 0;
+}
+
+/** The last routes written per app by this process: a tick that changes nothing writes nothing. */
+const written = new Map<string, string>();
+
+/**
+ * On a manager: every paas web service's site and peers (its running tasks on any node), written
+ * for this host's nginx when they changed. Apps whose services are gone lose their routes.
+ * Run by the host service every tick, and by a release right away.
+ */
+export async function syncSwarmRoutes(): Promise<{ apps: string[] }> {
+  const info = await swarmInfo().catch(() => undefined);
+  if (!info?.ControlAvailable) return { apps: [] };
+  const [services, nodes] = await Promise.all([paasServices(), listNodes()]);
+  const web = services.filter((s) => s.Spec.Labels[SWARM_LABEL.process] === WEB);
+  const host = await readHostInfo();
+  const apps: string[] = [];
+  for (const service of web) {
+    const app = service.Spec.Labels[SWARM_LABEL.app] ?? '';
+    const version = Number(service.Spec.Labels[SWARM_LABEL.release] ?? 0);
+    const port = service.Spec.EndpointSpec?.Ports?.[0]?.TargetPort;
+    if (!/^[a-z][a-z0-9-]{0,62}$/.test(app) || !port) continue;
+    const tasks = await tasksOf({ service: [service.ID], 'desired-state': ['running'] });
+    const peers = taskPeers(tasks, nodes, port);
+    const balance = service.Spec.Labels[SWARM_LABEL.balance];
+    const routes = { version, balance: (['round_robin', 'least_conn', 'ip_hash', 'weighted'].includes(balance ?? '') ? balance : 'round_robin') as 'round_robin', upstreams: peers.map((p) => ({ port: p.port, address: p.address })) };
+    const text = renderRoutes(routes);
+    apps.push(app);
+    if (written.get(app) === text && (await currentRoutes(app)) === text) continue;
+    let domains: string[] = [];
+    try {
+      const parsed = JSON.parse(service.Spec.Labels[SWARM_LABEL.domains] ?? '[]') as unknown;
+      if (Array.isArray(parsed)) domains = parsed.filter((d): d is string => typeof d === 'string');
+    } catch { /* no domains */ }
+    await applySite(siteFor(app, host.baseDomain, domains, await readSettings(app)));
+    if ((await currentRoutes(app)) !== text) await switchRoutes(app, routes);
+    written.set(app, text);
+  }
+  // Apps routed here from the cluster before and gone from it now.
+  for (const app of written.keys()) {
+    if (apps.includes(app)) continue;
+    written.delete(app);
+    if ((await readState(app)).current === undefined) {
+      await removeSite(app);
+      await removeRoutes(app);
+    }
+  }
+  return { apps };
+}
+
+export type { AppState };

@@ -1,0 +1,179 @@
+import { execa } from 'execa';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyExample } from './helpers.js';
+import { testWorld, viaNginx, type TestHost } from './hosts.js';
+import { formatLoadReport, startLoad } from './load.js';
+
+/**
+ * A 3-node Swarm cluster of sandbox hosts (all managers: one may die and the cluster still has a
+ * majority), an app of 3 replicas on it, requests through the nodes' nginx.
+ */
+const world = testWorld('swarm');
+const app = 'spread';
+const peer = 'peerapp';
+const example = copyExample('node');
+const peerExample = copyExample('node');
+let nodes: TestHost[] = [];
+const ips = new Map<TestHost, string>();
+
+interface ClusterAnswer {
+  nodes: { id: string; hostname: string; role: string; state: string; availability: string; address: string; tasks: string[] }[];
+  apps: { app: string; type: string; release: number; replicas: number; running: number }[];
+}
+
+function writeApp(dir: string, name: string, version: number, hosts: TestHost[], replicas: number): void {
+  const server = path.join(dir, 'server.js');
+  let text = readFileSync(server, 'utf8').replace(/const VERSION = \d+;/, `const VERSION = ${version};`);
+  if (!text.includes("app.get('/call'")) {
+    text = text.replace("app.get('/up', (_req, res) => res.send('ok\\n'));", [
+      "app.get('/up', (_req, res) => (VERSION === 999 ? res.status(500).send('broken\\n') : res.send('ok\\n')));",
+      // App-to-app on the cluster: the other app by its name on the overlay network.
+      "app.get('/call', async (_req, res) => {",
+      '  try { const answer = await fetch(`http://${process.env.PEER}.internal:${process.env.PORT}/`); res.send(`peer said: ${await answer.text()}`); }',
+      '  catch (error) { res.status(502).send(`peer unreachable: ${error.message}\\n`); }',
+      '});',
+    ].join('\n'));
+  }
+  writeFileSync(server, text);
+  writeFileSync(path.join(dir, 'paas.yml'), [
+    `app: ${name}`,
+    'engine: swarm',
+    `hosts: [${hosts.map((h) => JSON.stringify(h.url)).join(', ')}]`,
+    `processes: { web: ${replicas} }`,
+    'healthcheck: { path: /up }',
+    `env: { PEER: ${peer} }`,
+    '',
+  ].join('\n'));
+}
+
+const cluster = async (via: TestHost) => world.cliJson<ClusterAnswer[]>(['cluster', ...world.at(via)]).then((answers) => answers[0]!);
+const version = async (host: TestHost) => /version (\d+)/.exec((await viaNginx(host, app)).body)?.[1];
+const deploy = (dir: string, extra: Record<string, string> = {}) => world.cli(['deploy', dir, '--identity', nodes[0]!.keyPath, '--json'], extra);
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+beforeAll(async () => {
+  // The first host's key is the key of the others (one deploy key for the cluster).
+  const first = await world.addHost('a');
+  nodes = [first, ...await Promise.all(['b', 'c'].map((suffix) => world.addHost(suffix)))];
+  for (const node of nodes) {
+    const { stdout } = await execa('docker', ['inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', node.container]);
+    ips.set(node, stdout.trim());
+  }
+}, 600_000);
+
+afterAll(async () => {
+  await world.cleanup();
+  example.cleanup();
+  peerExample.cleanup();
+});
+
+describe('a 3-node swarm', () => {
+  it('cluster:init and cluster:join make one cluster of three managers; again, nothing changes', async () => {
+    const [first, ...others] = nodes as [TestHost, TestHost, TestHost];
+    const init = await world.cli(['cluster:init', ...world.at(first), '--advertise-addr', ips.get(first)!]);
+    expect(init.exitCode, init.stderr).toBe(0);
+    for (const node of others) {
+      const join = await world.cli(['cluster:join', ...world.at(node), '--manager', first.url, '--advertise-addr', ips.get(node)!]);
+      expect(join.exitCode, join.stderr).toBe(0);
+      expect(join.stdout).toContain('joined the cluster as a manager');
+    }
+    const again = await world.cli(['cluster:join', ...world.at(others[0]), '--manager', first.url]);
+    expect(again.stdout).toContain('is in the cluster already');
+    const view = await cluster(first);
+    expect(view.nodes.map((n) => [n.role, n.state]).sort()).toEqual([['manager', 'ready'], ['manager', 'ready'], ['manager', 'ready']]);
+    expect(view.nodes.map((n) => n.address).sort()).toEqual([...ips.values()].sort());
+  });
+
+  it('an app of 3 replicas runs one task per node, and every node\'s nginx routes to it', async () => {
+    writeApp(peerExample.dir, peer, 1, nodes, 1);
+    const peerDeploy = await deploy(peerExample.dir);
+    expect(peerDeploy.exitCode, peerDeploy.stderr).toBe(0);
+    writeApp(example.dir, app, 1, nodes, 3);
+    const result = await deploy(example.dir);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const view = await cluster(nodes[0]!);
+    expect(view.nodes.map((n) => n.tasks.filter((t) => t === `${app}/web`).length)).toEqual([1, 1, 1]);
+    for (const node of nodes) expect(await waitFor('routes on every node', async () => ((await version(node)) === '1' ? true : undefined), 15_000)).toBe(true);
+  }, 300_000);
+
+  it('apps reach each other by name across nodes (the overlay network)', async () => {
+    // web tasks on all three nodes call peerapp, whose one task runs on one of them.
+    const answers = await Promise.all(Array.from({ length: 9 }, () => viaNginx(nodes[0]!, app, '/call')));
+    expect(answers.map((a) => a.status)).toEqual(Array(9).fill(200));
+    for (const answer of answers) expect(answer.body).toContain('peer said: Hello from the node example, version 1');
+  });
+
+  it('10 rolling updates under load: 0 failed requests', async () => {
+    const load = startLoad({ url: `http://127.0.0.1:${nodes[0]!.httpPort}/`, hostHeader: `${app}.localhost`, expectBody: /version \d+\n$/, maxDurationMs: 900_000 });
+    try {
+      for (let v = 2; v <= 11; v += 1) {
+        writeApp(example.dir, app, v, nodes, 3);
+        const result = await deploy(example.dir);
+        expect(result.exitCode, result.stderr).toBe(0);
+      }
+    } finally {
+      const report = await load.stop();
+      console.log(`swarm: 10 rolling updates of 3 replicas under load: ${formatLoadReport(report)}`);
+      expect(report.failed, formatLoadReport(report)).toBe(0);
+      expect(report.ok).toBeGreaterThan(100);
+    }
+    expect(await version(nodes[1]!)).toBe('11');
+  }, 900_000);
+
+  it('a release whose health check fails is rolled back by Swarm, reported as failed with the log, and the old one keeps serving', async () => {
+    writeApp(example.dir, app, 999, nodes, 3);
+    const result = await deploy(example.dir);
+    expect(result.exitCode).not.toBe(0);
+    expect(result.stdout + result.stderr).toMatch(/rolled the service back/);
+    expect(result.stdout + result.stderr).toMatch(/listening on/);
+    expect(await version(nodes[0]!)).toBe('11');
+    const view = await cluster(nodes[0]!);
+    expect(view.apps.find((a) => a.app === app)).toMatchObject({ release: 11, replicas: 3, running: 3 });
+  }, 300_000);
+
+  it('a node that stops: its task runs elsewhere, requests keep being answered, the next deploy works on two nodes, and the node comes back', async () => {
+    const [first, second, third] = nodes as [TestHost, TestHost, TestHost];
+    const load = startLoad({ url: `http://127.0.0.1:${first.httpPort}/`, hostHeader: `${app}.localhost`, expectBody: /version \d+\n$/, maxDurationMs: 600_000 });
+    const stoppedAt = Date.now();
+    let report;
+    try {
+      await execa('docker', ['stop', '--time', '1', third.container]);
+      const movedAfter = await waitFor('3 tasks on the two nodes left', async () => {
+        const view = await cluster(first);
+        const running = view.nodes.filter((n) => n.state === 'ready').flatMap((n) => n.tasks).filter((t) => t === `${app}/web`).length;
+        return running === 3 && view.nodes.some((n) => n.state === 'down') ? (Date.now() - stoppedAt) / 1000 : undefined;
+      }, 120_000);
+      console.log(`swarm: a stopped node's task ran on another node ${movedAfter.toFixed(1)} s after the stop`);
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+    } finally {
+      report = await load.stop();
+    }
+    console.log(`swarm: requests while a node stopped: ${formatLoadReport(report)}`);
+    expect(report.failed, formatLoadReport(report)).toBe(0);
+
+    writeApp(example.dir, app, 12, nodes, 3);
+    const result = await deploy(example.dir, { PAAS_SSH_TIMEOUT: '3000' });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stderr).toContain('left out');
+    expect(await version(second)).toBe('12');
+
+    await execa('docker', ['start', third.container]);
+    await waitFor('the node ready again', async () => ((await cluster(first)).nodes.every((n) => n.state === 'ready') ? true : undefined), 180_000);
+    writeApp(example.dir, app, 13, nodes, 3);
+    const back = await deploy(example.dir);
+    expect(back.exitCode, back.stderr).toBe(0);
+    const view = await cluster(first);
+    expect(view.nodes.map((n) => n.tasks.filter((t) => t === `${app}/web`).length)).toEqual([1, 1, 1]);
+  }, 600_000);
+});

@@ -33,6 +33,7 @@ import { parseJsonRequest, readBounded } from './args.js';
 import { appDir, readState } from './state.js';
 import { addVolume, removeVolumeMount, volumesView } from './volumes.js';
 import { hostReport } from './host-info.js';
+import { applyFront, frontView } from './front.js';
 import { backupVolume, listVolumeBackups, restoreVolume } from './volume-backups.js';
 import { connectService, createService, destroyService, linkService, listServices, serviceInfo, unlinkService } from './services.js';
 import { checkedKind, checkedServiceName, checkedTargetKind, checkedVersion } from '../release/services.js';
@@ -245,6 +246,11 @@ export const VERBS: VerbTable = {
   'keys-add': async ({ args, readStdin }) => addKey(args.name, await readStdin()),
   'keys-list': () => listKeys(),
   'keys-remove': ({ args }) => removeKey(args.name),
+  'front-apply': ({ args, emit }) => applyFront(args.node, {
+    ...(args['connect-timeout'] !== undefined ? { connectTimeout: args['connect-timeout'] } : {}),
+    ...(args['fail-timeout'] !== undefined ? { failTimeout: args['fail-timeout'] } : {}),
+  }, emit),
+  'front-show': () => frontView(),
 };
 
 /** Verbs git runs: they speak to git (and, through it, to the pusher as `remote:` lines), not to the CLI. */

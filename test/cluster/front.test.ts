@@ -1,4 +1,10 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
+import { renderAgentServer } from '../../src/nginx/config.js';
+import { NGINX, skipWithoutNginxLua, tempPathLines } from '../nginx/harness.js';
 import { MAX_FRONT_NODES, nodeAddress, parseFront, parseNode, parseNodes, renderFront } from '../../src/cluster/front.js';
 
 describe('renderFront', () => {
@@ -106,5 +112,26 @@ describe('node addresses', () => {
     expect(() => parseNodes(['Node1', 'node1'])).toThrow('the node node1:80 is given twice');
     expect(() => parseNodes(['[2001:db8::1]:80', '2001:DB8::1'])).toThrow('the node [2001:db8::1]:80 is given twice');
     expect(parseNodes(['10.0.0.2', '10.0.0.2:81'])).toHaveLength(2);
+  });
+});
+
+describe('the real nginx', () => {
+  it.skipIf(skipWithoutNginxLua)('accepts the front beside the agent server (nginx -t)', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'paas-front-'));
+    try {
+      const main = path.join(dir, 'nginx.conf');
+      await fs.writeFile(path.join(dir, 'front.conf'), renderFront(['10.0.0.2', '10.0.0.3:8080', '[2001:db8::1]:80']));
+      // The agent server without its Lua locations (they need the Lua module loaded): its port and name beside the front's.
+      await fs.writeFile(path.join(dir, 'agent.conf'), renderAgentServer('1700000000000-ab12').split('\n').filter((line) => !line.includes('lua')).join('\n'));
+      await fs.writeFile(main, [
+        `pid ${dir}/nginx.pid;`, `error_log ${dir}/error.log;`, 'events {}', 'http {', `    access_log ${dir}/access.log;`,
+        ...tempPathLines(dir).map((line) => `    ${line}`), `    include ${dir}/front.conf;`, `    include ${dir}/agent.conf;`, '}', '',
+      ].join('\n'));
+      const result = await execa(NGINX, ['-t', '-q', '-e', `${dir}/error.log`, '-c', main, '-p', dir], { reject: false, all: true });
+      expect(result.all).toBe('');
+      expect(result.exitCode).toBe(0);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -19,6 +19,15 @@ export async function isFront(): Promise<boolean> {
   return fs.access(FRONT_FILE()).then(() => true, () => false);
 }
 
+/** A deploy to a front host is refused: its port 80 serves the front, not apps. */
+export async function refuseAppsOnFront(): Promise<void> {
+  if (!(await isFront())) return;
+  throw new PaasError('usage', 'this host is a front balancer (cluster:front): it serves no apps', {
+    where: FRONT_FILE(),
+    hint: 'deploy to the cluster\'s nodes instead; nothing was changed',
+  });
+}
+
 /** What the front of this host sends to now. */
 export async function frontView(): Promise<FrontView> {
   const text = await fs.readFile(FRONT_FILE(), 'utf8').catch(() => undefined);

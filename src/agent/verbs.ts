@@ -33,7 +33,7 @@ import { parseJsonRequest, readBounded } from './args.js';
 import { appDir, readState } from './state.js';
 import { addVolume, removeVolumeMount, volumesView } from './volumes.js';
 import { hostReport } from './host-info.js';
-import { applyFront, frontView } from './front.js';
+import { applyFront, frontView, refuseAppsOnFront } from './front.js';
 import { backupVolume, listVolumeBackups, restoreVolume } from './volume-backups.js';
 import { connectService, createService, destroyService, linkService, listServices, serviceInfo, unlinkService } from './services.js';
 import { checkedKind, checkedServiceName, checkedTargetKind, checkedVersion } from '../release/services.js';
@@ -106,7 +106,10 @@ export const VERBS: VerbTable = {
     });
     return { app: args.app, released: true };
   },
-  deploy: ({ args, emit, stdin }) => deploySession({ app: args.app, by: args.by ?? 'unknown', command: args.command ?? 'paas deploy', waitMs: args.wait ?? 0, stdin, emit }),
+  deploy: async ({ args, emit, stdin }) => {
+    await refuseAppsOnFront();
+    return deploySession({ app: args.app, by: args.by ?? 'unknown', command: args.command ?? 'paas deploy', waitMs: args.wait ?? 0, stdin, emit });
+  },
   rollback: async ({ args, emit }) => {
     const state = await readState(args.app);
     const spec = rollbackSpec(state, { ...(args.to !== undefined ? { to: args.to } : {}), ...releaseFields(args) });

@@ -108,6 +108,12 @@ describe('a front balancer in front of two nodes', () => {
     expect(human.stdout).toContain('front balancer on port 80 (unchanged, no reload)');
   });
 
+  it('a deploy to the front is refused', async () => {
+    const result = await world.cli(['deploy', example.dir, '--app', app, ...world.at(front)]);
+    expect(result.exitCode).not.toBe(0);
+    expect(result.stderr).toContain('this host is a front balancer (cluster:front): it serves no apps');
+  });
+
   it('host:setup again keeps the front', async () => {
     const setup = await world.cli(['host:setup', ...world.at(front), '--public-port', String(front.httpPort)]);
     expect(setup.exitCode, setup.stderr).toBe(0);

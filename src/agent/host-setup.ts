@@ -21,6 +21,7 @@ import { AGENT_DIR, type HostAcme, type HostFacts, type HostInfo } from './proto
 import { DIRECTORY_CA_FILE } from './acme.js';
 import { parseListeners } from '../release/listeners.js';
 import { CERTS_DIR, otherAppsNames, readSettings } from './settings.js';
+import { isFront } from './front.js';
 import { APPS_DIR, BUILDS_DIR, HOST_FILE, NGINX_DIR, ROOT, dockerArch, listApps, readJson, readState, writeAtomic } from './state.js';
 
 const NGINX_INCLUDE = '/etc/nginx/conf.d/paas.conf';
@@ -162,7 +163,7 @@ export async function setupHost(baseDomain: string, publicPort: number, acme: Ac
   // The table first: once the server below serves every app from it, the apps' old site files go.
   const generation = await writeSitesFile(await sitesOfApps(baseDomain));
   const files = await serverFiles(did);
-  const fresh = (await fs.readFile(SERVER_FILE, 'utf8').catch(() => '')) !== files[SERVER_FILE];
+  const fresh = files[SERVER_FILE] !== null && (await fs.readFile(SERVER_FILE, 'utf8').catch(() => '')) !== files[SERVER_FILE];
   // Applied every time: it also starts nginx when it is not running, and proves it serves.
   await changeNginxConfig(files);
   await expectSites(generation);
@@ -193,7 +194,8 @@ async function serverFiles(did: string[]): Promise<NginxFiles> {
     await writeAtomic(PLACEHOLDER_CERT, certPem, 0o644);
     did.push(`made the placeholder certificate ${PLACEHOLDER_CERT}`);
   }
-  const files: NginxFiles = { [SERVER_FILE]: renderServer({ placeholderCert: PLACEHOLDER_CERT, placeholderKey: PLACEHOLDER_KEY, challengesDir: CHALLENGES_DIR }) };
+  // A front balancer's host (cluster:front) serves the front on port 80, not apps.
+  const files: NginxFiles = { [SERVER_FILE]: await isFront() ? null : renderServer({ placeholderCert: PLACEHOLDER_CERT, placeholderKey: PLACEHOLDER_KEY, challengesDir: CHALLENGES_DIR }) };
   for (const name of await fs.readdir(NGINX_DIR)) {
     if (LEGACY_FILE.test(name)) {
       files[path.join(NGINX_DIR, name)] = null;

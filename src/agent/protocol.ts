@@ -154,6 +154,8 @@ export const VERB_FLAGS = {
   'cluster-drain': { node: needed },
   'cluster-leave': { force: flag },
   'cluster-remove': { node: needed },
+  'front-apply': { node: list, 'connect-timeout': count, 'fail-timeout': count },
+  'front-show': {},
 } as const satisfies Record<string, Record<string, FlagSpec>>;
 
 export type Verb = keyof typeof VERB_FLAGS;
@@ -435,6 +437,18 @@ export interface LbView {
   replicas: { replica: string; port: number; weight?: number }[];
 }
 
+/** A host's front balancer (cluster:front): the nodes its port 80 sends to. */
+export interface FrontView {
+  /** Whether the host is a front at all. */
+  front: boolean;
+  /** host:port of each node, in order. */
+  nodes: string[];
+  options?: { connectTimeout: number; failTimeout: number };
+  file: string;
+  /** Whether this call changed nginx's configuration (and reloaded it). */
+  changed: boolean;
+}
+
 /** A backing service on a host (`paas services`, services:info). */
 export interface ServiceView {
   name: string;
@@ -569,6 +583,8 @@ export interface VerbResults {
   'cluster-drain': { node: string; drained: boolean; demoted: boolean };
   'cluster-leave': { left: boolean; nodeId?: string };
   'cluster-remove': { removed: string };
+  'front-apply': FrontView;
+  'front-show': FrontView;
 }
 
 /** What a verb is handed: its parsed flags, the words after `--` (run), its progress and input. */

@@ -34,6 +34,7 @@ import { checkJoinRequest, clusterDrain, clusterInit, clusterJoin, clusterLeave,
 import { appDir, readState } from './state.js';
 import { addVolume, removeVolumeMount, volumesView } from './volumes.js';
 import { hostReport } from './host-info.js';
+import { applyFront, frontView, refuseAppsOnFront } from './front.js';
 import { backupVolume, listVolumeBackups, restoreVolume } from './volume-backups.js';
 import { connectService, createService, destroyService, linkService, listServices, serviceInfo, unlinkService } from './services.js';
 import { checkedKind, checkedServiceName, checkedTargetKind, checkedVersion } from '../release/services.js';
@@ -106,7 +107,10 @@ export const VERBS: VerbTable = {
     });
     return { app: args.app, released: true };
   },
-  deploy: ({ args, emit, stdin }) => deploySession({ app: args.app, by: args.by ?? 'unknown', command: args.command ?? 'paas deploy', waitMs: args.wait ?? 0, stdin, emit }),
+  deploy: async ({ args, emit, stdin }) => {
+    await refuseAppsOnFront();
+    return deploySession({ app: args.app, by: args.by ?? 'unknown', command: args.command ?? 'paas deploy', waitMs: args.wait ?? 0, stdin, emit });
+  },
   rollback: async ({ args, emit }) => {
     const state = await readState(args.app);
     const spec = rollbackSpec(state, { ...(args.to !== undefined ? { to: args.to } : {}), ...releaseFields(args) });
@@ -257,6 +261,11 @@ export const VERBS: VerbTable = {
   'cluster-drain': ({ args, emit }) => clusterDrain(args.node, emit),
   'cluster-leave': ({ args, emit }) => clusterLeave(args.force, emit),
   'cluster-remove': ({ args, emit }) => clusterRemove(args.node, emit),
+  'front-apply': ({ args, emit }) => applyFront(args.node, {
+    ...(args['connect-timeout'] !== undefined ? { connectTimeout: args['connect-timeout'] } : {}),
+    ...(args['fail-timeout'] !== undefined ? { failTimeout: args['fail-timeout'] } : {}),
+  }, emit),
+  'front-show': () => frontView(),
 };
 
 /** Verbs git runs: they speak to git (and, through it, to the pusher as `remote:` lines), not to the CLI. */

@@ -204,7 +204,8 @@ export async function keepFormations(attempts: Map<string, Attempts>, now = Date
   for (const key of attempts.keys()) if (!key.endsWith(' missing') && !all.some((c) => c.id === key)) attempts.delete(key);
   for (const app of await listApps()) {
     const release = currentOf(await readState(app));
-    if (!release || await appIntent(app)) continue;
+    // Swarm keeps a cluster app's tasks itself: this host has no containers of it to keep.
+    if (!release || release.engine === 'swarm' || await appIntent(app)) continue;
     const mine = all.filter((c) => c.app === app);
     const plan = planKeep(release, mine);
     for (const c of mine) {

@@ -436,7 +436,7 @@ export async function swarmRelease(spec: ReleaseSpec, emit: Emit, configOverride
     if (!(type in spec.processes)) await engineRequest('DELETE', `/services/${service.ID}`);
   }
   const now = new Date().toISOString();
-  const releases = [...state.releases.filter((r) => r.version !== spec.version).map((r) => ({ ...r, status: 'superseded' as const })), releaseRecord(spec, now)];
+  const releases = [...state.releases.filter((r) => r.version !== spec.version).map((r) => ({ ...r, status: 'superseded' as const })), releaseRecord({ ...spec, image: releaseImage(spec.app, spec.version) }, now)];
   const kept = releases.slice(-spec.keepReleases);
   await writeState({ app: spec.app, current: spec.version, releases: kept });
   await writeAppConfig(spec.app, config);

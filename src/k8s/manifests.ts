@@ -10,7 +10,7 @@ import { commandArgs } from '../release/containers.js';
 import { WEB, type ReleaseSpec } from '../release/types.js';
 
 export type ManifestInput = Pick<ReleaseSpec, 'app' | 'image' | 'processes' | 'formation' | 'port' | 'domains' | 'env'>
-  & Partial<Pick<ReleaseSpec, 'healthcheck' | 'volumes' | 'limits' | 'envRequired' | 'envSecrets'>>;
+  & Partial<Pick<ReleaseSpec, 'healthcheck' | 'volumes' | 'limits' | 'envRequired' | 'envSecrets' | 'cron'>>;
 
 export interface ManifestOptions {
   namespace?: string;
@@ -80,8 +80,8 @@ export function secretKeys(input: Pick<ManifestInput, 'envRequired' | 'envSecret
 
 /**
  * The objects, in apply order: ConfigMap (paas.yml env), Secret (config vars to fill in),
- * PersistentVolumeClaims, one Deployment per process type, the web Service and Ingress, and an
- * HPA per process type that runs.
+ * PersistentVolumeClaims, one Deployment per process type, the web Service and Ingress, an HPA
+ * per process type that runs, and a CronJob per scheduled task.
  */
 export function planManifests(input: ManifestInput, options: ManifestOptions = {}): K8sObject[] {
   const { app } = input;
@@ -104,6 +104,15 @@ export function planManifests(input: ManifestInput, options: ManifestOptions = {
       throw new PaasError('config', `the process types ${clash} and ${type} would both be named ${name} on Kubernetes`, { hint: 'rename one of them (Kubernetes names have dashes, not underscores)' });
     }
     names.set(type, name);
+  }
+  // A task's pods are labelled cron-<id>: no Deployment of a type of that name may select them.
+  const taken = new Set(names.values());
+  for (const task of input.cron ?? []) {
+    const component = `cron-${typeName(task.id)}`;
+    if (taken.has(component)) {
+      throw new PaasError('config', `the scheduled task ${task.id} would be named ${component} on Kubernetes, as a process type or another task`, { where: task.source, hint: 'rename the task' });
+    }
+    taken.add(component);
   }
 
   const metadata = (name: string, component?: string) => ({
@@ -130,6 +139,15 @@ export function planManifests(input: ManifestInput, options: ManifestOptions = {
   });
 
   const volumes = input.volumes ?? [];
+  /** What every container gets, as paas's containers do: PORT, PAAS_*, then paas.yml env and the config vars. */
+  const environment = (process: string) => ({
+    env: [
+      { name: 'PORT', value: String(input.port) },
+      { name: 'PAAS_APP', value: app },
+      { name: 'PAAS_PROCESS', value: process },
+    ],
+    envFrom: [...(hasEnv ? [{ configMapRef: { name: configMap } }] : []), { secretRef: { name: secret } }],
+  });
   for (const volume of volumes) {
     objects.push({
       apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: metadata(objectName(app, volume.name)),
@@ -159,12 +177,7 @@ export function planManifests(input: ManifestInput, options: ManifestOptions = {
       name: component,
       image: input.image,
       ...(args.length ? { args } : {}),
-      env: [
-        { name: 'PORT', value: String(input.port) },
-        { name: 'PAAS_APP', value: app },
-        { name: 'PAAS_PROCESS', value: type },
-      ],
-      envFrom: [...(hasEnv ? [{ configMapRef: { name: configMap } }] : []), { secretRef: { name: secret } }],
+      ...environment(type),
       ...(web ? { ports: [{ name: 'http', containerPort: input.port, protocol: 'TCP' }] } : {}),
       ...(web ? {
         startupProbe: { ...probe(), failureThreshold: Math.ceil(STARTUP_SECONDS / period) },
@@ -226,6 +239,39 @@ export function planManifests(input: ManifestInput, options: ManifestOptions = {
         minReplicas: replicas,
         maxReplicas: Math.max(replicas, options.maxReplicas ?? replicas * 2),
         metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: CPU_TARGET_PERCENT } } }],
+      },
+    });
+  }
+
+  // Scheduled tasks: a CronJob each, in UTC as paas reads schedules, mounting every volume as a one-off does.
+  for (const task of input.cron ?? []) {
+    const component = `cron-${typeName(task.id)}`;
+    objects.push({
+      apiVersion: 'batch/v1', kind: 'CronJob', metadata: metadata(objectName(app, component), component),
+      spec: {
+        schedule: task.schedule,
+        timeZone: 'Etc/UTC',
+        concurrencyPolicy: { allow: 'Allow', forbid: 'Forbid', replace: 'Replace' }[task.concurrencyPolicy],
+        ...(task.maintenance ? { suspend: true } : {}),
+        jobTemplate: {
+          spec: {
+            backoffLimit: 0,
+            template: {
+              metadata: { labels: { ...selector(component), 'app.kubernetes.io/managed-by': MANAGED_BY } },
+              spec: {
+                restartPolicy: 'Never',
+                containers: [{
+                  name: 'task',
+                  image: input.image,
+                  args: commandArgs(task.command),
+                  ...environment('cron'),
+                  ...(volumes.length ? { volumeMounts: volumes.map((volume) => ({ name: volume.name, mountPath: volume.path })) } : {}),
+                }],
+                ...(volumes.length ? { volumes: volumes.map((volume) => ({ name: volume.name, persistentVolumeClaim: { claimName: objectName(app, volume.name) } })) } : {}),
+              },
+            },
+          },
+        },
       },
     });
   }

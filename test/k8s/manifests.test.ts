@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigMap, PersistentVolumeClaim, Secret, Service } from 'kubernetes-models/v1';
 import { Deployment } from 'kubernetes-models/apps/v1';
+import { CronJob } from 'kubernetes-models/batch/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { Ingress } from 'kubernetes-models/networking.k8s.io/v1';
 import { parseAllDocuments } from 'yaml';
@@ -28,7 +29,7 @@ function appDir(name: string, files: Record<string, string>): string {
 
 /** The kubernetes-models class of each kind paas prints: its validate() checks the object against the Kubernetes OpenAPI schema. */
 const MODELS: Record<string, new (data: never) => { validate(): void }> = {
-  ConfigMap, Secret, PersistentVolumeClaim, Service, Deployment, HorizontalPodAutoscaler, Ingress,
+  ConfigMap, Secret, PersistentVolumeClaim, Service, Deployment, HorizontalPodAutoscaler, Ingress, CronJob,
 };
 
 /** Throws the schema's complaint about an object, or returns nothing. */
@@ -44,6 +45,8 @@ function namesOf(object: K8sObject): string[] {
   const spec = object.spec as { template?: { spec: { containers: { name: string; volumeMounts?: { name: string }[] }[]; volumes?: { name: string }[] } } } | undefined;
   for (const container of spec?.template?.spec.containers ?? []) names.push(container.name, ...(container.volumeMounts ?? []).map((m) => m.name));
   names.push(...(spec?.template?.spec.volumes ?? []).map((v) => v.name));
+  const job = (object.spec as { jobTemplate?: { spec: { template: { spec: { containers: { name: string }[] } } } } } | undefined)?.jobTemplate;
+  names.push(...(job?.spec.template.spec.containers ?? []).map((c) => c.name));
   if (object.metadata.namespace) names.push(object.metadata.namespace);
   return names;
 }
@@ -89,6 +92,9 @@ const NODE_APP = {
     'env: { LOG_LEVEL: info }',
     'volumes:',
     '  uploads: { path: /app/uploads, processes: [web] }',
+    'cron:',
+    '  nightly_report: { schedule: "30 2 * * *", command: "node report.js", concurrency_policy: forbid }',
+    '  cleanup: { schedule: "@hourly", command: "node cleanup.js && echo done", maintenance: true }',
     '',
   ].join('\n'),
 };
@@ -106,6 +112,8 @@ describe('planManifests for a node app with paas.yml and app.json', () => {
       'networking.k8s.io/v1 Ingress/shop',
       'autoscaling/v2 HorizontalPodAutoscaler/shop-web',
       'autoscaling/v2 HorizontalPodAutoscaler/shop-worker',
+      'batch/v1 CronJob/shop-cron-nightly-report',
+      'batch/v1 CronJob/shop-cron-cleanup',
     ]);
     expectValid(objects);
     for (const object of objects) expect(object.metadata.namespace).toBe('shop');
@@ -157,6 +165,17 @@ describe('planManifests for a node app with paas.yml and app.json', () => {
       rules: ['shop.example.com', '*.shop.example.com'].map((host) => ({ host, http: { paths: [{ path: '/', pathType: 'Prefix', backend }] } })),
     });
     expect(find(objects, 'PersistentVolumeClaim', 'shop-uploads').spec).toEqual({ accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } });
+    const report = find(objects, 'CronJob', 'shop-cron-nightly-report');
+    expect(report.metadata.labels?.['app.kubernetes.io/component']).toBe('cron-nightly-report');
+    expect(report.spec).toMatchObject({ schedule: '30 2 * * *', timeZone: 'Etc/UTC', concurrencyPolicy: 'Forbid', jobTemplate: { spec: { backoffLimit: 0 } } });
+    expect(report.spec).not.toHaveProperty('suspend');
+    const task = report.spec.jobTemplate.spec.template.spec;
+    expect(task.restartPolicy).toBe('Never');
+    expect(task.containers[0]).toMatchObject({ name: 'task', image: 'registry.test/shop:v1', args: ['node', 'report.js'], volumeMounts: [{ name: 'uploads', mountPath: '/app/uploads' }] });
+    expect(task.containers[0].env).toContainEqual({ name: 'PAAS_PROCESS', value: 'cron' });
+    const cleanup = find(objects, 'CronJob', 'shop-cron-cleanup');
+    expect(cleanup.spec).toMatchObject({ schedule: '@hourly', concurrencyPolicy: 'Allow', suspend: true });
+    expect(cleanup.spec.jobTemplate.spec.template.spec.containers[0].args).toEqual(['/bin/sh', '-c', 'node cleanup.js && echo done']);
     const hpa = find(objects, 'HorizontalPodAutoscaler', 'shop-web');
     expect(hpa.spec).toEqual({
       scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'shop-web' },
@@ -204,6 +223,7 @@ const ODD: ManifestInput = {
     { name: 'cache-volume-with-a-long-name', path: '/srv/cache', processes: ['queue_worker'], source: 'paas.yml' },
   ],
   limits: { queue_worker: { memoryBytes: 1_000_000 } },
+  cron: [{ id: '0a1b2c3d', schedule: '*/15 * * * *', command: 'rake "jobs:work[1]"', concurrencyPolicy: 'replace', maintenance: false, source: 'app.json cron[0]' }],
 };
 
 describe('planManifests with odd input', () => {
@@ -229,10 +249,15 @@ describe('planManifests with odd input', () => {
     expect(objects.filter((o) => o.kind === 'PersistentVolumeClaim')).toHaveLength(2);
     expect(objects.some((o) => o.kind === 'ConfigMap')).toBe(false);
     expect(objects.some((o) => o.kind === 'Ingress')).toBe(false);
+    const cron = objects.find((o) => o.kind === 'CronJob') as any;
+    expect(cron.metadata.name.length).toBeLessThanOrEqual(63);
+    expect(cron.spec.concurrencyPolicy).toBe('Replace');
+    expect(cron.spec.jobTemplate.spec.template.spec.containers[0].args).toEqual(['/bin/sh', '-c', 'exec rake "jobs:work[1]"']);
+    expect(cron.spec.jobTemplate.spec.template.spec.volumes).toHaveLength(2);
   });
 
   it('a worker-only app has no Service', () => {
-    const objects = planManifests({ ...ODD, app: 'jobs', processes: { worker: 'node w.js' }, formation: { worker: 1 }, volumes: [], limits: {} });
+    const objects = planManifests({ ...ODD, app: 'jobs', processes: { worker: 'node w.js' }, formation: { worker: 1 }, volumes: [], limits: {}, cron: [] });
     expectValid(objects);
     expect(objects.map((o) => o.kind)).toEqual(['Secret', 'Deployment', 'HorizontalPodAutoscaler']);
   });
@@ -241,6 +266,9 @@ describe('planManifests with odd input', () => {
     const clash = () => planManifests({ ...ODD, processes: { a_b: 'x', 'a-b': 'y' }, formation: {}, volumes: [] });
     expect(clash).toThrow(PaasError);
     expect(clash).toThrow(/a_b and a-b would both be named a-b/);
+    const task = { schedule: '@daily', command: 'x', concurrencyPolicy: 'allow' as const, maintenance: false, source: 'paas.yml cron.x' };
+    expect(() => planManifests({ ...ODD, processes: { web: null, 'cron-x': 'y' }, formation: {}, volumes: [], cron: [{ ...task, id: 'x' }] })).toThrow(/task x would be named cron-x/);
+    expect(() => planManifests({ ...ODD, cron: [{ ...task, id: 'a_b' }, { ...task, id: 'a-b' }] })).toThrow(/task a-b would be named cron-a-b/);
     expect(() => planManifests(ODD, { namespace: 'Not_A_Name' })).toThrow(/--namespace "Not_A_Name"/);
     expect(() => planManifests(ODD, { maxReplicas: 0 })).toThrow(/--max-replicas 0/);
   });

@@ -6,7 +6,7 @@ import { manifestsList, manifestsYaml, planManifests, type K8sObject } from '../
 
 export default class K8sManifests extends PaasCommand {
   static override summary = 'Print Kubernetes manifests for the app in --dir (no host, no cluster needed)';
-  static override description = 'Plans the same release a deploy would (processes, formation, port, health check, paas.yml env, volumes, limits, domains) and prints it as Kubernetes objects: a ConfigMap of paas.yml env, a Secret listing the config vars to fill in, a PersistentVolumeClaim per volume, a Deployment and a HorizontalPodAutoscaler per process type, and a Service and an Ingress for web. The image must be in a registry the cluster can pull from: push it there and pass its reference with --image. See docs/kubernetes.md.';
+  static override description = 'Plans the same release a deploy would (processes, formation, port, health check, paas.yml env, volumes, limits, domains) and prints it as Kubernetes objects: a ConfigMap of paas.yml env, a Secret listing the config vars to fill in, a PersistentVolumeClaim per volume, a Deployment and a HorizontalPodAutoscaler per process type, a Service and an Ingress for web, and a CronJob per scheduled task. The image must be in a registry the cluster can pull from: push it there and pass its reference with --image. See docs/kubernetes.md.';
   static override examples = [
     '<%= config.bin %> k8s:manifests',
     '<%= config.bin %> k8s:manifests --dir ./api --image registry.example.com/api:v3 --namespace api > api.yaml',

@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigMap, PersistentVolumeClaim, Secret, Service } from 'kubernetes-models/v1';
 import { Deployment } from 'kubernetes-models/apps/v1';
@@ -13,6 +14,7 @@ import { releaseSpec } from '../../src/release/spec.js';
 import { isDnsLabel, manifestsYaml, objectName, planManifests, typeName, type K8sObject, type ManifestInput, type ManifestOptions } from '../../src/k8s/manifests.js';
 import { PaasError } from '../../src/errors.js';
 
+const examples = path.resolve(fileURLToPath(new URL('../../examples', import.meta.url)));
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'paas-k8s-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
@@ -200,7 +202,7 @@ describe('planManifests for a node app with paas.yml and app.json', () => {
   });
 
   it('the repo\'s node example: one web Deployment running node server.js on 8080, no Ingress without domains', async () => {
-    const objects = await planFor(path.resolve('examples/node'), {}, 'paas/node:latest');
+    const objects = await planFor(path.join(examples, 'node'), {}, 'paas/node:latest');
     expectValid(objects);
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(['Secret/node-config', 'Deployment/node-web', 'Service/node', 'HorizontalPodAutoscaler/node-web']);
     const [container] = find(objects, 'Deployment', 'node-web').spec.template.spec.containers;

@@ -52,6 +52,10 @@ export async function changeConfig(app: string, change: ConfigChange, fields: Pi
     ...fields,
     description: changeDescription({ set: Object.fromEntries(Object.keys(change.set).map((k) => [k, ''])), unset: change.unset }),
   });
+  if (current.engine === 'swarm') {
+    const { swarmRelease } = await import('./swarm.js');
+    return { app, changed, release: await swarmRelease(spec, emit, vars) };
+  }
   const options = { config: vars, releasePhase: true };
   return { app, changed, release: await rolloutLocked(spec, emit, readRolloutInputs(app, options), [], options) };
 }

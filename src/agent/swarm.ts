@@ -10,7 +10,7 @@ import { promises as fs } from 'node:fs';
 import { PaasError } from '../errors.js';
 import { siteFor } from '../release/settings.js';
 import {
-  CLUSTER_NETWORK, NODE_BUSYBOX, SWARM_LABEL, envFileText, envSecretName, releaseConfigName, releaseImage, releaseRecord, serviceName, serviceSpec,
+  CLUSTER_NETWORK, NODE_BUSYBOX, isReleaseImage, serviceImage, SWARM_LABEL, envFileText, envSecretName, releaseConfigName, releaseImage, releaseRecord, serviceName, serviceSpec,
   serviceTypes, staleReleaseTags, taskPeers, updateOutcome, type ImageProcess, type ServiceSpec, type SwarmNode, type SwarmTask,
 } from '../release/swarm.js';
 import { WEB, type AppState, type ReleaseSpec } from '../release/types.js';
@@ -418,7 +418,7 @@ export async function swarmRelease(spec: ReleaseSpec, emit: Emit, configOverride
   }
   const state = await readState(spec.app);
   const config = configOverride ?? await readAppConfig(spec.app);
-  await tagImage(spec.image, spec.app, spec.version);
+  if (!isReleaseImage(spec.app, spec.image)) await tagImage(spec.image, spec.app, spec.version);
   const [image, secret] = await Promise.all([imageProcess(spec.image), ensureEnvSecret(spec.app, spec.version, config)]);
   await ensureClusterNetwork();
   await keepReleaseConfig(spec);
@@ -436,7 +436,7 @@ export async function swarmRelease(spec: ReleaseSpec, emit: Emit, configOverride
     if (!(type in spec.processes)) await engineRequest('DELETE', `/services/${service.ID}`);
   }
   const now = new Date().toISOString();
-  const releases = [...state.releases.filter((r) => r.version !== spec.version).map((r) => ({ ...r, status: 'superseded' as const })), releaseRecord({ ...spec, image: releaseImage(spec.app, spec.version) }, now)];
+  const releases = [...state.releases.filter((r) => r.version !== spec.version).map((r) => ({ ...r, status: 'superseded' as const })), releaseRecord({ ...spec, image: serviceImage(spec) }, now)];
   const kept = releases.slice(-spec.keepReleases);
   await writeState({ app: spec.app, current: spec.version, releases: kept });
   await writeAppConfig(spec.app, config);
@@ -447,7 +447,7 @@ export async function swarmRelease(spec: ReleaseSpec, emit: Emit, configOverride
   const host = await readHostInfo();
   emit(`${spec.app} v${spec.version} runs on the cluster; every manager's nginx routes to its healthy tasks`, 'switch');
   return {
-    app: spec.app, version: spec.version, image: releaseImage(spec.app, spec.version),
+    app: spec.app, version: spec.version, image: serviceImage(spec),
     ...(state.current !== undefined ? { previous: state.current } : {}),
     containers: [], draining: [], pruning, switchMs: Date.now() - t1, urls: appUrls(spec.app, spec.domains, host), timings: { total: Date.now() - t0 },
   };

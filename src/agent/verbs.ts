@@ -121,6 +121,11 @@ export const VERBS: VerbTable = {
     }
     // Heroku's rollback: the code AND the config vars of that release; no release phase.
     const config = await readSnapshot(args.app, rollbackTarget(state, args.to));
+    if (spec.engine === 'swarm') {
+      // The config vars in force stay (Swarm secrets cannot be read back); the code is that release's.
+      const { swarmRelease } = await import('./swarm.js');
+      return locked(args, 'rollback', async () => swarmRelease(spec, emit));
+    }
     return rollout(spec, emit, lockOf(args), [], { config, releasePhase: false });
   },
 

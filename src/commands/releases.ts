@@ -1,4 +1,4 @@
-import { HostCommand, hostAddresses, hostFlags } from '../ui/host-command.js';
+import { HostCommand, releaseHosts, hostFlags } from '../ui/host-command.js';
 import type { Release } from '../release/types.js';
 import { volumeText } from '../release/volumes.js';
 
@@ -12,7 +12,7 @@ export default class Releases extends HostCommand {
     const { flags } = await this.parse(Releases);
     const config = await this.configOf('.');
     const app = this.appName(flags, config);
-    const [address] = hostAddresses(flags, config);
+    const [address] = releaseHosts(flags, config);
     const { agent } = await this.open(address!, flags);
     const state = await agent.call('releases', { app });
     const releases = [...state.releases].sort((a, b) => b.version - a.version);

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { PaasError } from '../errors.js';
-import { HostCommand, hostAddresses, hostFlags, whoAmI } from '../ui/host-command.js';
+import { HostCommand, releaseHosts, hostFlags, whoAmI } from '../ui/host-command.js';
 import { nextReleaseVersion } from '../deploy/index.js';
 
 export default class Rollback extends HostCommand {
@@ -20,7 +20,7 @@ export default class Rollback extends HostCommand {
       if (!match) throw new PaasError('usage', `${JSON.stringify(args.version)} is not a release number`, { hint: 'write it as v3 or 3' });
       to = Number(match[1]);
     }
-    const addresses = hostAddresses(flags, config);
+    const addresses = releaseHosts(flags, config);
     const locked = await this.lockEveryHost(addresses, flags, app, `rollback${to !== undefined ? ` to v${to}` : ''}`, flags.wait);
     const { states } = locked;
     const version = nextReleaseVersion(states);

@@ -36,6 +36,11 @@ export const serviceName = (app: string, type: string): string => `${app}-${type
 export const internalName = (app: string, type: string): string => (type === WEB ? `${app}.internal` : `${type}.${app}.internal`);
 /** Each node tags the release image by number: the service names it so, rollbacks find it, and old ones are pruned by number. */
 export const releaseImage = (app: string, version: number): string => `paas/${app}:v${version}`;
+/** The image a release's services run: a deploy's by its number; a rollback's or config change's is an earlier release's tag, kept on every node. */
+export function serviceImage(spec: Pick<ReleaseSpec, 'app' | 'version' | 'image'>): string {
+  return isReleaseImage(spec.app, spec.image) ? spec.image : releaseImage(spec.app, spec.version);
+}
+export const isReleaseImage = (app: string, image: string): boolean => new RegExp(`^paas/${app}:v\\d+$`).test(image);
 export const envSecretName = (app: string, version: number): string => `paas-${app}-env-v${version}`;
 export const releaseConfigName = (app: string, version: number): string => `paas-${app}-release-v${version}`;
 
@@ -176,7 +181,7 @@ export function serviceSpec(spec: ReleaseSpec, type: string, input: ServiceInput
     },
     TaskTemplate: {
       ContainerSpec: {
-        Image: releaseImage(spec.app, spec.version),
+        Image: serviceImage(spec),
         Command: [TASK_BUSYBOX, 'sh', '-c', LAUNCH_SCRIPT, 'paas-launch'],
         Args: taskArgv(spec.processes[type] ?? null, input.image),
         // PORT and PAAS_* and paas.yml's env (no secrets); config vars come from the secret.

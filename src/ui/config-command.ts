@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import type { ConfigChange } from '../config/changes.js';
 import { nextReleaseVersion } from '../deploy/index.js';
-import { HostCommand, hostAddresses, hostFlags, whoAmI, type HostFlagValues } from './host-command.js';
+import { HostCommand, releaseHosts, hostFlags, whoAmI, type HostFlagValues } from './host-command.js';
 
 export const configChangeFlags = {
   ...hostFlags,
@@ -25,7 +25,7 @@ export abstract class ConfigChangeCommand extends HostCommand {
   protected async change(flags: HostFlagValues & { wait?: boolean }, change: ConfigChange, what: string): Promise<ConfigChangeResult> {
     const config = await this.configOf('.');
     const app = this.appName(flags, config);
-    const addresses = hostAddresses(flags, config);
+    const addresses = releaseHosts(flags, config);
     const locked = await this.lockEveryHost(addresses, flags, app, what, flags.wait ?? false);
     const version = nextReleaseVersion(locked.states);
     const results = await this.changeEveryHost(locked, addresses, (host) => `${what} on ${host}`, (agent, token, report) => agent.call('config-set', {

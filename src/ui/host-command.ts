@@ -48,6 +48,15 @@ export function hostAddresses(flags: HostFlagValues, config: AppConfig, env: Nod
   return values.map(parseHost);
 }
 
+/**
+ * The hosts that keep the app's releases: every host on the single-host engine; on a cluster
+ * (`engine: swarm`), the manager listed first, which changes the services for all nodes.
+ */
+export function releaseHosts(flags: HostFlagValues, config: AppConfig, env: NodeJS.ProcessEnv = process.env): HostAddress[] {
+  const addresses = hostAddresses(flags, config, env);
+  return config.engine === 'swarm' ? addresses.slice(0, 1) : addresses;
+}
+
 /** How long --wait waits for another command's lock. */
 export const LOCK_WAIT_MS = 600_000;
 

@@ -7,7 +7,6 @@
  * The agent speaks JSON lines on stdout: any number of events, then exactly one result or error.
  * Human text goes to stderr. The exit code is 0 with a result, non-zero with an error.
  */
-import type { ClusterView } from './swarm.js';
 import type { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { PaasError, type ExitCodeName } from '../errors.js';
@@ -275,6 +274,27 @@ export interface HostAcme {
 }
 
 /** What a host has (the `info` verb, and the deploy session's first event). */
+/** A node of a cluster (`paas cluster`). */
+export interface ClusterNode {
+  id: string;
+  hostname: string;
+  role: 'manager' | 'worker';
+  availability: string;
+  state: string;
+  address: string;
+  leader: boolean;
+  reachability?: string;
+  /** `app/type` of each task running there. */
+  tasks: string[];
+}
+
+export interface ClusterView {
+  /** This host's own part: inactive, or a manager / worker of the cluster. */
+  self: { state: 'inactive' | 'pending' | 'active' | 'error' | 'locked'; nodeId?: string; address?: string; manager: boolean; cluster?: string };
+  nodes: ClusterNode[];
+  apps: { app: string; type: string; release: number; replicas: number; running: number }[];
+}
+
 export interface HostFacts {
   arch: string;
   node: string;

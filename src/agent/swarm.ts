@@ -13,15 +13,16 @@ import {
   CLUSTER_NETWORK, NODE_BUSYBOX, isReleaseImage, serviceImage, SWARM_LABEL, envFileText, envSecretName, releaseConfigName, releaseImage, releaseRecord, serviceName, serviceSpec,
   serviceTypes, staleReleaseTags, taskPeers, updateOutcome, type ImageProcess, type ServiceSpec, type SwarmNode, type SwarmTask,
 } from '../release/swarm.js';
-import { WEB, type AppState, type ReleaseSpec } from '../release/types.js';
+import { WEB, type ReleaseSpec } from '../release/types.js';
 import { validateSpec } from '../release/validate.js';
 import { readAppConfig, writeAppConfig } from './config-store.js';
 import { apiName, engineGet, engineRequest } from './engine.js';
 import { docker, run, sleep } from './exec.js';
 import { applySite, currentRoutes, removeRoutes, removeSite, switchRoutes } from './nginx.js';
-import type { Emit, RolloutResult } from './protocol.js';
+import type { ClusterView, Emit, RolloutResult } from './protocol.js';
 import { appUrls, readHostInfo } from './releases.js';
 import { renderRoutes } from '../nginx/config.js';
+import { serviceLogsArgv } from '../release/docker.js';
 import { readSettings } from './settings.js';
 import { readState, writeState } from './state.js';
 
@@ -33,26 +34,6 @@ interface SwarmInfo {
   Cluster?: { ID: string };
   RemoteManagers?: { NodeID: string; Addr: string }[] | null;
   Error?: string;
-}
-
-export interface ClusterNode {
-  id: string;
-  hostname: string;
-  role: 'manager' | 'worker';
-  availability: string;
-  state: string;
-  address: string;
-  leader: boolean;
-  reachability?: string;
-  /** `app/type` of each task running there. */
-  tasks: string[];
-}
-
-export interface ClusterView {
-  /** This host's own part: inactive, or a manager / worker of the cluster. */
-  self: { state: SwarmInfo['LocalNodeState']; nodeId?: string; address?: string; manager: boolean; cluster?: string };
-  nodes: ClusterNode[];
-  apps: { app: string; type: string; release: number; replicas: number; running: number }[];
 }
 
 const NS_PER_S = 1e9;
@@ -345,7 +326,7 @@ async function keepReleaseConfig(spec: ReleaseSpec): Promise<void> {
 
 /** The last lines of a service's tasks' output, from every node (the manager gathers them). */
 async function serviceLogTail(name: string, lines = 20): Promise<string[]> {
-  const { stdout, stderr } = await docker(['service', 'logs', '--raw', '--no-trunc', '--tail', String(lines), name], { check: false, timeoutMs: 15_000 });
+  const { stdout, stderr } = await docker(serviceLogsArgv(name, lines), { check: false, timeoutMs: 15_000 });
   return `${stdout}${stderr}`.split('\n').filter(Boolean).slice(-lines);
 }
 
@@ -508,4 +489,3 @@ export async function syncSwarmRoutes(): Promise<{ apps: string[] }> {
   return { apps };
 }
 
-export type { AppState };

@@ -41,7 +41,8 @@ local function parse(text)
     elseif key == "balance" then route.balance = a
     elseif key == "peer" then
       local addr = string.match(c or "", "^%d+%.%d+%.%d+%.%d+$") or "127.0.0.1"
-      route.peers[#route.peers + 1] = { port = tonumber(a), weight = tonumber(b) or 1, addr = addr, key = addr .. ":" .. a }
+      -- key: what a peer is counted and remembered by (its port on this host, else address:port)
+      route.peers[#route.peers + 1] = { port = tonumber(a), weight = tonumber(b) or 1, addr = addr, key = addr == "127.0.0.1" and a or (addr .. ":" .. a) }
     end
   end
   return route

@@ -131,3 +131,9 @@ export function volumeTarArgv(volume: string, image: string): string[] {
 export function volumeUntarArgv(volume: string, image: string): string[] {
   return ['run', '--rm', '--interactive', '--network', 'none', '--volume', `${volume}:/data`, '--entrypoint', 'sh', image, '-c', 'find /data -mindepth 1 -delete && tar -C /data -xf -'];
 }
+
+/** The last `lines` lines of every task of a Swarm service, from any node (run on a manager). */
+export function serviceLogsArgv(service: string, lines: number): string[] {
+  if (!/^[a-z][a-z0-9-]{0,120}$/.test(service)) throw new Error(`invalid service name ${JSON.stringify(service)}`);
+  return ['service', 'logs', '--raw', '--no-trunc', '--tail', String(lines), service];
+}

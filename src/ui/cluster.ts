@@ -1,4 +1,4 @@
-import type { ClusterView } from '../agent/swarm.js';
+import type { ClusterView } from '../agent/protocol.js';
 
 /** `paas cluster`'s table: one line per node (role, state, address, what runs there), then the apps' services. */
 export function clusterLines(host: string, view: ClusterView): string[] {

@@ -153,6 +153,22 @@ describe('a 3-node swarm', () => {
     expect(view.apps.find((a) => a.app === app)).toMatchObject({ release: 11, replicas: 3, running: 3 });
   }, 300_000);
 
+  it('config:set makes a release with the new config var on every task; rollback runs an earlier release\'s image again', async () => {
+    const set = await world.cli(['config:set', 'GREETING=hello swarm', '--app', app, '--host', nodes[0]!.url, '--identity', nodes[0]!.keyPath], {}, example.dir);
+    expect(set.exitCode, set.stderr).toBe(0);
+    const answers = await Promise.all(Array.from({ length: 6 }, () => viaNginx(front, app, '/env/GREETING')));
+    expect(answers.map((a) => a.body)).toEqual(Array(6).fill('hello swarm'));
+    const atManager = ['--app', app, '--host', nodes[0]!.url, '--identity', nodes[0]!.keyPath, '--json'];
+    const back = await world.cli(['rollback', 'v10', ...atManager], {}, example.dir);
+    expect(back.exitCode, back.stderr).toBe(0);
+    const rolled = JSON.parse(back.stdout) as { release: number; rolledBackTo: number };
+    expect(rolled.rolledBackTo).toBe(10);
+    expect(await waitFor('v10\'s code on a manager', async () => ((await version(nodes[1]!)) === '10' ? true : undefined), 15_000)).toBe(true);
+    const releases = JSON.parse((await world.cli(['releases', ...atManager], {}, example.dir)).stdout) as { current: number; releases: { version: number; description: string }[] };
+    expect(releases.current).toBe(rolled.release);
+    expect(releases.releases[0]).toMatchObject({ version: rolled.release, description: 'Rollback to v10' });
+  }, 300_000);
+
   it('a node that stops: its task runs elsewhere, requests keep being answered, the next deploy works on two nodes, and the node comes back', async () => {
     const [first, second, third] = nodes as [TestHost, TestHost, TestHost];
     const load = startLoad({ url: `http://127.0.0.1:${front.httpPort}/`, hostHeader: `${app}.localhost`, expectBody: /version \d+\n$/, maxDurationMs: 600_000, requestTimeoutMs: 10_000 });

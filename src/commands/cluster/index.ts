@@ -1,4 +1,4 @@
-import type { ClusterView } from '../../agent/swarm.js';
+import type { ClusterView } from '../../agent/protocol.js';
 import { HostCommand, hostAddresses, hostFlags } from '../../ui/host-command.js';
 import { clusterLines } from '../../ui/cluster.js';
 

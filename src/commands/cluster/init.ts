@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import type { ClusterView } from '../../agent/swarm.js';
+import type { ClusterView } from '../../agent/protocol.js';
 import { HostCommand, hostAddresses, hostFlags } from '../../ui/host-command.js';
 import { clusterLines } from '../../ui/cluster.js';
 

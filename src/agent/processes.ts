@@ -43,6 +43,10 @@ export async function processTable(app: string): Promise<PsResult> {
     volumes: (release?.volumes ?? []).map(volumeText),
     services: await linkedServices(app),
   };
+  if (release?.engine === 'swarm') {
+    const { swarmProcesses } = await import('./swarm.js');
+    return { ...base, processes: await swarmProcesses(app) };
+  }
   if (ids.length === 0) return { ...base, processes: [] };
   const now = Date.now();
   const inspected = await docker(inspectArgv(INSPECT_FORMAT, ids), { check: false, timeoutMs: 60_000 });

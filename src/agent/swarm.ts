@@ -14,6 +14,7 @@ import {
   serviceTypes, staleReleaseTags, taskPeers, updateOutcome, type ImageProcess, type ServiceSpec, type SwarmNode, type SwarmTask,
 } from '../release/swarm.js';
 import { WEB, type ReleaseSpec } from '../release/types.js';
+import type { ProcessRow } from '../release/ps.js';
 import { validateSpec } from '../release/validate.js';
 import { readAppConfig, writeAppConfig } from './config-store.js';
 import { apiName, engineGet, engineRequest } from './engine.js';
@@ -404,6 +405,7 @@ export async function swarmRelease(spec: ReleaseSpec, emit: Emit, configOverride
   await ensureClusterNetwork();
   await keepReleaseConfig(spec);
   emit(`v${spec.version}: ${spec.description}, on the cluster (start-first, one task at a time)`, 'start');
+  if (spec.releaseCommand) emit('warning: the swarm engine does not run the Procfile release: command; run it by hand before the deploy (docs/cluster.md)', 'release');
   const placement = spec.placement;
   const applied: string[] = [];
   for (const type of serviceTypes(spec)) {
@@ -432,6 +434,26 @@ export async function swarmRelease(spec: ReleaseSpec, emit: Emit, configOverride
     ...(state.current !== undefined ? { previous: state.current } : {}),
     containers: [], draining: [], pruning, switchMs: Date.now() - t1, urls: appUrls(spec.app, spec.domains, host), timings: { total: Date.now() - t0 },
   };
+}
+
+/** `paas ps` of a cluster app: its services' tasks that should run, on whichever node. */
+export async function swarmProcesses(app: string, now = Date.now()): Promise<ProcessRow[]> {
+  const [services, nodes] = await Promise.all([paasServices(app), listNodes()]);
+  const hostname = new Map(nodes.map((n) => [n.ID, n.Description?.Hostname ?? n.ID.slice(0, 12)]));
+  const rows: ProcessRow[] = [];
+  for (const service of services) {
+    const type = service.Spec.Labels[SWARM_LABEL.process] ?? '';
+    for (const task of await tasksOf({ service: [service.ID], 'desired-state': ['running'] })) {
+      const since = task.Status.Timestamp ? Date.parse(task.Status.Timestamp) : NaN;
+      rows.push({
+        process: `${type}.${task.Slot ?? 0}`, type, replica: task.Slot ?? 0, generation: 0,
+        release: Number(task.Spec?.ContainerSpec?.Labels?.[SWARM_LABEL.release] ?? 0), state: task.Status.State,
+        ...(task.Status.State === 'running' && Number.isFinite(since) ? { uptimeSeconds: Math.max(0, Math.round((now - since) / 1000)) } : {}),
+        restarts: 0, container: `${service.Spec.Name}.${task.Slot ?? 0} on ${hostname.get(task.NodeID ?? '') ?? '?'}`,
+      });
+    }
+  }
+  return rows.sort((a, b) => a.type.localeCompare(b.type) || a.replica - b.replica);
 }
 
 /** Is this app on the cluster (a manager that has its services)? */

@@ -163,6 +163,11 @@ export const VERBS: VerbTable = {
   ps: ({ args }) => processTable(args.app),
   scale: async ({ args, emit }) => locked(args, `ps:scale ${args.set.join(' ')}`, async () => {
     const { spec, formation } = await scaleRequest(args.app, args.set, releaseFields(args), emit);
+    if (spec.engine === 'swarm') {
+      // Swarm holds the formation: the services' replicas change in a new release.
+      const { swarmRelease } = await import('./swarm.js');
+      return swarmRelease({ ...spec, formation: { ...spec.formation, ...formation } }, emit);
+    }
     return rolloutLocked(spec, emit, readRolloutInputs(args.app, { formation }), [], { formation });
   }),
   restart: ({ args, emit }) => locked(args, `ps:restart${args.type ? ` ${args.type}` : ''}`, () => restartProcesses(args.app, args.type, args.by ?? 'unknown', emit)),

@@ -153,7 +153,7 @@ describe('a 3-node swarm', () => {
     expect(view.apps.find((a) => a.app === app)).toMatchObject({ release: 11, replicas: 3, running: 3 });
   }, 300_000);
 
-  it('config:set makes a release with the new config var on every task; rollback runs an earlier release\'s image again', async () => {
+  it('config:set makes a release with the new config var on every task; rollback runs an earlier release\'s image again; ps:scale and ps', async () => {
     const set = await world.cli(['config:set', 'GREETING=hello swarm', '--app', app, '--host', nodes[0]!.url, '--identity', nodes[0]!.keyPath], {}, example.dir);
     expect(set.exitCode, set.stderr).toBe(0);
     const answers = await Promise.all(Array.from({ length: 6 }, () => viaNginx(front, app, '/env/GREETING')));
@@ -167,6 +167,15 @@ describe('a 3-node swarm', () => {
     const releases = JSON.parse((await world.cli(['releases', ...atManager], {}, example.dir)).stdout) as { current: number; releases: { version: number; description: string }[] };
     expect(releases.current).toBe(rolled.release);
     expect(releases.releases[0]).toMatchObject({ version: rolled.release, description: 'Rollback to v10' });
+
+    // ps:scale changes the services' replicas (a release); ps lists the tasks and their nodes.
+    const scaled = await world.cli(['ps:scale', 'web=2', ...atManager], {}, example.dir);
+    expect(scaled.exitCode, scaled.stderr).toBe(0);
+    expect((await cluster(nodes[0]!)).apps.find((a) => a.app === app)).toMatchObject({ replicas: 2, running: 2 });
+    const ps = JSON.parse((await world.cli(['ps', ...atManager], {}, example.dir)).stdout) as { processes: { process: string; state: string; container: string }[] }[];
+    expect(ps[0]!.processes.map((p) => p.state)).toEqual(['running', 'running']);
+    for (const row of ps[0]!.processes) expect(row.container).toMatch(/^spread-web\.\d+ on swarm-[abc]-/);
+    expect((await world.cli(['ps:scale', 'web=3', ...atManager], {}, example.dir)).exitCode).toBe(0);
   }, 300_000);
 
   it('a node that stops: its task runs elsewhere, requests keep being answered, the next deploy works on two nodes, and the node comes back', async () => {

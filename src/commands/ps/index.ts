@@ -1,5 +1,5 @@
 import type { PsResult } from '../../agent/protocol.js';
-import { HostCommand, hostAddresses, hostFlags } from '../../ui/host-command.js';
+import { HostCommand, releaseHosts, hostFlags } from '../../ui/host-command.js';
 import { psLines } from '../../ui/views.js';
 
 export default class Ps extends HostCommand {
@@ -12,6 +12,6 @@ export default class Ps extends HostCommand {
     const { flags } = await this.parse(Ps);
     const config = await this.configOf('.');
     const app = this.appName(flags, config);
-    return this.eachHost(hostAddresses(flags, config), flags, ({ agent }) => agent.call('ps', { app }), psLines);
+    return this.eachHost(releaseHosts(flags, config), flags, ({ agent }) => agent.call('ps', { app }), psLines);
   }
 }

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { PaasError } from '../../errors.js';
-import { HostCommand, hostAddresses, hostFlags, whoAmI } from '../../ui/host-command.js';
+import { HostCommand, releaseHosts, hostFlags, whoAmI } from '../../ui/host-command.js';
 import { nextReleaseVersion } from '../../deploy/index.js';
 import { formationText, parseFormationArgs, sameFormation } from '../../release/formation.js';
 
@@ -17,7 +17,7 @@ export default class PsScale extends HostCommand {
     const config = await this.configOf('.');
     const app = this.appName(flags, config);
     const assignments = (argv as string[]).filter((a) => a.trim() !== '');
-    const addresses = hostAddresses(flags, config);
+    const addresses = releaseHosts(flags, config);
     const locked = await this.lockEveryHost(addresses, flags, app, `ps:scale ${assignments.join(' ')}`, flags.wait);
     const { states } = locked;
     const currents = states.map((s, i) => {

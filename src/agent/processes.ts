@@ -7,7 +7,8 @@ import readline from 'node:readline';
 import { releaseEnv } from '../config/changes.js';
 import { PaasError } from '../errors.js';
 import { LABEL } from '../release/containers.js';
-import { appContainerIdsArgv, inspectArgv, logsArgv, restartArgv, statsArgv } from '../release/docker.js';
+import { appContainerIdsArgv, inspectArgv, logsArgv, restartArgv, serviceLogLinesArgv, statsArgv } from '../release/docker.js';
+import { parseServiceLogLine, serviceName } from '../release/swarm.js';
 import { effectiveFormation, formationText, parseFormationArgs } from '../release/formation.js';
 import { planRestart } from '../release/plan.js';
 import {
@@ -132,6 +133,27 @@ function lines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): v
   readline.createInterface({ input: stream, crlfDelay: Infinity }).on('line', onLine);
 }
 
+/** A cluster app's logs: every task's, from any node (Swarm gathers them on the manager). */
+async function swarmLogs(request: LogsRequest, release: { processes: Record<string, unknown> }, type: string | undefined): Promise<{ lines: number; processes: string[] }> {
+  if (request.follow) throw new PaasError('usage', 'logs --follow of an app on the swarm engine is not supported yet', { hint: 'run `docker service logs --follow <app>-web` on a manager, or leave out --follow' });
+  const types = Object.keys(release.processes).filter((t) => type === undefined || t === type);
+  const collected: LogLine[] = [];
+  const seen = new Set<string>();
+  await Promise.all(types.map(async (t) => {
+    const service = serviceName(request.app, t);
+    const { stdout, stderr } = await docker(serviceLogLinesArgv(service, request.tail), { check: false, timeoutMs: 60_000 });
+    for (const line of `${stdout}${stderr}`.split('\n')) {
+      const parsed = parseServiceLogLine(line, service, t);
+      if (!parsed || !matchesProcess(request.process, t, Number(parsed.process.split('.')[1]))) continue;
+      seen.add(parsed.process);
+      collected.push({ process: parsed.process, ...parseTimestamped(parsed.rest) });
+    }
+  }));
+  const merged = mergeLogLines(collected, request.tail);
+  merged.forEach(request.send);
+  return { lines: merged.length, processes: [...seen].sort() };
+}
+
 export interface LogsRequest {
   app: string;
   tail: number;
@@ -157,6 +179,7 @@ export async function streamLogs(request: LogsRequest): Promise<{ lines: number;
   if (type !== undefined && type !== HOST_PROCESS && type !== CRON_PROCESS && !(type in release.processes)) {
     throw new PaasError('usage', `unknown process type ${JSON.stringify(type)}; the app runs: ${Object.keys(release.processes).sort().join(', ')}`);
   }
+  if (release.engine === 'swarm') return swarmLogs(request, release, type);
   // Scheduled tasks' runs (cron.ts) come with every process's, or alone with -p cron, as cron.<task>.
   const cronLines = filter === undefined || filter === CRON_PROCESS;
   const wanted = async (): Promise<{ id: string; name: string; tag: string }[]> => {

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { PassThrough } from 'node:stream';
 import { PaasError } from '../errors.js';
-import { HostCommand, hostAddresses, hostFlags } from '../ui/host-command.js';
+import { HostCommand, releaseHosts, hostFlags } from '../ui/host-command.js';
 import { LogFormatter, logPrefix, useColor } from '../ui/logs.js';
 import { PROCESS_FILTER, mergeLogLines, type LogLine } from '../release/ps.js';
 
@@ -24,7 +24,7 @@ export default class Logs extends HostCommand {
       throw new PaasError('usage', `${JSON.stringify(flags.process)} is not a process type or process`, { hint: 'write a type such as web, or one process such as web.1' });
     }
     if (flags.follow && this.jsonEnabled()) throw new PaasError('usage', '--json does not go with --follow', { hint: 'drop one of them' });
-    const addresses = hostAddresses(flags, config);
+    const addresses = releaseHosts(flags, config);
     const multiHost = addresses.length > 1;
     const agents = [];
     for (const address of addresses) agents.push((await this.open(address, flags)).agent);

@@ -137,3 +137,9 @@ export function serviceLogsArgv(service: string, lines: number): string[] {
   if (!/^[a-z][a-z0-9-]{0,120}$/.test(service)) throw new Error(`invalid service name ${JSON.stringify(service)}`);
   return ['service', 'logs', '--raw', '--no-trunc', '--tail', String(lines), service];
 }
+
+/** Every task's last `tail` lines of a Swarm service, each prefixed with `<service>.<slot>.<task>@<node> | ` and a timestamp. */
+export function serviceLogLinesArgv(service: string, tail: number): string[] {
+  if (!/^[a-z][a-z0-9-]{0,120}$/.test(service)) throw new Error(`invalid service name ${JSON.stringify(service)}`);
+  return ['service', 'logs', '--timestamps', '--no-trunc', '--tail', String(tail), service];
+}

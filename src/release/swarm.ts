@@ -285,3 +285,13 @@ export function staleReleaseTags(tags: string[], app: string, keep: number): str
     .sort((a, b) => Number(b.slice(prefix.length)) - Number(a.slice(prefix.length)));
   return numbered.slice(Math.max(1, keep));
 }
+
+/**
+ * A line of `docker service logs --timestamps`: `shop-web.2.<task>@node-b    | 2026-...Z text`,
+ * as the process (web.2), the node and the timestamped rest; undefined for any other line.
+ */
+export function parseServiceLogLine(line: string, service: string, type: string): { process: string; node: string; rest: string } | undefined {
+  const match = /^([a-z0-9-]+)\.(\d+)(?:\.[a-z0-9]+)?@(\S+?)\s*\| ?(.*)$/s.exec(line);
+  if (!match || match[1] !== service) return undefined;
+  return { process: `${type}.${match[2]}`, node: match[3]!, rest: match[4]! };
+}

@@ -176,6 +176,11 @@ describe('a 3-node swarm', () => {
     expect(ps[0]!.processes.map((p) => p.state)).toEqual(['running', 'running']);
     for (const row of ps[0]!.processes) expect(row.container).toMatch(/^spread-web\.\d+ on swarm-[abc]-/);
     expect((await world.cli(['ps:scale', 'web=3', ...atManager], {}, example.dir)).exitCode).toBe(0);
+
+    // logs: every task's lines, from every node, through the manager.
+    const logs = await world.cli(['logs', '--tail', '50', '--app', app, '--host', nodes[0]!.url, '--identity', nodes[0]!.keyPath], {}, example.dir);
+    expect(logs.exitCode, logs.stderr).toBe(0);
+    expect(logs.stdout).toMatch(/web\.\d+.*listening on 8080/);
   }, 300_000);
 
   it('a node that stops: its task runs elsewhere, requests keep being answered, the next deploy works on two nodes, and the node comes back', async () => {

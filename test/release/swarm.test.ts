@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/parse.js';
 import { renderRoutes } from '../../src/nginx/config.js';
 import {
-  checkPlacementConstraint, checkSpreadDescriptor, envFileText, LAUNCH_SCRIPT, serviceSpec, serviceTypes, staleReleaseTags, taskArgv, taskHealthcheck, taskPeers, updateOutcome,
+  checkPlacementConstraint, checkSpreadDescriptor, envFileText, parseServiceLogLine, LAUNCH_SCRIPT, serviceSpec, serviceTypes, staleReleaseTags, taskArgv, taskHealthcheck, taskPeers, updateOutcome,
   type SwarmNode, type SwarmTask,
 } from '../../src/release/swarm.js';
 import type { ReleaseSpec } from '../../src/release/types.js';
@@ -137,5 +137,16 @@ describe('checkJoinRequest', () => {
     expect(() => checkJoinRequest({ token, managers: ['10.0.0.5:2377 --force'] })).toThrow(/no valid manager/);
     expect(() => checkJoinRequest({ token, managers: [] })).toThrow(/no valid manager/);
     expect(() => checkJoinRequest({ token, managers: ['10.0.0.5:2377'], advertise: '$(id)' })).toThrow(/not an IPv4 address/);
+  });
+});
+
+describe('parseServiceLogLine', () => {
+  it('reads the process, node and timestamped rest of a docker service logs line', () => {
+    expect(parseServiceLogLine('shop-web.2.x1y2z3@node-b    | 2026-12-02T10:00:00.123456789Z listening on 8080', 'shop-web', 'web'))
+      .toEqual({ process: 'web.2', node: 'node-b', rest: '2026-12-02T10:00:00.123456789Z listening on 8080' });
+  });
+  it('leaves out other services\' lines and anything else', () => {
+    expect(parseServiceLogLine('shop-worker.1.a1@n | x', 'shop-web', 'web')).toBeUndefined();
+    expect(parseServiceLogLine('error from daemon', 'shop-web', 'web')).toBeUndefined();
   });
 });

@@ -17,6 +17,8 @@ import { WEB, type ReleaseSpec } from '../release/types.js';
 import type { ProcessRow } from '../release/ps.js';
 import { validateSpec } from '../release/validate.js';
 import { readAppConfig, writeAppConfig } from './config-store.js';
+import { releaseEnv } from '../config/changes.js';
+import { runReleasePhase } from './release-phase.js';
 import { apiName, engineGet, engineRequest } from './engine.js';
 import { docker, run, sleep } from './exec.js';
 import { applySite, currentRoutes, removeRoutes, removeSite, switchRoutes } from './nginx.js';
@@ -390,7 +392,7 @@ async function applyService(spec: ReleaseSpec, type: string, body: ServiceSpec, 
  * task at a time, rolled back by Swarm when the new tasks do not become healthy), then this
  * manager's routes at once (every manager's host service keeps its own).
  */
-export async function swarmRelease(spec: ReleaseSpec, emit: Emit, configOverride?: Record<string, string>): Promise<RolloutResult> {
+export async function swarmRelease(spec: ReleaseSpec, emit: Emit, configOverride?: Record<string, string>, options: { releasePhase?: boolean } = {}): Promise<RolloutResult> {
   validateSpec(spec);
   const t0 = Date.now();
   const info = await swarmInfo();
@@ -405,7 +407,8 @@ export async function swarmRelease(spec: ReleaseSpec, emit: Emit, configOverride
   await ensureClusterNetwork();
   await keepReleaseConfig(spec);
   emit(`v${spec.version}: ${spec.description}, on the cluster (start-first, one task at a time)`, 'start');
-  if (spec.releaseCommand) emit('warning: the swarm engine does not run the Procfile release: command; run it by hand before the deploy (docs/cluster.md)', 'release');
+  // The release phase runs once, on this manager (a container of the new image on the app's own network), before any task starts.
+  if (spec.releaseCommand && options.releasePhase !== false) await runReleasePhase(spec, releaseEnv(spec.env, config), emit);
   const placement = spec.placement;
   const applied: string[] = [];
   for (const type of serviceTypes(spec)) {

@@ -124,7 +124,7 @@ export const VERBS: VerbTable = {
     if (spec.engine === 'swarm') {
       // The config vars in force stay (Swarm secrets cannot be read back); the code is that release's.
       const { swarmRelease } = await import('./swarm.js');
-      return locked(args, 'rollback', async () => swarmRelease(spec, emit));
+      return locked(args, 'rollback', async () => swarmRelease(spec, emit, undefined, { releasePhase: false }));
     }
     return rollout(spec, emit, lockOf(args), [], { config, releasePhase: false });
   },

@@ -1,7 +1,7 @@
 import { Args } from '@oclif/core';
 import { PaasError } from '../errors.js';
 import { runOnHost } from '../host/run.js';
-import { HostCommand, hostAddresses, hostFlags } from '../ui/host-command.js';
+import { HostCommand, releaseHosts, hostFlags } from '../ui/host-command.js';
 
 export default class Run extends HostCommand {
   static override summary = 'Run a one-off command in a new container of the app\'s current release';
@@ -25,7 +25,7 @@ export default class Run extends HostCommand {
     }
     const config = await this.configOf('.');
     const app = this.appName(flags, config);
-    const address = hostAddresses(flags, config)[0]!;
+    const address = releaseHosts(flags, config)[0]!;
     const session = await this.open(address, flags);
     const tty = Boolean(process.stdin.isTTY && process.stdout.isTTY);
     let cancel = () => {};

@@ -107,8 +107,10 @@ describe('a 3-node swarm', () => {
 
   it('an app of 3 replicas runs one task per node, and every node\'s nginx routes to it', async () => {
     writeApp(peerExample.dir, peer, 1, nodes, 1);
+    writeFileSync(path.join(peerExample.dir, 'Procfile'), 'web: node server.js\nrelease: node -e "console.log(\'the release phase ran\')"\n');
     const peerDeploy = await deploy(peerExample.dir);
     expect(peerDeploy.exitCode, peerDeploy.stderr).toBe(0);
+    expect(peerDeploy.stderr).toContain('the release phase ran');
     writeApp(example.dir, app, 1, nodes, 3);
     const result = await deploy(example.dir);
     expect(result.exitCode, result.stderr).toBe(0);
@@ -153,11 +155,15 @@ describe('a 3-node swarm', () => {
     expect(view.apps.find((a) => a.app === app)).toMatchObject({ release: 11, replicas: 3, running: 3 });
   }, 300_000);
 
-  it('config:set makes a release with the new config var on every task; rollback runs an earlier release\'s image again; ps:scale and ps', async () => {
+  it('config:set makes a release with the new config var on every task; rollback runs an earlier release\'s image again; run, ps:scale, ps and logs', async () => {
     const set = await world.cli(['config:set', 'GREETING=hello swarm', '--app', app, '--host', nodes[0]!.url, '--identity', nodes[0]!.keyPath], {}, example.dir);
     expect(set.exitCode, set.stderr).toBe(0);
     const answers = await Promise.all(Array.from({ length: 6 }, () => viaNginx(front, app, '/env/GREETING')));
     expect(answers.map((a) => a.body)).toEqual(Array(6).fill('hello swarm'));
+    // paas run: a one-off container of the current release on the manager, with the config vars.
+    const run = await world.cli(['run', '--app', app, '--host', nodes[0]!.url, '--identity', nodes[0]!.keyPath, '--', 'node', '-e', 'console.log(6 * 7, process.env.GREETING)'], {}, example.dir);
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.stdout).toContain('42 hello swarm');
     const atManager = ['--app', app, '--host', nodes[0]!.url, '--identity', nodes[0]!.keyPath, '--json'];
     const back = await world.cli(['rollback', 'v10', ...atManager], {}, example.dir);
     expect(back.exitCode, back.stderr).toBe(0);
@@ -218,4 +224,15 @@ describe('a 3-node swarm', () => {
     const view = await cluster(first);
     expect(view.nodes.find((n) => n.role === 'worker')!.tasks).toContain(`${app}/web`);
   }, 600_000);
+
+  it('cluster:leave drains the worker (its task starts on the managers first) and the cluster forgets it', async () => {
+    const [first, , third] = nodes as [TestHost, TestHost, TestHost];
+    const left = await world.cli(['cluster:leave', ...world.at(third), '--manager', first.url]);
+    expect(left.exitCode, left.stderr).toBe(0);
+    expect(left.stdout).toContain('left the cluster');
+    const view = await cluster(first);
+    expect(view.nodes.map((n) => n.role).sort()).toEqual(['manager', 'manager']);
+    await waitFor('3 tasks on the managers', async () => ((await cluster(first)).apps.find((a) => a.app === app)?.running === 3 ? true : undefined), 60_000);
+    expect((await world.cli(['cluster:leave', ...world.at(third), '--manager', first.url])).stdout).toContain('was not in a cluster: nothing changed');
+  }, 300_000);
 });

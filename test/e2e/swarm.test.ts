@@ -184,7 +184,7 @@ describe('a 3-node swarm', () => {
     expect((await world.cli(['ps:scale', 'web=3', ...atManager], {}, example.dir)).exitCode).toBe(0);
 
     // logs: every task's lines, from every node, through the manager.
-    const logs = await world.cli(['logs', '--tail', '50', '--app', app, '--host', nodes[0]!.url, '--identity', nodes[0]!.keyPath], {}, example.dir);
+    const logs = await world.cli(['logs', '-n', '50', '--app', app, '--host', nodes[0]!.url, '--identity', nodes[0]!.keyPath], {}, example.dir);
     expect(logs.exitCode, logs.stderr).toBe(0);
     expect(logs.stdout).toMatch(/web\.\d+.*listening on 8080/);
   }, 300_000);

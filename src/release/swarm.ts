@@ -287,11 +287,11 @@ export function staleReleaseTags(tags: string[], app: string, keep: number): str
 }
 
 /**
- * A line of `docker service logs --timestamps`: `shop-web.2.<task>@node-b    | 2026-...Z text`,
- * as the process (web.2), the node and the timestamped rest; undefined for any other line.
+ * A line of `docker service logs --timestamps`: `2026-...Z shop-web.2.<task>@node-b    | text`,
+ * as the process (web.2), the node and the timestamped text; undefined for any other line.
  */
 export function parseServiceLogLine(line: string, service: string, type: string): { process: string; node: string; rest: string } | undefined {
-  const match = /^([a-z0-9-]+)\.(\d+)(?:\.[a-z0-9]+)?@(\S+?)\s*\| ?(.*)$/s.exec(line);
-  if (!match || match[1] !== service) return undefined;
-  return { process: `${type}.${match[2]}`, node: match[3]!, rest: match[4]! };
+  const match = /^(?:(\d{4}-\d\d-\d\dT\S+Z) )?([a-z0-9-]+)\.(\d+)(?:\.[a-z0-9]+)?@(\S+?)\s*\| ?(.*)$/s.exec(line);
+  if (!match || match[2] !== service) return undefined;
+  return { process: `${type}.${match[3]}`, node: match[4]!, rest: match[1] ? `${match[1]} ${match[5]!}` : match[5]! };
 }

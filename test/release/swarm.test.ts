@@ -142,8 +142,10 @@ describe('checkJoinRequest', () => {
 
 describe('parseServiceLogLine', () => {
   it('reads the process, node and timestamped rest of a docker service logs line', () => {
-    expect(parseServiceLogLine('shop-web.2.x1y2z3@node-b    | 2026-12-02T10:00:00.123456789Z listening on 8080', 'shop-web', 'web'))
-      .toEqual({ process: 'web.2', node: 'node-b', rest: '2026-12-02T10:00:00.123456789Z listening on 8080' });
+    // As Docker 20.10 prints it (seen on a sandbox node).
+    expect(parseServiceLogLine('2026-12-02T13:59:24.357400266Z shop-web.2.4an2mbr1zf97xox2i2rfrci9e@node-b    | listening on 8080', 'shop-web', 'web'))
+      .toEqual({ process: 'web.2', node: 'node-b', rest: '2026-12-02T13:59:24.357400266Z listening on 8080' });
+    expect(parseServiceLogLine('shop-web.1.x1@n | no time', 'shop-web', 'web')).toEqual({ process: 'web.1', node: 'n', rest: 'no time' });
   });
   it('leaves out other services\' lines and anything else', () => {
     expect(parseServiceLogLine('shop-worker.1.a1@n | x', 'shop-web', 'web')).toBeUndefined();

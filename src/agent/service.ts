@@ -16,7 +16,7 @@
  * over: it starts the launcher (or, supervised, exits for its supervisor to start it) and the
  * new one takes the lock once the old one is gone.
  */
-import { syncSwarmRoutes } from './swarm.js';
+import { keepSwarmRoutes } from './swarm.js';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { LABEL } from '../release/containers.js';
@@ -152,7 +152,7 @@ export async function serveHost(argv: string[], ownAgentFile = process.argv[1] ?
       serviceLog(`${(error as Error).message}`);
     });
     // On a cluster's manager: nginx's peers follow the tasks of the apps' services on every node.
-    await syncSwarmRoutes().catch((error: unknown) => {
+    await keepSwarmRoutes().catch((error: unknown) => {
       serviceLog(`cluster routes: ${(error as Error).message}`);
     });
     // The service records, read once a tick for both of their uses.

@@ -41,8 +41,8 @@ interface SwarmInfo {
 
 const NS_PER_S = 1e9;
 
-async function swarmInfo(): Promise<SwarmInfo> {
-  const answer = await engineGet<{ Swarm?: SwarmInfo }>('/info');
+async function swarmInfo(timeoutMs = 30_000): Promise<SwarmInfo> {
+  const answer = await engineRequest<{ Swarm?: SwarmInfo }>('GET', '/info', undefined, timeoutMs);
   if (answer.status !== 200 || !answer.body?.Swarm) throw new PaasError('host', 'the Docker Engine did not say whether it is in a swarm', { hint: 'check the Docker Engine (`docker info`)' });
   return answer.body.Swarm;
 }
@@ -466,6 +466,20 @@ export async function isSwarmApp(app: string): Promise<boolean> {
   return (await paasServices(app)).length > 0;
 }
 
+/** When the host service last found this host outside a cluster's managers: it asks again 10 s later, not every tick. */
+let notManagerAt = -Infinity;
+
+/** syncSwarmRoutes for the host service's tick: a host that is no manager costs one short request every 10 s. */
+export async function keepSwarmRoutes(now = Date.now()): Promise<void> {
+  if (now - notManagerAt < 10_000) return;
+  const info = await swarmInfo(2000).catch(() => undefined);
+  if (!info?.ControlAvailable && written.size === 0) {
+    notManagerAt = now;
+    return;
+  }
+  await syncSwarmRoutes();
+}
+
 /** The last routes written per app by this process: a tick that changes nothing writes nothing. */
 const written = new Map<string, string>();
 
@@ -475,7 +489,7 @@ const written = new Map<string, string>();
  * Run by the host service every tick, and by a release right away.
  */
 export async function syncSwarmRoutes(): Promise<{ apps: string[] }> {
-  const info = await swarmInfo().catch(() => undefined);
+  const info = await swarmInfo(2000).catch(() => undefined);
   if (!info?.ControlAvailable) return { apps: [] };
   const [services, nodes] = await Promise.all([paasServices(), listNodes()]);
   const web = services.filter((s) => s.Spec.Labels[SWARM_LABEL.process] === WEB);

@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { PaasError } from '../errors.js';
+import { BALANCE_STRATEGIES, type BalanceStrategy } from '../config/types.js';
 import { siteFor } from '../release/settings.js';
 import {
   CLUSTER_NETWORK, NODE_BUSYBOX, isReleaseImage, serviceImage, SWARM_LABEL, envFileText, envSecretName, releaseConfigName, releaseImage, releaseRecord, serviceName, serviceSpec,
@@ -503,7 +504,7 @@ export async function syncSwarmRoutes(): Promise<{ apps: string[] }> {
     const tasks = await tasksOf({ service: [service.ID], 'desired-state': ['running'] });
     const peers = taskPeers(tasks, nodes, port);
     const balance = service.Spec.Labels[SWARM_LABEL.balance];
-    const routes = { version, balance: (['round_robin', 'least_conn', 'ip_hash', 'weighted'].includes(balance ?? '') ? balance : 'round_robin') as 'round_robin', upstreams: peers.map((p) => ({ port: p.port, address: p.address })) };
+    const routes = { version, balance: (BALANCE_STRATEGIES as readonly string[]).includes(balance ?? '') ? balance as BalanceStrategy : 'round_robin', upstreams: peers.map((p) => ({ port: p.port, address: p.address })) };
     const text = renderRoutes(routes);
     apps.push(app);
     if (written.get(app) === text && (await currentRoutes(app)) === text) continue;

@@ -19,7 +19,8 @@ async function paas(args: string[]) {
   return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
 }
 
-describe.skipIf(!built)('paas k8s:manifests (the built CLI)', () => {
+// `npm test` (PAAS_TEST_TOOLS=required) builds first: there a missing build fails these instead of skipping them.
+describe.skipIf(!built && process.env.PAAS_TEST_TOOLS !== 'required')('paas k8s:manifests (the built CLI)', () => {
   const example = path.join(repoRoot, 'examples', 'node');
 
   it('prints a multi-document YAML stream of the node example', async () => {

@@ -45,6 +45,9 @@ export async function appInfo(app: string): Promise<AppInfo> {
 
 /** Removes everything of one app from this host (the caller holds its lock), in planDestroy's order. */
 export async function destroyApp(app: string, withVolumes: boolean, emit: Emit): Promise<DestroyResult> {
+  // On a cluster's manager the app's services go first: Swarm stops their tasks on every node.
+  const { isSwarmApp, removeSwarmApp } = await import('./swarm.js');
+  const swarmServices = await isSwarmApp(app) ? await removeSwarmApp(app, emit) : [];
   const containers = await containersLabelled([`${LABEL.app}=${app}`]);
   const images = (await docker(imageTagsArgv(`paas/${app}`), { timeoutMs: 60_000 })).stdout.split('\n').filter(Boolean);
   const plan = planDestroy(app, {
@@ -75,6 +78,7 @@ export async function destroyApp(app: string, withVolumes: boolean, emit: Emit):
   for (const dir of plan.dirs) await fs.rm(dir, { recursive: true, force: true });
   return {
     app, containers: containers.map((c) => (c.Names[0] ?? c.Id).replace(/^\//, '')), images: removedImages, removed: plan.dirs,
+    ...(swarmServices.length ? { swarmServices } : {}),
     volumes: withVolumes ? { removed: volumes, kept: [] } : { removed: [], kept: volumes },
   };
 }

@@ -63,7 +63,7 @@ export async function cronRuns(app: string, task?: string): Promise<CronRun[]> {
 async function startRun(app: string, release: Release, task: Pick<CronTask, 'id' | 'command'>, at: Date | undefined): Promise<string> {
   const env = releaseEnv(release.env, await readAppConfig(app));
   const name = cronRunName(app, task.id, at, randomBytes(2).toString('hex'));
-  await ensureNetwork(networkCreate(app));
+  if (release.engine !== 'swarm') await ensureNetwork(networkCreate(app));
   const id = await createContainer(name, planCronRun({ ...release, app }, env, task, at));
   await startContainer(id, name);
   return name;

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { checkAppName } from '../config/validators.js';
+import type { Release } from '../release/types.js';
 import { ROOT, readJson, syncDir, writeAtomic } from './state.js';
 
 /*
@@ -53,7 +54,23 @@ export interface DrainIntent {
   since: string;
 }
 
-export type Intent = RolloutIntent | RestartIntent | DrainIntent;
+/**
+ * A release on the cluster (swarm engine) under way on a manager: its services may be updating.
+ * Swarm carries an update on by itself, so the next agent finishes it (records `record`) when
+ * Swarm completed it, and undoes it otherwise. `pid` 0: no agent works on it any more.
+ */
+export interface SwarmIntent {
+  kind: 'swarm';
+  app: string;
+  version: number;
+  previous?: number;
+  record: Release;
+  keepReleases: number;
+  pid: number;
+  since: string;
+}
+
+export type Intent = RolloutIntent | RestartIntent | SwarmIntent | DrainIntent;
 
 const DRAIN_FILE = /^drain-([a-z][a-z0-9-]*)-([0-9a-f]{8})\.json$/;
 const APP_FILE = /^([a-z][a-z0-9-]*)\.json$/;
@@ -76,9 +93,9 @@ export async function removeIntent(intent: Pick<Intent, 'kind' | 'app'> & { id?:
   await syncDir(INTENTS_DIR).catch(() => {});
 }
 
-/** The app's intent (rollout or restart), if one was left. */
-export async function appIntent(app: string): Promise<RolloutIntent | RestartIntent | undefined> {
-  return (await readJson<RolloutIntent | RestartIntent>(fileOf({ kind: 'rollout', app })).catch(() => undefined));
+/** The app's intent (rollout, restart or cluster release), if one was left. */
+export async function appIntent(app: string): Promise<RolloutIntent | RestartIntent | SwarmIntent | undefined> {
+  return (await readJson<RolloutIntent | RestartIntent | SwarmIntent>(fileOf({ kind: 'rollout', app })).catch(() => undefined));
 }
 
 /** What the journal holds: apps with an intent, and drains. Cheap when empty (one readdir). */

@@ -22,7 +22,7 @@ export async function runOneOff(app: string, argv: string[], tty: boolean): Prom
   if (!current) throw new PaasError('usage', `${app} has no release on this host yet`, { hint: 'deploy it first: paas deploy' });
   const env = releaseEnv(current.env, await readAppConfig(app));
   const name = oneOffName(app, randomBytes(4).toString('hex'));
-  await ensureNetwork(networkCreate(app));
+  if (current.engine !== 'swarm') await ensureNetwork(networkCreate(app));
   // Created through the Engine API (the env travels in its body); `docker start` only attaches.
   const id = await createContainer(name, planOneOff({ ...current, app }, env, {
     kind: 'run', argv, interactive: true, tty,

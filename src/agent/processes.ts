@@ -93,6 +93,10 @@ export async function restartProcesses(app: string, only: string | undefined, by
   const types = known.filter((t) => (release.formation[t] ?? 0) > 0 && (only === undefined || t === only));
   if (types.length === 0) throw new PaasError('usage', `${only ?? 'no process type'} of ${app} has no replica running`, { hint: 'scale it up first: `paas ps:scale TYPE=1`' });
   const spec = specFromRelease(app, release, { version: release.version, createdBy: by, keepReleases: 5, description: release.description });
+  if (release.engine === 'swarm') {
+    const { swarmRestart } = await import('./swarm.js');
+    return { app, version: release.version, types, restarted: await swarmRestart(spec, types, emit), draining: [] };
+  }
   const existing = await appContainers(app);
   const web = types.includes(WEB);
   // The running release's config vars (config.enc is the active release's).
@@ -133,12 +137,24 @@ function lines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): v
   readline.createInterface({ input: stream, crlfDelay: Infinity }).on('line', onLine);
 }
 
+/** A container's last `tail` lines, tagged with its process. */
+async function containerLogLines(container: { id: string; tag: string }, tail: number): Promise<LogLine[]> {
+  const { stdout, stderr } = await docker(logsArgv(container.id, tail, { timestamps: true }), { check: false, timeoutMs: 60_000 });
+  return `${stdout}${stderr}`.split('\n').filter(Boolean).map((line) => ({ process: container.tag, ...parseTimestamped(line) }));
+}
+
 /** A cluster app's logs: every task's, from any node (Swarm gathers them on the manager). */
 async function swarmLogs(request: LogsRequest, release: { processes: Record<string, unknown> }, type: string | undefined): Promise<{ lines: number; processes: string[] }> {
-  if (request.follow) throw new PaasError('usage', 'logs --follow of an app on the swarm engine is not supported yet', { hint: 'run `docker service logs --follow <app>-web` on a manager, or leave out --follow' });
   const types = Object.keys(release.processes).filter((t) => type === undefined || t === type);
+  if (request.follow) return followSwarmLogs(request, types);
   const collected: LogLine[] = [];
   const seen = new Set<string>();
+  // Scheduled tasks run on this manager (cron.ts): their runs' lines come too, as on a single host.
+  if (type === undefined || type === CRON_PROCESS) {
+    const runs = (await cronRuns(request.app)).map((run) => ({ id: run.id, tag: `${CRON_PROCESS}.${run.task}` }));
+    collected.push(...(await Promise.all(runs.map((run) => containerLogLines(run, request.tail)))).flat());
+    for (const run of runs) seen.add(run.tag);
+  }
   await Promise.all(types.map(async (t) => {
     const service = serviceName(request.app, t);
     const { stdout, stderr } = await docker(serviceLogLinesArgv(service, request.tail), { check: false, timeoutMs: 60_000 });
@@ -152,6 +168,42 @@ async function swarmLogs(request: LogsRequest, release: { processes: Record<stri
   const merged = mergeLogLines(collected, request.tail);
   merged.forEach(request.send);
   return { lines: merged.length, processes: [...seen].sort() };
+}
+
+/**
+ * `logs --follow` of a cluster app: one `docker service logs --follow` per process type (Swarm
+ * follows new tasks by itself, on any node); lines gather for 200 ms and go out in time order.
+ */
+async function followSwarmLogs(request: LogsRequest, types: string[]): Promise<{ lines: number; processes: string[] }> {
+  let buffer: LogLine[] = [];
+  let sent = 0;
+  const seen = new Set<string>();
+  const children = types.map((t) => {
+    const service = serviceName(request.app, t);
+    const child = start('docker', serviceLogLinesArgv(service, request.tail, { follow: true }), ['ignore', 'pipe', 'pipe']);
+    const onLine = (line: string) => {
+      const parsed = parseServiceLogLine(line, service, t);
+      if (!parsed || !matchesProcess(request.process, t, Number(parsed.process.split('.')[1]))) return;
+      seen.add(parsed.process);
+      buffer.push({ process: parsed.process, ...parseTimestamped(parsed.rest) });
+    };
+    lines(child.stdout!, onLine);
+    lines(child.stderr!, onLine);
+    child.on('error', () => {});
+    return child;
+  });
+  const flush = () => {
+    const out = mergeLogLines(buffer);
+    buffer = [];
+    out.forEach(request.send);
+    sent += out.length;
+  };
+  const timer = setInterval(flush, 200);
+  await request.stopped;
+  clearInterval(timer);
+  for (const child of children) child.kill('SIGTERM');
+  flush();
+  return { lines: sent, processes: [...seen].sort() };
 }
 
 export interface LogsRequest {
@@ -195,11 +247,7 @@ export async function streamLogs(request: LogsRequest): Promise<{ lines: number;
   const tag = (c: { tag: string }) => c.tag;
 
   if (!follow) {
-    const collected: LogLine[] = [];
-    await Promise.all(containers.map(async (c) => {
-      const { stdout, stderr } = await docker(logsArgv(c.id, tail, { timestamps: true }), { check: false, timeoutMs: 60_000 });
-      for (const line of `${stdout}${stderr}`.split('\n').filter(Boolean)) collected.push({ process: tag(c), ...parseTimestamped(line) });
-    }));
+    const collected = (await Promise.all(containers.map((c) => containerLogLines(c, tail)))).flat();
     if (hostLines) collected.push(...await readAppEvents(app, tail));
     const merged = mergeLogLines(collected, tail);
     merged.forEach(send);

@@ -521,6 +521,8 @@ export interface VolumesChangeResult extends VolumesView {
 
 export interface DestroyResult {
   app: string; containers: string[]; images: string[]; removed: string[];
+  /** On a cluster's manager: the app's Swarm services removed (their tasks stop on every node). */
+  swarmServices?: string[];
   /** Docker volumes removed (--volumes) or kept. */
   volumes: { removed: string[]; kept: string[] };
 }

@@ -142,6 +142,13 @@ export async function reconcileApp(app: string, drainsAlive?: DrainIntent[]): Pr
   const intent = await appIntent(app);
   // No intent, or this process's own change under way: nothing to settle.
   if (!intent || intent.pid === process.pid) return { app, did };
+  if (intent.kind === 'swarm') {
+    // Swarm's tasks are not this host's containers to clean up: only the release is settled.
+    const { settleSwarmRelease } = await import('./swarm.js');
+    const settled = await settleSwarmRelease(intent).catch((error: Error) => `could not settle v${intent.version} on the cluster yet: ${error.message}`);
+    if (settled) did.push(settled);
+    return { app, did };
+  }
   drainsAlive ??= (await listIntents()).drains.filter((d) => alive(d.pid, d.pidStart));
   if (intent.kind === 'rollout') await settleRollout(intent, did);
   else await settleRestart(intent, did);

@@ -37,7 +37,7 @@ export async function runPhase(spec: ReleaseSpec, env: Record<string, string>, e
   const { title, hint } = PHASES[phase];
   const name = releasePhaseName(spec.app, spec.version, phase);
   await removeReleasePhaseLeftover(spec.app, spec.version); // of an attempt that crashed
-  await ensureNetwork(networkCreate(spec.app));
+  if (spec.engine !== 'swarm') await ensureNetwork(networkCreate(spec.app));
   const id = await createContainer(name, planOneOff(spec, env, { kind: 'release', argv: processArgv(command) }));
   emit(`${title.replace(/^the /, '')}: ${command}`, 'release');
   const started = Date.now();

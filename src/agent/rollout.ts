@@ -115,7 +115,7 @@ export async function startHealthy(spec: ReleaseSpec, containers: ContainerPlan[
 }
 
 /** Refuses names another app answers to, or under the base domain but not the app's own (a config error: they come from paas.yml). */
-function checkClaims(app: string, names: string[], others: { app: string; names: string[] }[], baseDomain: string): void {
+export function checkClaims(app: string, names: string[], others: { app: string; names: string[] }[], baseDomain: string): void {
   for (const name of names) {
     const problem = claimProblem(app, name, others, baseDomain);
     if (!problem) continue;

@@ -29,7 +29,12 @@ async function applySettings(app: string, previous: AppSettings, next: AppSettin
   const host = await readHostInfo();
   const current = await releaseOf(app);
   await writeSettings(app, next);
-  if (!current) return { served: false };
+  if (!current) {
+    // A cluster app on a manager that does not keep its releases: the host service routes it
+    // with these settings within a second (syncSwarmRoutes).
+    const { isSwarmApp } = await import('./swarm.js');
+    return { served: await isSwarmApp(app) };
+  }
   try {
     const others = await otherAppsNames(app, host.baseDomain);
     await applySite(siteFor(app, host.baseDomain, current.domains, next), (names, owners) => {

@@ -36,8 +36,9 @@ import { containersLabelled, createContainer, removeContainer, startContainer } 
 import { readAppConfig } from './config-store.js';
 import { specFromRelease } from './releases.js';
 import { run, sleep, start } from './exec.js';
-import { appIntent } from './intents.js';
-import { lockFile } from './lock.js';
+import { appIntent, listIntents } from './intents.js';
+import { acquireLock, lockFile } from './lock.js';
+import { reconcileApp } from './reconcile.js';
 import { restartProcesses } from './processes.js';
 import { LOCKS_DIR, ROOT, RUN_DIR, listApps, readState, writeAtomic } from './state.js';
 
@@ -137,6 +138,24 @@ function serviceLog(line: string): void {
   })().catch(() => {});
 }
 
+/**
+ * Cluster releases an agent left (killed during a service update): settled (recorded or undone)
+ * as soon as their app's lock is free and Swarm is done with them, with no command run. One
+ * readdir a tick when there are none.
+ */
+async function settleClusterReleases(): Promise<void> {
+  for (const app of (await listIntents()).apps) {
+    if ((await appIntent(app))?.kind !== 'swarm') continue;
+    const release = await acquireLock(app, { holder: 'paas host service', command: 'settle a cluster release' }, 0).catch(() => undefined);
+    if (!release) continue;
+    try {
+      for (const line of (await reconcileApp(app)).did) serviceLog(`cluster: ${app}: ${line}`);
+    } finally {
+      await release();
+    }
+  }
+}
+
 /** Runs the service until a newer agent takes over; resolves with the process's exit code. */
 export async function serveHost(argv: string[], ownAgentFile = process.argv[1] ?? ''): Promise<number> {
   const supervised = argv.includes('--supervised');
@@ -154,6 +173,9 @@ export async function serveHost(argv: string[], ownAgentFile = process.argv[1] ?
     // On a cluster's manager: nginx's peers follow the tasks of the apps' services on every node.
     await keepSwarmRoutes().catch((error: unknown) => {
       serviceLog(`cluster routes: ${(error as Error).message}`);
+    });
+    await settleClusterReleases().catch((error: unknown) => {
+      serviceLog(`cluster releases: ${(error as Error).message}`);
     });
     // The service records, read once a tick for both of their uses.
     const services = await readServiceRecords().catch(() => []);

@@ -12,17 +12,20 @@ import { BALANCE_STRATEGIES, type BalanceStrategy } from '../config/types.js';
 import { siteFor } from '../release/settings.js';
 import {
   CLUSTER_NETWORK, NODE_BUSYBOX, isReleaseImage, serviceImage, SWARM_LABEL, envFileText, envSecretName, releaseConfigName, releaseImage, releaseRecord, serviceName, serviceSpec,
-  serviceTypes, staleReleaseTags, taskPeers, updateOutcome, type ImageProcess, type ServiceSpec, type SwarmNode, type SwarmTask,
+  planSwarmSettlement, serviceTypes, staleReleaseTags, taskPeers, updateOutcome, type ImageProcess, type ServiceSpec, type SwarmNode, type SwarmTask,
 } from '../release/swarm.js';
-import { WEB, type ReleaseSpec } from '../release/types.js';
+import { WEB, type Release, type ReleaseSpec } from '../release/types.js';
 import type { ProcessRow } from '../release/ps.js';
 import { validateSpec } from '../release/validate.js';
-import { readAppConfig, writeAppConfig } from './config-store.js';
+import { pruneSnapshots, readAppConfig, readSnapshotIfKept, removeSnapshot, writeAppConfig, writeSnapshot } from './config-store.js';
+import { failpoint } from './failpoints.js';
+import { removeIntent, writeIntent, type SwarmIntent } from './intents.js';
 import { releaseEnv } from '../config/changes.js';
 import { runReleasePhase } from './release-phase.js';
 import { apiName, engineGet, engineRequest } from './engine.js';
 import { docker, run, sleep } from './exec.js';
-import { applySite, currentRoutes, removeRoutes, removeSite, switchRoutes } from './nginx.js';
+import { applySite, currentRoutes, readSites, removeRoutes, removeSite, switchRoutes } from './nginx.js';
+import { checkClaims } from './rollout.js';
 import type { ClusterView, Emit, RolloutResult } from './protocol.js';
 import { appUrls, readHostInfo } from './releases.js';
 import { renderRoutes } from '../nginx/config.js';
@@ -152,7 +155,7 @@ async function listNodes(): Promise<SwarmNode[]> {
   return answer.body;
 }
 
-interface SwarmService { ID: string; Version: { Index: number }; Spec: ServiceSpec; UpdateStatus?: { State?: string; Message?: string; StartedAt?: string } }
+interface SwarmService { ID: string; Version: { Index: number }; Spec: ServiceSpec; PreviousSpec?: ServiceSpec; UpdateStatus?: { State?: string; Message?: string; StartedAt?: string } }
 
 async function paasServices(app?: string): Promise<SwarmService[]> {
   const filters = JSON.stringify({ label: [app ? `${SWARM_LABEL.app}=${app}` : SWARM_LABEL.app] });
@@ -341,8 +344,12 @@ async function taskErrors(serviceId: string, version: number): Promise<string[]>
     .slice(0, 5).map((t) => `task ${t.ID.slice(0, 12)}: ${t.Status.State}${t.Status.Err ? `: ${t.Status.Err}` : ''}`);
 }
 
-/** Creates or updates one service and waits until Swarm says how it went. */
-async function applyService(spec: ReleaseSpec, type: string, body: ServiceSpec, emit: Emit, deadlineMs: number): Promise<{ id: string; created: boolean }> {
+/**
+ * Creates or updates one service and waits until Swarm says how it went. An update Swarm does
+ * not start (the service runs this release already: a release retried after a kill) is done
+ * once its tasks run; `restart` (a forced update of the same release) always waits for Swarm.
+ */
+async function applyService(spec: ReleaseSpec, type: string, body: ServiceSpec, emit: Emit, deadlineMs: number, options: { restart?: boolean } = {}): Promise<{ id: string; created: boolean }> {
   const name = serviceName(spec.app, type);
   const existing = await engineGet<SwarmService>(`/services/${encodeURIComponent(name)}`);
   const started = Date.now();
@@ -367,7 +374,8 @@ async function applyService(spec: ReleaseSpec, type: string, body: ServiceSpec, 
     const running = tasks.filter((t) => t.Status.State === 'running' && t.Spec?.ContainerSpec?.Labels?.[SWARM_LABEL.release] === String(spec.version)).length;
     const line = `${type}: ${running}/${replicas} task(s) of v${spec.version} running and healthy`;
     if (line !== lastLine) { emit(line, 'health'); lastLine = line; }
-    const outcome = fresh ? updateOutcome(status) : 'updating';
+    const settledBefore = !created && !options.restart && !fresh && Date.now() - started > 5000 && updateOutcome(status) === 'completed';
+    const outcome = fresh || settledBefore ? updateOutcome(status) : 'updating';
     if (outcome === 'rolled-back' || outcome === 'paused') {
       const details = [...(status?.Message ? [`Swarm: ${status.Message}`] : []), ...(await taskErrors(id, spec.version)), ...(await serviceLogTail(name)).map((l) => `log: ${l}`)];
       throw new PaasError('healthcheck', `v${spec.version} of ${spec.app} failed on the cluster; Swarm ${outcome === 'rolled-back' ? 'rolled the service back: the previous release keeps serving' : 'paused the update'}`, {
@@ -402,42 +410,176 @@ export async function swarmRelease(spec: ReleaseSpec, emit: Emit, configOverride
     throw new PaasError('config', `${spec.app} declares volumes, and the swarm engine has no volume shared by its nodes`, { hint: 'keep the app on the single-host engine, or keep its state in a service (Postgres, Redis) it reaches over the network' });
   }
   const state = await readState(spec.app);
+  // Names another app of this manager answers to are refused before anything changes (each
+  // manager's host service checks them again when it routes the app).
+  const host = await readHostInfo();
+  const site = siteFor(spec.app, host.baseDomain, spec.domains, await readSettings(spec.app));
+  checkClaims(spec.app, site.serverNames, (await readSites()).sites.filter((s) => s.app !== spec.app).map((s) => ({ app: s.app, names: s.serverNames })), host.baseDomain);
   const config = configOverride ?? await readAppConfig(spec.app);
   if (!isReleaseImage(spec.app, spec.image)) await tagImage(spec.image, spec.app, spec.version);
   const [image, secret] = await Promise.all([imageProcess(spec.image), ensureEnvSecret(spec.app, spec.version, config)]);
   await ensureClusterNetwork();
   await keepReleaseConfig(spec);
   emit(`v${spec.version}: ${spec.description}, on the cluster (start-first, one task at a time)`, 'start');
-  // The release phase runs once, on this manager (a container of the new image on the app's own network), before any task starts.
-  if (spec.releaseCommand && options.releasePhase !== false) await runReleasePhase(spec, releaseEnv(spec.env, config), emit);
-  const placement = spec.placement;
-  const applied: string[] = [];
-  for (const type of serviceTypes(spec)) {
-    const body = serviceSpec(spec, type, { secret, image, ...(placement ? { placement } : {}) });
-    const deadline = 60_000 + 30_000 * Math.max(1, body.Mode.Replicated.Replicas);
-    applied.push((await applyService(spec, type, body, emit, deadline)).id);
+  // Intent first: an agent killed from here on leaves it, and the next one finishes the release
+  // when Swarm completed it, or undoes it (settleSwarmRelease).
+  const intent: SwarmIntent = {
+    kind: 'swarm', app: spec.app, version: spec.version, ...(state.current !== undefined ? { previous: state.current } : {}),
+    record: releaseRecord({ ...spec, image: serviceImage(spec) }, new Date().toISOString()), keepReleases: spec.keepReleases, pid: process.pid, since: new Date().toISOString(),
+  };
+  await writeSnapshot(spec.app, spec.version, config);
+  await writeIntent(intent);
+  await failpoint('swarm-intent-written');
+  try {
+    // The release phase runs once, on this manager (a container of the new image on the app's own network), before any task starts.
+    if (spec.releaseCommand && options.releasePhase !== false) await runReleasePhase(spec, releaseEnv(spec.env, config), emit);
+    const placement = spec.placement;
+    for (const type of serviceTypes(spec)) {
+      const body = serviceSpec(spec, type, { secret, image, ...(placement ? { placement } : {}) });
+      const deadline = 60_000 + 30_000 * Math.max(1, body.Mode.Replicated.Replicas);
+      await applyService(spec, type, body, emit, deadline);
+      await failpoint('swarm-service-applied');
+    }
+  } catch (error) {
+    // Swarm may go on with what it was given (an update past paas's deadline): then the next
+    // agent settles it; else nothing of the release is left to settle.
+    const going = (await paasServices(spec.app).catch(() => [])).some((s) => s.Spec.Labels[SWARM_LABEL.release] === String(spec.version) && updateOutcome(s.UpdateStatus) === 'updating');
+    if (going) await writeIntent({ ...intent, pid: 0 });
+    else {
+      if (!state.releases.some((r) => r.version === spec.version)) await removeSnapshot(spec.app, spec.version);
+      await removeIntent(intent);
+    }
+    throw error;
   }
-  // Process types this release no longer has: their services go.
-  for (const service of await paasServices(spec.app)) {
-    const type = service.Spec.Labels[SWARM_LABEL.process] ?? '';
-    if (!(type in spec.processes)) await engineRequest('DELETE', `/services/${service.ID}`);
-  }
-  const now = new Date().toISOString();
-  const releases = [...state.releases.filter((r) => r.version !== spec.version).map((r) => ({ ...r, status: 'superseded' as const })), releaseRecord({ ...spec, image: serviceImage(spec) }, now)];
-  const kept = releases.slice(-spec.keepReleases);
-  await writeState({ app: spec.app, current: spec.version, releases: kept });
-  await writeAppConfig(spec.app, config);
-  await pruneSecrets(spec.app, new Set(kept.map((r) => r.version)));
+  await removeRetiredServices(spec.app, spec.processes);
+  await recordSwarmRelease(spec.app, intent.record, config, spec.keepReleases);
+  await removeIntent(intent);
   const pruning = await pruneReleaseImages(spec.app, spec.keepReleases);
   const t1 = Date.now();
   await syncSwarmRoutes();
-  const host = await readHostInfo();
   emit(`${spec.app} v${spec.version} runs on the cluster; every manager's nginx routes to its healthy tasks`, 'switch');
   return {
     app: spec.app, version: spec.version, image: serviceImage(spec),
     ...(state.current !== undefined ? { previous: state.current } : {}),
     containers: [], draining: [], pruning, switchMs: Date.now() - t1, urls: appUrls(spec.app, spec.domains, host), timings: { total: Date.now() - t0 },
   };
+}
+
+/** Process types a release no longer has: their services go. */
+async function removeRetiredServices(app: string, processes: Record<string, unknown>): Promise<void> {
+  for (const service of await paasServices(app)) {
+    const type = service.Spec.Labels[SWARM_LABEL.process] ?? '';
+    if (!(type in processes)) await engineRequest('DELETE', `/services/${service.ID}`);
+  }
+}
+
+/** The release as the app's current one on this manager: state, config vars, and what older releases no longer need. */
+async function recordSwarmRelease(app: string, record: Release, config: Record<string, string>, keepReleases: number): Promise<Release[]> {
+  const state = await readState(app);
+  const releases = [...state.releases.filter((r) => r.version !== record.version).map((r) => ({ ...r, status: 'superseded' as const })), { ...record, status: 'active' as const }];
+  const kept = releases.slice(-keepReleases);
+  const next = { app, current: record.version, releases: kept };
+  await writeState(next);
+  await writeAppConfig(app, config);
+  await pruneSecrets(app, new Set(kept.map((r) => r.version)));
+  await pruneSnapshots(next, keepReleases);
+  return kept;
+}
+
+/**
+ * A cluster release an agent left (its intent, intents.ts), settled from what Swarm shows:
+ * every service of the release carries it and Swarm completed the update: recorded as the
+ * agent would have; otherwise undone (services Swarm updated are rolled back to their previous
+ * spec, ones it created go). Nothing is decided while Swarm still updates, or off a manager:
+ * undefined, and the intent stays for the next agent.
+ */
+export async function settleSwarmRelease(intent: SwarmIntent): Promise<string | undefined> {
+  const info = await swarmInfo(5000).catch(() => undefined);
+  if (!info?.ControlAvailable) return undefined;
+  const { app, version } = intent;
+  const services = await paasServices(app);
+  const byId = new Map(services.map((s) => [s.ID, s]));
+  const settling = await Promise.all(services.map(async (s) => {
+    const release = Number(s.Spec.Labels[SWARM_LABEL.release] ?? 0);
+    const tasks = await tasksOf({ service: [s.ID], 'desired-state': ['running'] });
+    const running = tasks.filter((t) => t.Status.State === 'running' && t.Spec?.ContainerSpec?.Labels?.[SWARM_LABEL.release] === String(release)).length;
+    return {
+      id: s.ID, type: s.Spec.Labels[SWARM_LABEL.process] ?? '', release, update: s.UpdateStatus ?? {}, hasPrevious: s.PreviousSpec !== undefined,
+      running, replicas: s.Spec.Mode.Replicated.Replicas,
+    };
+  }));
+  // A first release whose tasks never run is given up after 5 minutes (Swarm has nothing to roll back to).
+  const plan = planSwarmSettlement(version, serviceTypes(intent.record), settling, Date.now() - Date.parse(intent.since) > 300_000);
+  if (plan.action === 'wait') return undefined;
+  if (plan.action === 'finish') {
+    for (const id of plan.retire) await engineRequest('DELETE', `/services/${id}`);
+    const config = await readSnapshotIfKept(app, version) ?? await readAppConfig(app);
+    await recordSwarmRelease(app, intent.record, config, intent.keepReleases);
+    await removeIntent(intent);
+    return `finished v${version} on the cluster that an agent left: Swarm had completed its update`;
+  }
+  const undone: string[] = [];
+  for (const id of [...plan.rollBack, ...plan.remove]) {
+    const service = byId.get(id)!;
+    const rollBack = plan.rollBack.includes(id);
+    const answer = rollBack
+      ? await engineRequest('POST', `/services/${id}/update?version=${service.Version.Index}&rollback=previous`, service.Spec)
+      : await engineRequest('DELETE', `/services/${id}`);
+    if (answer.status !== 200) throw engineError(`undo v${version} of the service ${service.Spec.Name}`, answer);
+    undone.push(`${service.Spec.Name} ${rollBack ? 'rolled back' : 'removed'}`);
+  }
+  const state = await readState(app);
+  if (!state.releases.some((r) => r.version === version)) {
+    await removeSnapshot(app, version);
+    await engineRequest('DELETE', `/configs/${encodeURIComponent(releaseConfigName(app, version))}`);
+  }
+  await removeIntent(intent);
+  return `undid v${version} on the cluster that an agent left${undone.length ? `: ${undone.join(', ')}` : ''}; v${state.current ?? '-'} serves`;
+}
+
+/**
+ * `ps:restart` of a cluster app: each service of `types` gets fresh tasks of the same release,
+ * one at a time, start-first (a forced update: Swarm's health check and rollback as in a deploy).
+ */
+export async function swarmRestart(spec: ReleaseSpec, types: string[], emit: Emit): Promise<string[]> {
+  const restarted: string[] = [];
+  for (const type of types) {
+    const name = serviceName(spec.app, type);
+    const existing = await engineGet<SwarmService>(`/services/${encodeURIComponent(name)}`);
+    if (existing.status !== 200 || !existing.body) throw engineError(`find the service ${name}`, existing);
+    const current = existing.body.Spec;
+    const body: ServiceSpec = { ...current, TaskTemplate: { ...current.TaskTemplate, ForceUpdate: (current.TaskTemplate.ForceUpdate ?? 0) + 1 } };
+    emit(`${type}: fresh task(s) of v${spec.version}, one at a time, each started before the one it replaces stops`, 'start');
+    await applyService(spec, type, body, emit, 60_000 + 30_000 * Math.max(1, current.Mode.Replicated.Replicas), { restart: true });
+    restarted.push(name);
+  }
+  return restarted;
+}
+
+/** apps:destroy on a manager: the app's services (their tasks on every node), secrets and release configs. */
+export async function removeSwarmApp(app: string, emit: Emit): Promise<string[]> {
+  const services = await paasServices(app);
+  for (const service of services) {
+    const answer = await engineRequest('DELETE', `/services/${service.ID}`);
+    if (answer.status !== 200 && answer.status !== 404) throw engineError(`remove the service ${service.Spec.Name}`, answer);
+  }
+  // A secret cannot go while a task still holds it: asked again until the tasks are gone (bounded).
+  const filters = encodeURIComponent(JSON.stringify({ label: [`${SWARM_LABEL.app}=${app}`] }));
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    let left = 0;
+    for (const kind of ['secrets', 'configs'] as const) {
+      for (const item of (await engineGet<{ ID: string }[]>(`/${kind}?filters=${filters}`)).body ?? []) {
+        if ((await engineRequest('DELETE', `/${kind}/${item.ID}`)).status >= 300) left += 1;
+      }
+    }
+    if (left === 0) break;
+    if (Date.now() > deadline) throw new PaasError('host', `${left} secret(s) or config(s) of ${app} are still in use after 60 s`, { hint: `run apps:destroy ${app} again; see \`docker service ls\` on this manager` });
+    await sleep(500);
+  }
+  if (services.length) emit(`removed the cluster service(s) ${services.map((s) => s.Spec.Name).sort().join(', ')}, their secrets and release records`, 'destroy');
+  written.delete(app);
+  return services.map((s) => s.Spec.Name);
 }
 
 /** `paas ps` of a cluster app: its services' tasks that should run, on whichever node. */
@@ -481,8 +623,10 @@ export async function keepSwarmRoutes(now = Date.now()): Promise<void> {
   await syncSwarmRoutes();
 }
 
-/** The last routes written per app by this process: a tick that changes nothing writes nothing. */
+/** The last routes and site written per app by this process: a tick that changes nothing writes nothing. */
 const written = new Map<string, string>();
+/** Apps whose names another app of this host has, with the refusal last reported. */
+const refused = new Map<string, string>();
 
 /**
  * On a manager: every paas web service's site and peers (its running tasks on any node), written
@@ -496,6 +640,7 @@ export async function syncSwarmRoutes(): Promise<{ apps: string[] }> {
   const web = services.filter((s) => s.Spec.Labels[SWARM_LABEL.process] === WEB);
   const host = await readHostInfo();
   const apps: string[] = [];
+  const problems: string[] = [];
   for (const service of web) {
     const app = service.Spec.Labels[SWARM_LABEL.app] ?? '';
     const version = Number(service.Spec.Labels[SWARM_LABEL.release] ?? 0);
@@ -507,15 +652,27 @@ export async function syncSwarmRoutes(): Promise<{ apps: string[] }> {
     const routes = { version, balance: (BALANCE_STRATEGIES as readonly string[]).includes(balance ?? '') ? balance as BalanceStrategy : 'round_robin', upstreams: peers.map((p) => ({ port: p.port, address: p.address })) };
     const text = renderRoutes(routes);
     apps.push(app);
-    if (written.get(app) === text && (await currentRoutes(app)) === text) continue;
     let domains: string[] = [];
     try {
       const parsed = JSON.parse(service.Spec.Labels[SWARM_LABEL.domains] ?? '[]') as unknown;
       if (Array.isArray(parsed)) domains = parsed.filter((d): d is string => typeof d === 'string');
     } catch { /* no domains */ }
-    await applySite(siteFor(app, host.baseDomain, domains, await readSettings(app)));
+    // This manager's settings (domains:add, certs:add on it) are part of the site.
+    const site = siteFor(app, host.baseDomain, domains, await readSettings(app));
+    const key = `${text}\n${JSON.stringify(site)}`;
+    if (written.get(app) === key && (await currentRoutes(app)) === text) continue;
+    try {
+      await applySite(site, (names, owners) => checkClaims(app, names, owners, host.baseDomain));
+    } catch (error) {
+      // An app of this host answers to one of its names: not routed here; said once, not every tick.
+      const message = `${app}: ${(error as Error).message}`;
+      if (refused.get(app) !== message) problems.push(message);
+      refused.set(app, message);
+      continue;
+    }
+    refused.delete(app);
     if ((await currentRoutes(app)) !== text) await switchRoutes(app, routes);
-    written.set(app, text);
+    written.set(app, key);
   }
   // Apps routed here from the cluster before and gone from it now.
   for (const app of written.keys()) {
@@ -526,6 +683,7 @@ export async function syncSwarmRoutes(): Promise<{ apps: string[] }> {
       await removeRoutes(app);
     }
   }
+  if (problems.length) throw new PaasError('config', `not routed on this manager: ${problems.join('; ')}`, { hint: 'remove the name from one of the two apps (paas domains:remove NAME --app APP)' });
   return { apps };
 }
 

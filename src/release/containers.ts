@@ -202,14 +202,14 @@ export function cronRunName(app: string, id: string, at: Date | undefined, suffi
  * the shell rules of the process commands, detached. Unlike other one-off containers its output
  * is kept by the engine (1 MB), for `paas logs -p cron`; the host service removes old runs.
  */
-export function planCronRun(spec: Pick<ReleaseSpec, 'app' | 'version' | 'image' | 'port' | 'volumes'>, env: Record<string, string>, task: { id: string; command: string }, at: Date | undefined): ContainerCreate {
+export function planCronRun(spec: Pick<ReleaseSpec, 'app' | 'version' | 'image' | 'port' | 'volumes' | 'engine'>, env: Record<string, string>, task: { id: string; command: string }, at: Date | undefined): ContainerCreate {
   return {
     Image: spec.image,
     Cmd: processArgv(task.command),
     Env: containerEnv(spec, 'cron', env),
     Labels: { [LABEL.app]: spec.app, [ONE_OFF_LABEL]: 'cron', [CRON_LABEL.task]: task.id, [CRON_LABEL.at]: at ? at.toISOString() : 'manual' },
     HostConfig: {
-      NetworkMode: appNetwork(spec.app),
+      NetworkMode: spec.engine === 'swarm' ? CLUSTER_NETWORK : appNetwork(spec.app),
       LogConfig: { Type: '', Config: { 'max-size': '1m', 'max-file': '1' } },
       ...mountsConfig(spec.app, spec.volumes),
       PidsLimit: DEFAULT_PIDS_LIMIT,
@@ -226,11 +226,15 @@ export function oneOffName(app: string, id: string): string {
   return `paas-${app}.run.${id}`;
 }
 
+/** The overlay network every paas app on the cluster joins: apps reach each other by name on it. */
+export const CLUSTER_NETWORK = 'paas-internal';
+
 /**
  * A one-off container of a release's image and environment (release phase, `paas run`), in the
- * app's network, without logs kept by the engine (its output goes to whoever attached).
+ * app's network (on the swarm engine the cluster's, where the other apps answer by name), without
+ * logs kept by the engine (its output goes to whoever attached).
  */
-export function planOneOff(spec: Pick<ReleaseSpec, 'app' | 'version' | 'image' | 'port' | 'volumes'>, env: Record<string, string>, options: OneOffOptions): ContainerCreate {
+export function planOneOff(spec: Pick<ReleaseSpec, 'app' | 'version' | 'image' | 'port' | 'volumes' | 'engine'>, env: Record<string, string>, options: OneOffOptions): ContainerCreate {
   return {
     Image: spec.image,
     Cmd: options.argv,
@@ -241,7 +245,7 @@ export function planOneOff(spec: Pick<ReleaseSpec, 'app' | 'version' | 'image' |
     AttachStderr: true,
     ...(options.tty ? { Tty: true } : {}),
     HostConfig: {
-      NetworkMode: appNetwork(spec.app),
+      NetworkMode: spec.engine === 'swarm' ? CLUSTER_NETWORK : appNetwork(spec.app),
       LogConfig: { Type: 'none', Config: {} },
       ...mountsConfig(spec.app, spec.volumes),
       PidsLimit: DEFAULT_PIDS_LIMIT,

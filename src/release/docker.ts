@@ -139,7 +139,7 @@ export function serviceLogsArgv(service: string, lines: number): string[] {
 }
 
 /** Every task's last `tail` lines of a Swarm service, each prefixed with `<service>.<slot>.<task>@<node> | ` and a timestamp. */
-export function serviceLogLinesArgv(service: string, tail: number): string[] {
+export function serviceLogLinesArgv(service: string, tail: number, options: { follow?: boolean } = {}): string[] {
   if (!/^[a-z][a-z0-9-]{0,120}$/.test(service)) throw new Error(`invalid service name ${JSON.stringify(service)}`);
-  return ['service', 'logs', '--timestamps', '--no-trunc', '--tail', String(tail), service];
+  return ['service', 'logs', '--timestamps', '--no-trunc', ...(options.follow ? ['--follow'] : []), '--tail', String(tail), service];
 }

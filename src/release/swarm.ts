@@ -4,11 +4,10 @@
  * a Swarm config (replicated to every manager, encrypted at rest), the peers nginx routes to from
  * the service's tasks, and what an update's status means. src/agent/swarm.ts carries them out.
  */
-import { commandArgs, containerEnv } from './containers.js';
+import { CLUSTER_NETWORK, commandArgs, containerEnv } from './containers.js';
 import { WEB, type Release, type ReleaseSpec } from './types.js';
 
-/** The overlay network every paas app on the cluster joins: apps reach each other by name on it. */
-export const CLUSTER_NETWORK = 'paas-internal';
+export { CLUSTER_NETWORK } from './containers.js';
 /** Where each node's static busybox (Debian's busybox-static) is mounted into tasks: it runs the launcher and the health check. */
 export const TASK_BUSYBOX = '/paas/busybox';
 export const NODE_BUSYBOX = '/bin/busybox';
@@ -270,6 +269,41 @@ export function updateOutcome(status: { State?: string } | undefined): UpdateOut
     case 'paused': case 'rollback_paused': return 'paused';
     default: return 'updating';
   }
+}
+
+/** A service of an app as a settlement sees it. */
+export interface SettlingService {
+  id: string;
+  type: string;
+  release: number;
+  update?: { State?: string };
+  /** Swarm keeps the spec before the last update (none: the service was created by it). */
+  hasPrevious: boolean;
+  /** Tasks running of `release`, and how many the service asks for. */
+  running: number;
+  replicas: number;
+}
+
+export type SwarmSettlement =
+  | { action: 'wait' }
+  | { action: 'finish'; retire: string[] }
+  | { action: 'undo'; rollBack: string[]; remove: string[] };
+
+/**
+ * What to do with a cluster release `version` of process types `types` an agent left: wait
+ * while Swarm still updates any of the app's services, or while a service the release created
+ * has not all its tasks running (until `expired`); finish when every type's service carries the
+ * release and completed (services of other types retire); else undo: each service that carries
+ * it goes back to its previous spec, or goes when it has none (created by the release). Pure.
+ */
+export function planSwarmSettlement(version: number, types: string[], services: SettlingService[], expired = false): SwarmSettlement {
+  if (services.some((s) => updateOutcome(s.update) === 'updating')) return { action: 'wait' };
+  const starting = services.some((s) => s.release === version && !s.hasPrevious && s.running < s.replicas);
+  if (starting && !expired) return { action: 'wait' };
+  const done = services.filter((s) => s.release === version && updateOutcome(s.update) === 'completed' && (s.hasPrevious || s.running >= s.replicas));
+  if (types.every((type) => done.some((s) => s.type === type))) return { action: 'finish', retire: services.filter((s) => !types.includes(s.type)).map((s) => s.id) };
+  const carrying = services.filter((s) => s.release === version);
+  return { action: 'undo', rollBack: carrying.filter((s) => s.hasPrevious).map((s) => s.id), remove: carrying.filter((s) => !s.hasPrevious).map((s) => s.id) };
 }
 
 /** The release record kept as a Swarm config: the release without its config vars' values. */

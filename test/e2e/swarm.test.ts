@@ -2,9 +2,11 @@ import { execa } from 'execa';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyExample } from './helpers.js';
+import { cliPath, copyExample } from './helpers.js';
+import { failpoints, onHost } from './faults.js';
 import { testWorld, viaNginx, type TestHost } from './hosts.js';
 import { formatLoadReport, startLoad } from './load.js';
+import { request } from '../nginx/harness.js';
 
 /**
  * A 3-node Swarm cluster of sandbox hosts (two managers, whose nginx route, and a worker), a
@@ -40,6 +42,8 @@ function writeApp(dir: string, name: string, version: number, hosts: TestHost[],
     ].join('\n'));
   }
   writeFileSync(server, text);
+  // A scheduled task (it runs on the first manager) that calls the other app by name.
+  writeFileSync(path.join(dir, 'cron.js'), `fetch('http://${peer}.internal:8080/').then((r) => r.text()).then((t) => console.log('cron peer:', t.trim()));\n`);
   writeFileSync(path.join(dir, 'paas.yml'), [
     `app: ${name}`,
     'engine: swarm',
@@ -47,6 +51,7 @@ function writeApp(dir: string, name: string, version: number, hosts: TestHost[],
     `processes: { web: ${replicas} }`,
     'healthcheck: { path: /up }',
     `env: { PEER: ${peer} }`,
+    'cron: { callpeer: { schedule: "@yearly", command: node cron.js } }',
     '',
   ].join('\n'));
 }
@@ -164,6 +169,17 @@ describe('a 3-node swarm', () => {
     const run = await world.cli(['run', '--app', app, '--host', nodes[0]!.url, '--identity', nodes[0]!.keyPath, '--', 'node', '-e', 'console.log(6 * 7, process.env.GREETING)'], {}, example.dir);
     expect(run.exitCode, run.stderr).toBe(0);
     expect(run.stdout).toContain('42 hello swarm');
+    // A one-off is on the cluster's overlay network: it reaches the other app by name.
+    const called = await world.cli(['run', '--app', app, '--host', nodes[0]!.url, '--identity', nodes[0]!.keyPath, '--', 'node', '-e', `fetch('http://${peer}.internal:8080/').then((r) => r.text()).then((t) => console.log('peer:', t))`], {}, example.dir);
+    expect(called.exitCode, called.stderr).toBe(0);
+    expect(called.stdout).toContain('peer: Hello from the node example, version 1');
+    // So is a scheduled task's run, on the first manager; its output is in logs -p cron.
+    const cron = await world.cli(['cron:run', 'callpeer', '--app', app, '--host', nodes[0]!.url, '--identity', nodes[0]!.keyPath], {}, example.dir);
+    expect(cron.exitCode, cron.stderr).toBe(0);
+    expect(await waitFor('the cron run\'s output', async () => {
+      const lines = await world.cli(['logs', '-p', 'cron', '-n', '20', '--app', app, '--host', nodes[0]!.url, '--identity', nodes[0]!.keyPath], {}, example.dir);
+      return /cron\.callpeer.*cron peer: Hello from the node example, version 1/.test(lines.stdout) ? true : undefined;
+    }, 30_000)).toBe(true);
     const atManager = ['--app', app, '--host', nodes[0]!.url, '--identity', nodes[0]!.keyPath, '--json'];
     const back = await world.cli(['rollback', 'v10', ...atManager], {}, example.dir);
     expect(back.exitCode, back.stderr).toBe(0);
@@ -187,6 +203,125 @@ describe('a 3-node swarm', () => {
     const logs = await world.cli(['logs', '-n', '50', '--app', app, '--host', nodes[0]!.url, '--identity', nodes[0]!.keyPath], {}, example.dir);
     expect(logs.exitCode, logs.stderr).toBe(0);
     expect(logs.stdout).toMatch(/web\.\d+.*listening on 8080/);
+  }, 300_000);
+
+  it('kill -9 of the manager\'s agent during a service update and before it, and a killed CLI: the host settles each release by itself; ps:restart and logs --follow; 0 failed requests', async () => {
+    const manager = nodes[0]!;
+    const atManager = ['--app', app, '--host', manager.url, '--identity', manager.keyPath];
+    const onManager = async (script: string) => (await onHost(manager, 'sh', '-c', script)).stdout;
+    const stateOf = async () => JSON.parse(await onManager(`cat /var/lib/paas/apps/${app}/state.json`)) as { current: number; releases: { version: number }[] };
+    const settled = (what: string) => waitFor(what, async () => ((await onManager(`ls /var/lib/paas/intents/${app}.json 2>/dev/null`)) === '' ? true : undefined), 120_000);
+    const serviceRelease = async () => Number(await onManager(`docker service inspect --format '{{index .Spec.Labels "paas.release"}}' ${app}-web`));
+    const load = startLoad({ url: `http://127.0.0.1:${front.httpPort}/`, hostHeader: `${app}.localhost`, expectBody: /version \d+\n$/, maxDurationMs: 900_000, requestTimeoutMs: 10_000 });
+    try {
+      // Killed once Swarm completed the web service's update, before the agent recorded it: the
+      // host service records it with no paas command.
+      const before = await stateOf();
+      await failpoints.arm(manager, 'swarm-service-applied', 'kill');
+      writeApp(example.dir, app, 20, nodes, 3);
+      const killed = await deploy(example.dir);
+      await failpoints.disarm(manager, 'swarm-service-applied');
+      expect(killed.exitCode).not.toBe(0);
+      await settled('the killed release settled');
+      const finished = await stateOf();
+      console.log(`swarm: agent killed after the service update: v${finished.current} recorded by the host service (was v${before.current})`);
+      expect(finished.current).toBeGreaterThan(before.current);
+      expect(await serviceRelease()).toBe(finished.current);
+      expect(await onManager('cat /var/lib/paas/log/service.log')).toContain(`finished v${finished.current} on the cluster that an agent left`);
+      expect(await version(manager)).toBe('20');
+
+      // Killed after its intent, before any service changed: undone, the release before serves.
+      await failpoints.arm(manager, 'swarm-intent-written', 'kill');
+      writeApp(example.dir, app, 21, nodes, 3);
+      expect((await deploy(example.dir)).exitCode).not.toBe(0);
+      await failpoints.disarm(manager, 'swarm-intent-written');
+      await settled('the undone release settled');
+      expect((await stateOf()).current).toBe(finished.current);
+      expect(await serviceRelease()).toBe(finished.current);
+      expect(await onManager(`ls /var/lib/paas/apps/${app}/config`)).not.toContain(`v${finished.current + 1}.enc`);
+      expect(await onManager(`docker config ls --format '{{.Name}}'`)).not.toContain(`${app}-release-v${finished.current + 1}`);
+      expect(await version(manager)).toBe('20');
+
+      // The CLI killed (its SSH connection gone) while the agent waits for Swarm: the release lands anyway.
+      await failpoints.arm(manager, 'swarm-service-applied', 'pause');
+      writeApp(example.dir, app, 22, nodes, 3);
+      const cli = execa(process.execPath, [cliPath, 'deploy', example.dir, '--identity', manager.keyPath], { env: { ...world.env, NO_COLOR: '1' }, reject: false, stdin: 'ignore' });
+      try {
+        expect(await failpoints.reached(manager, 'swarm-service-applied', 300_000)).toBe(true);
+        cli.kill('SIGKILL');
+      } finally {
+        await failpoints.disarm(manager, 'swarm-service-applied');
+      }
+      await cli;
+      await settled('the release of the killed CLI settled');
+      expect(await waitFor('v22 recorded', async () => ((await stateOf()).current > finished.current ? true : undefined), 60_000)).toBe(true);
+      expect(await version(manager)).toBe('22');
+
+      // logs --follow picks up the fresh tasks of a ps:restart (new containers, on any node).
+      const follow = execa(process.execPath, [cliPath, 'logs', '--follow', '-n', '0', ...atManager], { env: { ...world.env, NO_COLOR: '1' }, reject: false, stdin: 'pipe', cwd: example.dir });
+      let followed = '';
+      follow.stdout!.on('data', (chunk: Buffer) => { followed += chunk.toString(); });
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      const restartedAt = Date.now();
+      const restart = await world.cli(['ps:restart', ...atManager], {}, example.dir);
+      expect(restart.exitCode, restart.stderr).toBe(0);
+      const ps = JSON.parse((await world.cli(['ps', ...atManager, '--json'], {}, example.dir)).stdout) as { processes: { uptimeSeconds?: number }[] }[];
+      expect(ps[0]!.processes).toHaveLength(3);
+      for (const row of ps[0]!.processes) expect(row.uptimeSeconds!).toBeLessThanOrEqual(Math.ceil((Date.now() - restartedAt) / 1000));
+      await waitFor('the fresh tasks\' lines in logs --follow', async () => ((followed.match(/web\.\d+.*listening on 8080/g) ?? []).length >= 3 ? true : undefined), 20_000);
+      follow.kill('SIGTERM');
+      await follow;
+      expect(await waitFor('no `docker service logs` left on the manager', async () => ((await onManager('ps -eo args | grep -c "[s]ervice logs"')).trim() === '0' ? true : undefined), 15_000)).toBe(true);
+    } finally {
+      const report = await load.stop();
+      console.log(`swarm: two agent kills, a killed CLI, a ps:restart: ${formatLoadReport(report)}`);
+      expect(report.failed, formatLoadReport(report)).toBe(0);
+    }
+  }, 900_000);
+
+  it('domains:add through the managers serves a cluster app at a new name; another app claiming it is refused before anything changes', async () => {
+    const managers = [nodes[0]!, nodes[1]!];
+    const name = 'www.spread-e2e.test';
+    const added = await world.cli(['domains:add', name, '--app', app, ...world.at(...managers)]);
+    expect(added.exitCode, added.stderr).toBe(0);
+    for (const manager of managers) {
+      expect(await waitFor(`${name} on ${manager.name}`, async () => (/version 22/.test((await request(manager.httpPort, name, '/')).body) ? true : undefined), 10_000)).toBe(true);
+    }
+    const peerRelease = async () => (await onHost(nodes[0]!, 'docker', 'service', 'inspect', '--format', '{{index .Spec.Labels "paas.release"}}', `${peer}-web`)).stdout.trim();
+    const before = await peerRelease();
+    const config = path.join(peerExample.dir, 'paas.yml');
+    const original = readFileSync(config, 'utf8');
+    writeFileSync(config, `${original}domains: [${name}]\n`);
+    try {
+      const refused = await deploy(peerExample.dir);
+      expect(refused.exitCode).not.toBe(0);
+      expect(refused.stdout + refused.stderr).toContain(name);
+      expect(refused.stdout + refused.stderr).toContain(app);
+    } finally {
+      writeFileSync(config, original);
+    }
+    expect(await peerRelease()).toBe(before);
+    const removed = await world.cli(['domains:remove', name, '--app', app, ...world.at(...managers)]);
+    expect(removed.exitCode, removed.stderr).toBe(0);
+    for (const manager of managers) {
+      expect(await waitFor(`${name} gone from ${manager.name}`, async () => ((await request(manager.httpPort, name, '/')).status === 404 ? true : undefined), 10_000)).toBe(true);
+    }
+  }, 300_000);
+
+  it('apps:destroy of a cluster app removes its services, their tasks on every node, its secrets and release records', async () => {
+    const destroyed = await world.cli(['apps:destroy', peer, '--confirm', peer, ...world.at(...nodes)]);
+    expect(destroyed.exitCode, destroyed.stderr).toBe(0);
+    expect(destroyed.stdout).toContain(`the cluster service(s) ${peer}-web`);
+    const manager = nodes[0]!;
+    for (const kind of ['service', 'secret', 'config']) {
+      expect((await onHost(manager, 'docker', kind, 'ls', '--format', '{{.Name}}')).stdout).not.toContain(peer);
+    }
+    for (const node of nodes) {
+      await waitFor(`no ${peer} container on ${node.name}`, async () => ((await onHost(node, 'docker', 'ps', '-aq', '--filter', `label=paas.app=${peer}`)).stdout.trim() === '' ? true : undefined), 60_000);
+      expect((await onHost(node, 'docker', 'images', '-q', `paas/${peer}`)).stdout.trim()).toBe('');
+    }
+    expect((await viaNginx(nodes[1]!, peer)).status).toBe(404);
+    expect(await version(nodes[1]!)).toBe('22');
   }, 300_000);
 
   it('a node that stops: its task runs elsewhere, requests keep being answered, the next deploy works on two nodes, and the node comes back', async () => {

@@ -218,6 +218,10 @@ describe('planOneOff', () => {
     });
     expect(releasePhaseName('shop', 7)).toBe('paas-shop.release.v7');
   });
+
+  it('on the swarm engine: the cluster\'s overlay network, where the other apps answer by name', () => {
+    expect(planOneOff({ ...spec(), engine: 'swarm' }, {}, { kind: 'run', argv: ['sh'] }).HostConfig.NetworkMode).toBe('paas-internal');
+  });
 });
 
 describe('planCronRun', () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   execArgv, restoreRedisSnapshotArgv, startArgv, stopArgv,
   appContainerIdsArgv, appContainerTableArgv, buildArgv, classicBuildArgv, imageIdsArgv, imageLayersArgv, imageTagsArgv, inspectArgv,
-  loadArgv, logsArgv, restartArgv, serverVersionArgv, startAttachedArgv, statsArgv,
+  loadArgv, logsArgv, restartArgv, serverVersionArgv, serviceLogLinesArgv, serviceLogsArgv, startAttachedArgv, statsArgv,
 } from '../../src/release/docker.js';
 
 describe('docker argv builders', () => {
@@ -53,5 +53,12 @@ describe('docker argv builders', () => {
     // The script is constant: names and paths come only through the argv above.
     expect(restoreRedisSnapshotArgv('paas-svc.other.data', 'redis:6-bookworm')[11]).toBe(restore[11]);
     expect(restore[11]).toContain('config set appendonly yes');
+  });
+
+  it('service logs of a cluster app: raw tail, timestamped lines, and a follow', () => {
+    expect(serviceLogsArgv('shop-web', 20)).toEqual(['service', 'logs', '--raw', '--no-trunc', '--tail', '20', 'shop-web']);
+    expect(serviceLogLinesArgv('shop-web', 100)).toEqual(['service', 'logs', '--timestamps', '--no-trunc', '--tail', '100', 'shop-web']);
+    expect(serviceLogLinesArgv('shop-worker', 0, { follow: true })).toEqual(['service', 'logs', '--timestamps', '--no-trunc', '--follow', '--tail', '0', 'shop-worker']);
+    expect(() => serviceLogLinesArgv('--host=x', 1)).toThrow(/invalid service name/);
   });
 });

@@ -4,6 +4,7 @@ import { renderRoutes } from '../../src/nginx/config.js';
 import {
   checkPlacementConstraint, checkSpreadDescriptor, envFileText, parseServiceLogLine, LAUNCH_SCRIPT, serviceSpec, serviceTypes, staleReleaseTags, taskArgv, taskHealthcheck, taskPeers, updateOutcome,
   type SwarmNode, type SwarmTask,
+  planSwarmSettlement, type SettlingService,
 } from '../../src/release/swarm.js';
 import type { ReleaseSpec } from '../../src/release/types.js';
 import { checkJoinRequest } from '../../src/agent/swarm.js';
@@ -150,5 +151,38 @@ describe('parseServiceLogLine', () => {
   it('leaves out other services\' lines and anything else', () => {
     expect(parseServiceLogLine('shop-worker.1.a1@n | x', 'shop-web', 'web')).toBeUndefined();
     expect(parseServiceLogLine('error from daemon', 'shop-web', 'web')).toBeUndefined();
+  });
+});
+
+describe('planSwarmSettlement: a cluster release an agent left', () => {
+  const svc = (id: string, type: string, release: number, more: Partial<SettlingService> = {}): SettlingService => ({
+    id, type, release, update: { State: 'completed' }, hasPrevious: true, running: 3, replicas: 3, ...more,
+  });
+
+  it('waits while Swarm updates or rolls back any service of the app', () => {
+    expect(planSwarmSettlement(9, ['web'], [svc('a', 'web', 9, { update: { State: 'updating' } })])).toEqual({ action: 'wait' });
+    expect(planSwarmSettlement(9, ['web', 'worker'], [svc('a', 'web', 9), svc('b', 'worker', 8, { update: { State: 'rollback_started' } })])).toEqual({ action: 'wait' });
+  });
+
+  it('finishes when every type carries the release and Swarm completed; types it no longer has retire', () => {
+    expect(planSwarmSettlement(9, ['web', 'worker'], [svc('a', 'web', 9), svc('b', 'worker', 9), svc('c', 'clock', 8)])).toEqual({ action: 'finish', retire: ['c'] });
+    // A first deploy (no previous spec, no update status) is done once its tasks run.
+    expect(planSwarmSettlement(1, ['web'], [svc('a', 'web', 1, { update: {}, hasPrevious: false })])).toEqual({ action: 'finish', retire: [] });
+  });
+
+  it('undoes a release Swarm rolled back or that never reached every type: updated services go back, created ones go', () => {
+    // Swarm rolled web back (its spec is v8 again): nothing carries v9.
+    expect(planSwarmSettlement(9, ['web'], [svc('a', 'web', 8, { update: { State: 'rollback_completed' } })])).toEqual({ action: 'undo', rollBack: [], remove: [] });
+    // Killed after web: worker still v8; the new clock service was created by v9.
+    expect(planSwarmSettlement(9, ['web', 'worker', 'clock'], [svc('a', 'web', 9), svc('b', 'worker', 8), svc('c', 'clock', 9, { hasPrevious: false, update: {} })]))
+      .toEqual({ action: 'undo', rollBack: ['a'], remove: ['c'] });
+    // A paused update counts as not done.
+    expect(planSwarmSettlement(9, ['web'], [svc('a', 'web', 9, { update: { State: 'paused' } })])).toEqual({ action: 'undo', rollBack: ['a'], remove: [] });
+  });
+
+  it('a first release whose tasks do not run yet is waited for, and given up once expired', () => {
+    const starting = [svc('a', 'web', 1, { update: {}, hasPrevious: false, running: 1 })];
+    expect(planSwarmSettlement(1, ['web'], starting)).toEqual({ action: 'wait' });
+    expect(planSwarmSettlement(1, ['web'], starting, true)).toEqual({ action: 'undo', rollBack: [], remove: ['a'] });
   });
 });

@@ -35,7 +35,7 @@ export default class AppsDestroy extends HostCommand {
     return this.eachHostLocked(hostAddresses(flags, await this.configOf('.')), flags, app, 'apps:destroy',
       (session, token) => session.agent.call('destroy', { app, 'lock-token': token, by: whoAmI(), volumes: flags.volumes }),
       (host, done) => [
-        `Destroyed ${app} on ${host}: ${done.containers.length} container(s), ${done.images.length} image(s), ${done.removed.length} path(s)${done.volumes.removed.length ? `, ${done.volumes.removed.length} volume(s)` : ''}`,
+        `Destroyed ${app} on ${host}: ${done.swarmServices?.length ? `the cluster service(s) ${done.swarmServices.join(', ')}, ` : ''}${done.containers.length} container(s), ${done.images.length} image(s), ${done.removed.length} path(s)${done.volumes.removed.length ? `, ${done.volumes.removed.length} volume(s)` : ''}`,
         ...(done.volumes.kept.length ? [`  kept the volume(s) ${done.volumes.kept.join(', ')} and their data (apps:destroy ${app} --volumes removes them)`] : []),
       ]);
   }

@@ -1,5 +1,5 @@
 import type { CronView } from '../../agent/protocol.js';
-import { HostCommand, hostAddresses, hostFlags } from '../../ui/host-command.js';
+import { HostCommand, releaseHosts, hostFlags } from '../../ui/host-command.js';
 import { cronLines } from '../../ui/views.js';
 
 export default class Cron extends HostCommand {
@@ -12,6 +12,6 @@ export default class Cron extends HostCommand {
     const { flags } = await this.parse(Cron);
     const config = await this.configOf('.');
     const app = this.appName(flags, config);
-    return this.eachHost(hostAddresses(flags, config), flags, ({ agent }) => agent.call('cron', { app }), cronLines);
+    return this.eachHost(releaseHosts(flags, config), flags, ({ agent }) => agent.call('cron', { app }), cronLines);
   }
 }

@@ -11,7 +11,6 @@ import { readAppConfig, writeAppConfig } from './config-store.js';
 import type { ConfigSetResult, ConfigShowResult, Emit } from './protocol.js';
 import { currentRelease, specFromRelease } from './releases.js';
 import { readRolloutInputs, rolloutLocked } from './rollout.js';
-import { readState } from './state.js';
 
 export async function showConfig(app: string, keys: string[], reveal: boolean): Promise<ConfigShowResult> {
   const stored = await readAppConfig(app);
@@ -42,7 +41,9 @@ export async function changeConfig(app: string, change: ConfigChange, fields: Pi
     emit('no config var changed: no new release', 'config');
     return { app, changed };
   }
-  const current = currentRelease(await readState(app));
+  // On a cluster manager standing in for the one that kept the releases: the cluster's history.
+  const { readStateOrHistory } = await import('./swarm.js');
+  const current = currentRelease(await readStateOrHistory(app));
   if (!current) {
     await writeAppConfig(app, vars);
     emit(`${app} has no release yet: the next deploy uses the new config`, 'config');

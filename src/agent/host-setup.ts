@@ -32,7 +32,8 @@ export async function hostFacts(app: string | undefined, engine = true): Promise
   const host = await readJson<HostInfo>(HOST_FILE);
   const [version, state, others] = await Promise.all([
     engine ? docker(serverVersionArgv(), { check: false, timeoutMs: 30_000 }) : undefined,
-    app ? readState(app) : undefined,
+    // A cluster's manager without the app's releases on its disk tells the cluster's (release numbers go on).
+    app ? import('./swarm.js').then(({ readStateOrHistory }) => readStateOrHistory(app)) : undefined,
     // What the other apps answer to: the CLI refuses a paas.yml domain of theirs before it builds.
     app && host ? otherAppsNames(app, host.baseDomain) : undefined,
   ]);

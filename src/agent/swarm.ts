@@ -12,9 +12,9 @@ import { BALANCE_STRATEGIES, type BalanceStrategy } from '../config/types.js';
 import { siteFor } from '../release/settings.js';
 import {
   CLUSTER_NETWORK, NODE_BUSYBOX, isReleaseImage, serviceImage, SWARM_LABEL, envFileText, envSecretName, releaseConfigName, releaseImage, releaseRecord, serviceName, serviceSpec,
-  planSwarmSettlement, serviceTypes, staleReleaseTags, taskPeers, updateOutcome, type ImageProcess, type ServiceSpec, type SwarmNode, type SwarmTask,
+  historyFromRecords, planSwarmSettlement, serviceTypes, staleReleaseTags, taskPeers, updateOutcome, type ImageProcess, type ServiceSpec, type SwarmNode, type SwarmTask,
 } from '../release/swarm.js';
-import { WEB, type Release, type ReleaseSpec } from '../release/types.js';
+import { WEB, type AppState, type Release, type ReleaseSpec } from '../release/types.js';
 import type { ProcessRow } from '../release/ps.js';
 import { validateSpec } from '../release/validate.js';
 import { pruneSnapshots, readAppConfig, readSnapshotIfKept, removeSnapshot, writeAppConfig, writeSnapshot } from './config-store.js';
@@ -313,12 +313,38 @@ async function ensureEnvSecret(app: string, version: number, env: Record<string,
   return { id: answer.body.ID, name };
 }
 
-/** Secrets of the app's releases that are not among `keep` (Docker refuses to remove one a service still uses). */
-async function pruneSecrets(app: string, keep: Set<number>): Promise<void> {
-  const answer = await engineGet<{ ID: string; Spec: { Labels?: Record<string, string> } }[]>(`/secrets?filters=${encodeURIComponent(JSON.stringify({ label: [`${SWARM_LABEL.app}=${app}`] }))}`);
-  for (const secret of answer.body ?? []) {
-    if (!keep.has(Number(secret.Spec.Labels?.[SWARM_LABEL.release]))) await engineRequest('DELETE', `/secrets/${secret.ID}`);
+/** Secrets and release records of the app's releases that are not among `keep` (Docker refuses to remove a secret a service still uses). */
+async function pruneReleaseObjects(app: string, keep: Set<number>): Promise<void> {
+  for (const kind of ['secrets', 'configs'] as const) {
+    const answer = await engineGet<{ ID: string; Spec: { Labels?: Record<string, string> } }[]>(`/${kind}?filters=${encodeURIComponent(JSON.stringify({ label: [`${SWARM_LABEL.app}=${app}`] }))}`);
+    for (const item of answer.body ?? []) {
+      if (!keep.has(Number(item.Spec.Labels?.[SWARM_LABEL.release]))) await engineRequest('DELETE', `/${kind}/${item.ID}`);
+    }
   }
+}
+
+/** The app's state on this host; on a manager that has none, the cluster's release history (clusterHistory). */
+export async function readStateOrHistory(app: string): Promise<AppState> {
+  const state = await readState(app);
+  if (state.releases.length) return state;
+  return (await clusterHistory(app).catch(() => undefined)) ?? state;
+}
+
+/**
+ * The app's releases as the cluster keeps them (release records: Swarm configs, replicated to
+ * every manager), for a manager that has none on its disk: it stands in for the one that kept
+ * them. Undefined off a manager or with no record.
+ */
+export async function clusterHistory(app: string, keep = 100): Promise<AppState | undefined> {
+  const info = await swarmInfo(2000).catch(() => undefined);
+  if (!info?.ControlAvailable) return undefined;
+  const filters = encodeURIComponent(JSON.stringify({ label: [`${SWARM_LABEL.app}=${app}`, `${SWARM_LABEL.kind}=release`] }));
+  const listed = await engineGet<{ Spec: { Data?: string } }[]>(`/configs?filters=${filters}`);
+  const records = (listed.body ?? []).flatMap((c) => (c.Spec.Data ? [Buffer.from(c.Spec.Data, 'base64').toString('utf8')] : []));
+  if (records.length === 0) return undefined;
+  const web = (await paasServices(app)).find((s) => s.Spec.Labels[SWARM_LABEL.process] === WEB);
+  const serving = web ? Number(web.Spec.Labels[SWARM_LABEL.release]) : undefined;
+  return historyFromRecords(app, records, serving, keep);
 }
 
 async function keepReleaseConfig(spec: ReleaseSpec): Promise<void> {
@@ -326,7 +352,7 @@ async function keepReleaseConfig(spec: ReleaseSpec): Promise<void> {
   await engineRequest('DELETE', `/configs/${encodeURIComponent(name)}`);
   const answer = await engineRequest('POST', '/configs/create', {
     Name: name, Labels: { [SWARM_LABEL.app]: spec.app, [SWARM_LABEL.release]: String(spec.version), [SWARM_LABEL.kind]: 'release' },
-    Data: Buffer.from(JSON.stringify(releaseRecord(spec, new Date().toISOString()))).toString('base64'),
+    Data: Buffer.from(JSON.stringify(releaseRecord({ ...spec, image: serviceImage(spec) }, new Date().toISOString()))).toString('base64'),
   });
   if (answer.status !== 201) throw engineError(`record release v${spec.version}`, answer);
 }
@@ -409,16 +435,26 @@ export async function swarmRelease(spec: ReleaseSpec, emit: Emit, configOverride
   if (spec.volumes?.length) {
     throw new PaasError('config', `${spec.app} declares volumes, and the swarm engine has no volume shared by its nodes`, { hint: 'keep the app on the single-host engine, or keep its state in a service (Postgres, Redis) it reaches over the network' });
   }
-  const state = await readState(spec.app);
+  const state = await readStateOrHistory(spec.app);
+  const config = configOverride ?? await readAppConfig(spec.app);
+  const standIn = (await readState(spec.app)).releases.length === 0 && state.releases.length > 0;
+  const lostVars = standIn ? (state.releases.find((r) => r.version === state.current)?.configVars ?? []) : [];
+  if (!configOverride && lostVars.some((name) => !(name in config))) {
+    // Swarm secrets cannot be read back: a release now would run without them.
+    throw new PaasError('config', `this manager stands in for the one that kept ${spec.app}'s releases, and does not have its config vars ${lostVars.join(', ')}`, {
+      hint: `set them here first (paas config:set ${lostVars.map((n) => `${n}=...`).join(' ')} --host THIS-MANAGER), then deploy`,
+    });
+  }
   // Names another app of this manager answers to are refused before anything changes (each
   // manager's host service checks them again when it routes the app).
   const host = await readHostInfo();
   const site = siteFor(spec.app, host.baseDomain, spec.domains, await readSettings(spec.app));
   checkClaims(spec.app, site.serverNames, (await readSites()).sites.filter((s) => s.app !== spec.app).map((s) => ({ app: s.app, names: s.serverNames })), host.baseDomain);
-  const config = configOverride ?? await readAppConfig(spec.app);
   if (!isReleaseImage(spec.app, spec.image)) await tagImage(spec.image, spec.app, spec.version);
   const [image, secret] = await Promise.all([imageProcess(spec.image), ensureEnvSecret(spec.app, spec.version, config)]);
   await ensureClusterNetwork();
+  // The release records the names of its config vars (their values: the secret and this manager's snapshot).
+  spec = { ...spec, configVars: Object.keys(config).sort() };
   await keepReleaseConfig(spec);
   emit(`v${spec.version}: ${spec.description}, on the cluster (start-first, one task at a time)`, 'start');
   // Intent first: an agent killed from here on leaves it, and the next one finishes the release
@@ -475,13 +511,13 @@ async function removeRetiredServices(app: string, processes: Record<string, unkn
 
 /** The release as the app's current one on this manager: state, config vars, and what older releases no longer need. */
 async function recordSwarmRelease(app: string, record: Release, config: Record<string, string>, keepReleases: number): Promise<Release[]> {
-  const state = await readState(app);
+  const state = await readStateOrHistory(app);
   const releases = [...state.releases.filter((r) => r.version !== record.version).map((r) => ({ ...r, status: 'superseded' as const })), { ...record, status: 'active' as const }];
   const kept = releases.slice(-keepReleases);
   const next = { app, current: record.version, releases: kept };
   await writeState(next);
   await writeAppConfig(app, config);
-  await pruneSecrets(app, new Set(kept.map((r) => r.version)));
+  await pruneReleaseObjects(app, new Set(kept.map((r) => r.version)));
   await pruneSnapshots(next, keepReleases);
   return kept;
 }

@@ -112,7 +112,8 @@ export const VERBS: VerbTable = {
     return deploySession({ app: args.app, by: args.by ?? 'unknown', command: args.command ?? 'paas deploy', waitMs: args.wait ?? 0, stdin, emit });
   },
   rollback: async ({ args, emit }) => {
-    const state = await readState(args.app);
+    const { readStateOrHistory } = await import('./swarm.js');
+    const state = await readStateOrHistory(args.app);
     const spec = rollbackSpec(state, { ...(args.to !== undefined ? { to: args.to } : {}), ...releaseFields(args) });
     if ((await engineGet(`/images/${apiName(spec.image)}/json`)).status !== 200) {
       throw new PaasError('usage', `the image of v${args.to ?? '?'} (${spec.image}) is no longer on this host`, {
@@ -120,12 +121,14 @@ export const VERBS: VerbTable = {
       });
     }
     // Heroku's rollback: the code AND the config vars of that release; no release phase.
-    const config = await readSnapshot(args.app, rollbackTarget(state, args.to));
+    const target = rollbackTarget(state, args.to);
     if (spec.engine === 'swarm') {
-      // The config vars in force stay (Swarm secrets cannot be read back); the code is that release's.
+      // A cluster release recorded without its config vars' names (before paas kept them) keeps the ones in force.
+      const config = target.configVars === undefined ? undefined : await readSnapshot(args.app, target);
       const { swarmRelease } = await import('./swarm.js');
-      return locked(args, 'rollback', async () => swarmRelease(spec, emit, undefined, { releasePhase: false }));
+      return locked(args, 'rollback', async () => swarmRelease(spec, emit, config, { releasePhase: false }));
     }
+    const config = await readSnapshot(args.app, target);
     return rollout(spec, emit, lockOf(args), [], { config, releasePhase: false });
   },
 
@@ -147,7 +150,7 @@ export const VERBS: VerbTable = {
     return { stopped, pruned };
   },
 
-  releases: ({ args }) => readState(args.app),
+  releases: async ({ args }) => (await import('./swarm.js')).readStateOrHistory(args.app),
   outcome: ({ args }) => outcome(args),
   apps: () => listAppSummaries(),
   'app-info': ({ args }) => appInfo(args.app),

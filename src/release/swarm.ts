@@ -5,7 +5,7 @@
  * the service's tasks, and what an update's status means. src/agent/swarm.ts carries them out.
  */
 import { CLUSTER_NETWORK, commandArgs, containerEnv } from './containers.js';
-import { WEB, type Release, type ReleaseSpec } from './types.js';
+import { WEB, type AppState, type Release, type ReleaseSpec } from './types.js';
 
 export { CLUSTER_NETWORK } from './containers.js';
 /** Where each node's static busybox (Debian's busybox-static) is mounted into tasks: it runs the launcher and the health check. */
@@ -304,6 +304,29 @@ export function planSwarmSettlement(version: number, types: string[], services: 
   if (types.every((type) => done.some((s) => s.type === type))) return { action: 'finish', retire: services.filter((s) => !types.includes(s.type)).map((s) => s.id) };
   const carrying = services.filter((s) => s.release === version);
   return { action: 'undo', rollBack: carrying.filter((s) => s.hasPrevious).map((s) => s.id), remove: carrying.filter((s) => !s.hasPrevious).map((s) => s.id) };
+}
+
+/**
+ * An app's release history from the release records the cluster keeps (one Swarm config per
+ * release, JSON of releaseRecord): for a manager that does not have it on its disk. `serving`
+ * is the release the web service carries. Records that are not releases are left out; none:
+ * undefined. Pure.
+ */
+export function historyFromRecords(app: string, records: string[], serving: number | undefined, keep: number): AppState | undefined {
+  const releases: Release[] = [];
+  for (const text of records) {
+    let record: unknown;
+    try { record = JSON.parse(text); } catch { continue; }
+    if (typeof record !== 'object' || record === null) continue;
+    const { version, processes } = record as Partial<Release>;
+    if (!Number.isInteger(version) || version! < 1 || typeof processes !== 'object' || processes === null) continue;
+    // What every node keeps of a release is its tag.
+    releases.push({ ...(record as Release), image: releaseImage(app, version!) });
+  }
+  if (releases.length === 0) return undefined;
+  const sorted = releases.sort((a, b) => a.version - b.version).slice(-Math.max(1, keep));
+  const current = serving !== undefined && sorted.some((r) => r.version === serving) ? serving : sorted[sorted.length - 1]!.version;
+  return { app, current, releases: sorted.map((r) => ({ ...r, status: r.version === current ? 'active' : 'superseded' })) };
 }
 
 /** The release record kept as a Swarm config: the release without its config vars' values. */

@@ -308,6 +308,33 @@ describe('a 3-node swarm', () => {
     }
   }, 300_000);
 
+  it('another manager stands in for the first: it reads the release history from the cluster, refuses a deploy that would lose the config vars, and goes on numbering', async () => {
+    const [first, second, third] = nodes as [TestHost, TestHost, TestHost];
+    const atSecond = ['--app', app, '--host', second.url, '--identity', second.keyPath, '--json'];
+    // (rollback v10 brought back v10's config vars: none.)
+    const before = await world.cli(['config:set', 'GREETING=kept by the first', '--app', app, '--host', first.url, '--identity', first.keyPath], {}, example.dir);
+    expect(before.exitCode, before.stderr).toBe(0);
+    const kept = JSON.parse((await world.cli(['releases', '--app', app, '--host', first.url, '--identity', first.keyPath, '--json'], {}, example.dir)).stdout) as { current: number; releases: { version: number }[] };
+    const standIn = JSON.parse((await world.cli(['releases', ...atSecond], {}, example.dir)).stdout) as { current: number; releases: { version: number; image: string }[] };
+    expect(standIn.current).toBe(kept.current);
+    expect(standIn.releases.map((r) => r.version)).toEqual(kept.releases.map((r) => r.version));
+    const order = [second, first, third];
+    writeApp(example.dir, app, 23, order, 3);
+    const refused = await deploy(example.dir);
+    expect(refused.exitCode).not.toBe(0);
+    expect(refused.stdout + refused.stderr).toMatch(/stands in for the one that kept spread's releases, and does not have its config vars GREETING/);
+    expect(await version(second)).toBe('22');
+    const set = await world.cli(['config:set', 'GREETING=hello again', ...atSecond], {}, example.dir);
+    expect(set.exitCode, set.stderr).toBe(0);
+    const result = await deploy(example.dir);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const after = JSON.parse((await world.cli(['releases', ...atSecond], {}, example.dir)).stdout) as { current: number };
+    expect(after.current).toBe(kept.current + 2);
+    expect(await waitFor('v23 on the front', async () => ((await version(front)) === '23' ? true : undefined), 15_000)).toBe(true);
+    expect((await viaNginx(front, app, '/env/GREETING')).body).toBe('hello again');
+    writeApp(example.dir, app, 23, nodes, 3);
+  }, 300_000);
+
   it('apps:destroy of a cluster app removes its services, their tasks on every node, its secrets and release records', async () => {
     const destroyed = await world.cli(['apps:destroy', peer, '--confirm', peer, ...world.at(...nodes)]);
     expect(destroyed.exitCode, destroyed.stderr).toBe(0);
@@ -321,7 +348,7 @@ describe('a 3-node swarm', () => {
       expect((await onHost(node, 'docker', 'images', '-q', `paas/${peer}`)).stdout.trim()).toBe('');
     }
     expect((await viaNginx(nodes[1]!, peer)).status).toBe(404);
-    expect(await version(nodes[1]!)).toBe('22');
+    expect(await version(nodes[1]!)).toBe('23');
   }, 300_000);
 
   it('a node that stops: its task runs elsewhere, requests keep being answered, the next deploy works on two nodes, and the node comes back', async () => {

@@ -4,7 +4,7 @@ import { renderRoutes } from '../../src/nginx/config.js';
 import {
   checkPlacementConstraint, checkSpreadDescriptor, envFileText, parseServiceLogLine, LAUNCH_SCRIPT, serviceSpec, serviceTypes, staleReleaseTags, taskArgv, taskHealthcheck, taskPeers, updateOutcome,
   type SwarmNode, type SwarmTask,
-  planSwarmSettlement, type SettlingService,
+  historyFromRecords, planSwarmSettlement, type SettlingService,
 } from '../../src/release/swarm.js';
 import type { ReleaseSpec } from '../../src/release/types.js';
 import { checkJoinRequest } from '../../src/agent/swarm.js';
@@ -184,5 +184,24 @@ describe('planSwarmSettlement: a cluster release an agent left', () => {
     const starting = [svc('a', 'web', 1, { update: {}, hasPrevious: false, running: 1 })];
     expect(planSwarmSettlement(1, ['web'], starting)).toEqual({ action: 'wait' });
     expect(planSwarmSettlement(1, ['web'], starting, true)).toEqual({ action: 'undo', rollBack: [], remove: ['a'] });
+  });
+});
+
+describe('historyFromRecords: the release history a stand-in manager reads from the cluster', () => {
+  const record = (version: number, more: Record<string, unknown> = {}) => JSON.stringify({ version, image: `paas/shop:${version}abc`, processes: { web: 'node server.js' }, description: `v${version}`, ...more });
+
+  it('the records in order, the kept ones, each on its release tag; the web service\'s release is current', () => {
+    const state = historyFromRecords('shop', [record(3), record(1), record(2)], 2, 5)!;
+    expect(state.current).toBe(2);
+    expect(state.releases.map((r) => [r.version, r.image, r.status])).toEqual([
+      [1, 'paas/shop:v1', 'superseded'], [2, 'paas/shop:v2', 'active'], [3, 'paas/shop:v3', 'superseded'],
+    ]);
+    expect(historyFromRecords('shop', [record(1), record(2), record(3)], undefined, 2)!.releases.map((r) => r.version)).toEqual([2, 3]);
+    expect(historyFromRecords('shop', [record(1), record(2)], 9, 5)!.current).toBe(2);
+  });
+
+  it('leaves out what is not a release record; none at all is no history', () => {
+    expect(historyFromRecords('shop', ['not json', '[]', 'null', record(0), record(1.5), JSON.stringify({ version: 4 })], 4, 5)).toBeUndefined();
+    expect(historyFromRecords('shop', [], undefined, 5)).toBeUndefined();
   });
 });

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { PaasError } from '../errors.js';
-import { appNetwork, networkCreate } from '../release/containers.js';
+import { CLUSTER_NETWORK, appNetwork, networkCreate } from '../release/containers.js';
 import { execArgv, logsArgv } from '../release/docker.js';
 import {
   KINDS, SERVICE_LABEL, checkServiceName, checkedServiceName, linkVariable, planServiceClient, planServiceContainer, readinessArgv, serviceContainer, serviceNetwork, serviceUrl, serviceVolume,
@@ -181,6 +181,22 @@ async function disconnectNetwork(network: string, container: string): Promise<vo
   await engineRequest('POST', `/networks/${encodeURIComponent(network)}/disconnect`, { Container: container, Force: true }).catch(() => undefined);
 }
 
+/** The network a linked service joins for the app: the app's own, or on the swarm engine the cluster's overlay (its tasks on any node reach the service by name). */
+async function linkNetwork(app: string): Promise<string> {
+  const state = await readState(app);
+  const current = state.releases.find((r) => r.version === state.current);
+  return current?.engine === 'swarm' ? CLUSTER_NETWORK : appNetwork(app);
+}
+
+/** The service leaves the app's network; the cluster's only when no other cluster app it is linked to stays. */
+async function leaveNetwork(record: ServiceRecord, app: string): Promise<void> {
+  const network = await linkNetwork(app);
+  if (network === CLUSTER_NETWORK) {
+    for (const other of record.links.filter((l) => l.app !== app)) if ((await linkNetwork(other.app)) === CLUSTER_NETWORK) return;
+  }
+  await disconnectNetwork(network, serviceContainer(record.name));
+}
+
 async function setLink(name: string, app: string, link: ServiceLink | undefined): Promise<ServiceRecord> {
   return withServicesLock(async () => {
     const record = await requireService(name);
@@ -209,17 +225,18 @@ export async function linkService(name: string, app: string, as: string | undefi
     throw new PaasError('usage', `this host has no app ${app}`, { hint: 'deploy it first (paas deploy), then link the service' });
   }
   await setLink(name, app, { app, as: variable, status: 'linking' });
+  const network = await linkNetwork(app);
   try {
-    await ensureNetwork(networkCreate(app));
-    await connectNetwork(appNetwork(app), serviceContainer(name));
-    emit(`${serviceContainer(name)} joined the network of ${app}`, 'link');
+    if (network !== CLUSTER_NETWORK) await ensureNetwork(networkCreate(app));
+    await connectNetwork(network, serviceContainer(name));
+    emit(`${serviceContainer(name)} joined the network ${network} of ${app}`, 'link');
     await failpoint('service-link');
     const url = serviceUrl(record, await servicePassword(name));
     const changed = await changeConfig(app, { set: { [variable]: url }, unset: [] }, fields, emit);
     await setLink(name, app, { app, as: variable, status: 'linked' });
     return { ...changed, service: name, as: variable };
   } catch (error) {
-    await disconnectNetwork(appNetwork(app), serviceContainer(name));
+    await leaveNetwork(record, app);
     await setLink(name, app, undefined);
     throw error;
   }
@@ -234,7 +251,7 @@ export async function unlinkService(name: string, app: string, fields: ReleaseFi
   const set = await readAppConfig(app);
   const unset = links.map((l) => l.as).filter((v) => Object.hasOwn(set, v));
   const changed = unset.length ? await changeConfig(app, { set: {}, unset }, fields, emit) : { app, changed: [] };
-  await disconnectNetwork(appNetwork(app), serviceContainer(name));
+  await leaveNetwork(record, app);
   emit(`${serviceContainer(name)} left the network of ${app}`, 'link');
   await setLink(name, app, undefined);
   return { ...changed, service: name };
@@ -246,7 +263,7 @@ export async function forgetApp(app: string): Promise<string[]> {
   for (const name of await listServiceNames()) {
     const record = await readService(name);
     if (!record?.links.some((l) => l.app === app)) continue;
-    await disconnectNetwork(appNetwork(app), serviceContainer(name));
+    await leaveNetwork(record, app);
     await setLink(name, app, undefined);
     dropped.push(name);
   }

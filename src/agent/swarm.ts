@@ -455,7 +455,6 @@ export async function swarmRelease(spec: ReleaseSpec, emit: Emit, configOverride
   await ensureClusterNetwork();
   // The release records the names of its config vars (their values: the secret and this manager's snapshot).
   spec = { ...spec, configVars: Object.keys(config).sort() };
-  await keepReleaseConfig(spec);
   emit(`v${spec.version}: ${spec.description}, on the cluster (start-first, one task at a time)`, 'start');
   // Intent first: an agent killed from here on leaves it, and the next one finishes the release
   // when Swarm completed it, or undoes it (settleSwarmRelease).
@@ -467,6 +466,7 @@ export async function swarmRelease(spec: ReleaseSpec, emit: Emit, configOverride
   await writeIntent(intent);
   await failpoint('swarm-intent-written');
   try {
+    await keepReleaseConfig(spec);
     // The release phase runs once, on this manager (a container of the new image on the app's own network), before any task starts.
     if (spec.releaseCommand && options.releasePhase !== false) await runReleasePhase(spec, releaseEnv(spec.env, config), emit);
     const placement = spec.placement;
@@ -482,7 +482,10 @@ export async function swarmRelease(spec: ReleaseSpec, emit: Emit, configOverride
     const going = (await paasServices(spec.app).catch(() => [])).some((s) => s.Spec.Labels[SWARM_LABEL.release] === String(spec.version) && updateOutcome(s.UpdateStatus) === 'updating');
     if (going) await writeIntent({ ...intent, pid: 0 });
     else {
-      if (!state.releases.some((r) => r.version === spec.version)) await removeSnapshot(spec.app, spec.version);
+      if (!state.releases.some((r) => r.version === spec.version)) {
+        await removeSnapshot(spec.app, spec.version);
+        await engineRequest('DELETE', `/configs/${encodeURIComponent(releaseConfigName(spec.app, spec.version))}`).catch(() => undefined);
+      }
       await removeIntent(intent);
     }
     throw error;
@@ -492,7 +495,8 @@ export async function swarmRelease(spec: ReleaseSpec, emit: Emit, configOverride
   await removeIntent(intent);
   const pruning = await pruneReleaseImages(spec.app, spec.keepReleases);
   const t1 = Date.now();
-  await syncSwarmRoutes();
+  // The release is recorded: another app's clash on this manager does not make it fail.
+  await syncSwarmRoutes().catch((error: Error) => emit(`routes on this manager: ${error.message}`, 'switch'));
   emit(`${spec.app} v${spec.version} runs on the cluster; every manager's nginx routes to its healthy tasks`, 'switch');
   return {
     app: spec.app, version: spec.version, image: serviceImage(spec),

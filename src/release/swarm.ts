@@ -318,10 +318,11 @@ export function historyFromRecords(app: string, records: string[], serving: numb
     let record: unknown;
     try { record = JSON.parse(text); } catch { continue; }
     if (typeof record !== 'object' || record === null) continue;
-    const { version, processes } = record as Partial<Release>;
+    const { version, processes, image } = record as Partial<Release>;
     if (!Number.isInteger(version) || version! < 1 || typeof processes !== 'object' || processes === null) continue;
-    // What every node keeps of a release is its tag.
-    releases.push({ ...(record as Release), image: releaseImage(app, version!) });
+    // Every node keeps a release's image under a release tag: its own, or an earlier release's
+    // (a config change runs the image it had).
+    releases.push({ ...(record as Release), image: typeof image === 'string' && isReleaseImage(app, image) ? image : releaseImage(app, version!) });
   }
   if (releases.length === 0) return undefined;
   const sorted = releases.sort((a, b) => a.version - b.version).slice(-Math.max(1, keep));

@@ -2,7 +2,7 @@ import { execa } from 'execa';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliPath, copyExample } from './helpers.js';
+import { cliPath, copyExample, repoRoot } from './helpers.js';
 import { failpoints, onHost } from './faults.js';
 import { testWorld, viaNginx, type TestHost } from './hosts.js';
 import { formatLoadReport, startLoad } from './load.js';
@@ -35,6 +35,13 @@ function writeApp(dir: string, name: string, version: number, hosts: TestHost[],
     text = text.replace("app.get('/up', (_req, res) => res.send('ok\\n'));", [
       "app.get('/up', (_req, res) => (VERSION === 999 ? res.status(500).send('broken\\n') : res.send('ok\\n')));",
       // App-to-app on the cluster: the other app by its name on the overlay network.
+      // A linked service, by the name in its URL: the TCP connection opens (from any node).
+      "app.get('/tcp', (_req, res) => {",
+      "  const url = new URL(process.env.REDIS_URL ?? 'redis://none:1');",
+      "  const socket = require('node:net').connect(Number(url.port), url.hostname, () => { socket.destroy(); res.send(`open ${url.hostname}\\n`); });",
+      "  socket.setTimeout(3000, () => socket.destroy(new Error('timeout')));",
+      "  socket.on('error', (error) => res.status(502).send(`closed: ${error.message}\\n`));",
+      '});',
       "app.get('/call', async (_req, res) => {",
       '  try { const answer = await fetch(`http://${process.env.PEER}.internal:${process.env.PORT}/`); res.send(`peer said: ${await answer.text()}`); }',
       '  catch (error) { res.status(502).send(`peer unreachable: ${error.message}\\n`); }',
@@ -279,13 +286,67 @@ describe('a 3-node swarm', () => {
     }
   }, 900_000);
 
+  it('a full disk on the first manager: the deploy fails saying so before any service changes, the release before serves; once space is freed it deploys', async () => {
+    const manager = nodes[0]!;
+    const dir = `/var/lib/paas/apps/${app}`;
+    const sh = async (script: string) => onHost(manager, 'sh', '-c', script);
+    const stateOf = async () => (await sh(`cat ${dir}/state.json`)).stdout;
+    const serviceRelease = async () => (await sh(`docker service inspect --format '{{index .Spec.Labels "paas.release"}}' ${app}-web`)).stdout.trim();
+    // The app's directory on a small filesystem of its own (a tmpfs holding a copy of it), so that the test can fill it.
+    const mounted = await sh(`mkdir -p /run/e2e-disk && mount -t tmpfs -o size=4m,mode=700 tmpfs /run/e2e-disk && cp -a ${dir}/. /run/e2e-disk/ && mount --bind /run/e2e-disk ${dir}`);
+    expect(mounted.exitCode, mounted.stderr).toBe(0);
+    const load = startLoad({ url: `http://127.0.0.1:${front.httpPort}/`, hostHeader: `${app}.localhost`, expectBody: /version \d+\n$/, maxDurationMs: 600_000, requestTimeoutMs: 10_000 });
+    try {
+      const [before, serving] = [await stateOf(), await serviceRelease()];
+      await sh(`dd if=/dev/zero of=${dir}/filler bs=64k 2>/dev/null; sync; true`);
+      writeApp(example.dir, app, 30, nodes, 3);
+      const full = await deploy(example.dir);
+      expect(full.exitCode).toBe(12);
+      expect(full.stdout + full.stderr).toMatch(/the disk of \/var\/lib\/paas\/\S+ is full/);
+      expect(await stateOf()).toBe(before);
+      expect(await serviceRelease()).toBe(serving);
+      expect((await sh(`ls /var/lib/paas/intents; docker config ls --format '{{.Name}}' | grep -c "release-v${Number(serving) + 1}$"`)).stdout.trim()).toBe('0');
+      expect(await version(manager)).toBe('22');
+      await sh(`rm -f ${dir}/filler`);
+      const freed = await deploy(example.dir);
+      expect(freed.exitCode, freed.stderr).toBe(0);
+      expect(await waitFor('v30 on the front', async () => ((await version(front)) === '30' ? true : undefined), 15_000)).toBe(true);
+    } finally {
+      const report = await load.stop();
+      console.log(`swarm: a full disk on the first manager, then a deploy: ${formatLoadReport(report)}`);
+      // The app's directory back on the host's disk, with what the deploy after the full disk wrote.
+      const restored = await sh(`rm -f ${dir}/filler; umount -l ${dir} && cp -a /run/e2e-disk/. ${dir}/ && umount -l /run/e2e-disk`);
+      expect(restored.exitCode, restored.stderr).toBe(0);
+      expect(report.failed, formatLoadReport(report)).toBe(0);
+    }
+  }, 300_000);
+
+  it('a service linked to a cluster app joins the overlay: the tasks on every node reach it by name', async () => {
+    const atFirst = ['--host', nodes[0]!.url, '--identity', nodes[0]!.keyPath];
+    const images = await execa('bash', [path.join(repoRoot, 'scripts', 'base-images.sh'), 'redis:7-bookworm'], { reject: false });
+    expect(images.exitCode, images.stderr).toBe(0);
+    const created = await world.cli(['services:create', 'redis', 'cache', ...atFirst]);
+    expect(created.exitCode, created.stderr).toBe(0);
+    const linked = await world.cli(['services:link', 'cache', '--app', app, ...atFirst]);
+    expect(linked.exitCode, linked.stderr).toBe(0);
+    // Three tasks, one per node at first; nine calls reach every one of them.
+    const answers = await Promise.all(Array.from({ length: 9 }, () => viaNginx(nodes[0]!, app, '/tcp')));
+    expect(answers.map((a) => a.body)).toEqual(Array(9).fill('open paas-svc-cache\n'));
+    const unlinked = await world.cli(['services:unlink', 'cache', '--app', app, ...atFirst]);
+    expect(unlinked.exitCode, unlinked.stderr).toBe(0);
+    const networks = (await onHost(nodes[0]!, 'docker', 'inspect', '--format', '{{json .NetworkSettings.Networks}}', 'paas-svc-cache')).stdout;
+    expect(networks).toContain('paas-svc.cache'); // its own network stays
+    expect(networks).not.toContain('paas-internal');
+    expect((await world.cli(['services:destroy', 'cache', '--confirm', 'cache', ...atFirst])).exitCode).toBe(0);
+  }, 300_000);
+
   it('domains:add through the managers serves a cluster app at a new name; another app claiming it is refused before anything changes', async () => {
     const managers = [nodes[0]!, nodes[1]!];
     const name = 'www.spread-e2e.test';
     const added = await world.cli(['domains:add', name, '--app', app, ...world.at(...managers)]);
     expect(added.exitCode, added.stderr).toBe(0);
     for (const manager of managers) {
-      expect(await waitFor(`${name} on ${manager.name}`, async () => (/version 22/.test((await request(manager.httpPort, name, '/')).body) ? true : undefined), 10_000)).toBe(true);
+      expect(await waitFor(`${name} on ${manager.name}`, async () => (/version 30/.test((await request(manager.httpPort, name, '/')).body) ? true : undefined), 10_000)).toBe(true);
     }
     const peerRelease = async () => (await onHost(nodes[0]!, 'docker', 'service', 'inspect', '--format', '{{index .Spec.Labels "paas.release"}}', `${peer}-web`)).stdout.trim();
     const before = await peerRelease();
@@ -323,7 +384,7 @@ describe('a 3-node swarm', () => {
     const refused = await deploy(example.dir);
     expect(refused.exitCode).not.toBe(0);
     expect(refused.stdout + refused.stderr).toMatch(/stands in for the one that kept spread's releases, and does not have its config vars GREETING/);
-    expect(await version(second)).toBe('22');
+    expect(await version(second)).toBe('30');
     const set = await world.cli(['config:set', 'GREETING=hello again', ...atSecond], {}, example.dir);
     expect(set.exitCode, set.stderr).toBe(0);
     const result = await deploy(example.dir);

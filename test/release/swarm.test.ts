@@ -197,6 +197,8 @@ describe('historyFromRecords: the release history a stand-in manager reads from 
       [1, 'paas/shop:v1', 'superseded'], [2, 'paas/shop:v2', 'active'], [3, 'paas/shop:v3', 'superseded'],
     ]);
     expect(historyFromRecords('shop', [record(1), record(2), record(3)], undefined, 2)!.releases.map((r) => r.version)).toEqual([2, 3]);
+    // A config change's release runs the image of the release before it.
+    expect(historyFromRecords('shop', [record(4, { image: 'paas/shop:v3' }), record(5, { image: 'paas/other:v3' })], 4, 5)!.releases.map((r) => r.image)).toEqual(['paas/shop:v3', 'paas/shop:v5']);
     expect(historyFromRecords('shop', [record(1), record(2)], 9, 5)!.current).toBe(2);
   });
 

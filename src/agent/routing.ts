@@ -16,9 +16,10 @@ import { failpoint } from './failpoints.js';
 import type { CertView, DomainsView, Emit, LbView } from './protocol.js';
 import { currentRelease, readHostInfo } from './releases.js';
 import { certsDir, otherAppsNames, readSettings, writeSettings } from './settings.js';
-import { readState, writeAtomic } from './state.js';
+import { writeAtomic } from './state.js';
 
-const releaseOf = async (app: string) => currentRelease(await readState(app));
+/** The app's current release; on a cluster manager that does not keep the app's releases, the cluster's (its paas.yml domains). */
+const releaseOf = async (app: string) => currentRelease(await (await import('./swarm.js')).readStateOrHistory(app));
 
 /**
  * Puts the settings in place and makes nginx serve them (the app's entry of the sites table,
@@ -29,12 +30,7 @@ async function applySettings(app: string, previous: AppSettings, next: AppSettin
   const host = await readHostInfo();
   const current = await releaseOf(app);
   await writeSettings(app, next);
-  if (!current) {
-    // A cluster app on a manager that does not keep its releases: the host service routes it
-    // with these settings within a second (syncSwarmRoutes).
-    const { isSwarmApp } = await import('./swarm.js');
-    return { served: await isSwarmApp(app) };
-  }
+  if (!current) return { served: false };
   try {
     const others = await otherAppsNames(app, host.baseDomain);
     await applySite(siteFor(app, host.baseDomain, current.domains, next), (names, owners) => {

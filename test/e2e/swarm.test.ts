@@ -340,7 +340,7 @@ describe('a 3-node swarm', () => {
     expect((await world.cli(['services:destroy', 'cache', '--confirm', 'cache', ...atFirst])).exitCode).toBe(0);
   }, 300_000);
 
-  it('domains:add through the managers serves a cluster app at a new name; another app claiming it is refused before anything changes', async () => {
+  it('domains:add and certs:add through the managers serve a cluster app at a new name, over HTTPS too, with no reload; another app claiming the name is refused before anything changes', async () => {
     const managers = [nodes[0]!, nodes[1]!];
     const name = 'www.spread-e2e.test';
     const added = await world.cli(['domains:add', name, '--app', app, ...world.at(...managers)]);
@@ -348,6 +348,23 @@ describe('a 3-node swarm', () => {
     for (const manager of managers) {
       expect(await waitFor(`${name} on ${manager.name}`, async () => (/version 30/.test((await request(manager.httpPort, name, '/')).body) ? true : undefined), 10_000)).toBe(true);
     }
+    // certs:add through the managers: each serves it over HTTPS, no reload.
+    const [certFile, keyFile] = [path.join(world.dir, 'www.crt'), path.join(world.dir, 'www.key')];
+    await execa('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', `/CN=${name}`,
+      '-addext', `subjectAltName=DNS:${name}`, '-keyout', keyFile, '-out', certFile]);
+    const ca = readFileSync(certFile, 'utf8');
+    const pid = async (manager: TestHost) => (await onHost(manager, 'cat', '/run/nginx.pid')).stdout;
+    const pids = await Promise.all(managers.map(pid));
+    const certified = await world.cli(['certs:add', '--cert', certFile, '--key', keyFile, '--app', app, ...world.at(...managers)]);
+    expect(certified.exitCode, certified.stderr).toBe(0);
+    for (const manager of managers) {
+      expect(await waitFor(`HTTPS for ${name} on ${manager.name}`, async () => {
+        const answer = await request(manager.httpsPort, name, '/', { tls: { ca } }).catch(() => undefined);
+        return answer && /version 30/.test(answer.body) ? true : undefined;
+      }, 10_000)).toBe(true);
+    }
+    expect(await Promise.all(managers.map(pid))).toEqual(pids);
+    expect((await world.cli(['certs:remove', '--app', app, ...world.at(...managers)])).exitCode).toBe(0);
     const peerRelease = async () => (await onHost(nodes[0]!, 'docker', 'service', 'inspect', '--format', '{{index .Spec.Labels "paas.release"}}', `${peer}-web`)).stdout.trim();
     const before = await peerRelease();
     const config = path.join(peerExample.dir, 'paas.yml');

@@ -1,7 +1,7 @@
 import { imageTagsArgv } from '../release/docker.js';
 import { LABEL, releasePhaseName } from '../release/containers.js';
 import type { AppContainer } from '../release/types.js';
-import { docker } from './exec.js';
+import { docker, sleep } from './exec.js';
 import { readState } from './state.js';
 import { apiName, containersLabelled, engineRequest, removeContainer, stopAndRemoveContainer, type EngineContainer } from './engine.js';
 
@@ -54,12 +54,21 @@ export async function removeReleasePhaseLeftover(app: string, version: number): 
   await removeContainers(mine.map((c) => ({ id: c.Id })));
 }
 
-/** Removes the images (tags) that are still on the engine; one still used by a container stays. */
+/**
+ * Removes the images (tags) that are still on the engine; one still used by a container stays.
+ * An engine that did not answer, or refused for another reason (under load: a build's export
+ * still holding it), is asked again, up to 3 times a second apart.
+ */
 export async function pruneImages(images: string[]): Promise<string[]> {
   const removed: string[] = [];
   for (const image of images) {
-    const answer = await engineRequest('DELETE', `/images/${apiName(image)}`).catch(() => ({ status: 0 }));
-    if (answer.status === 200) removed.push(image);
+    for (let attempt = 1; attempt <= 3; attempt += 1) {
+      const answer = await engineRequest<{ message?: string }>('DELETE', `/images/${apiName(image)}`).catch(() => ({ status: 0, body: undefined }));
+      if (answer.status === 200) removed.push(image);
+      const settled = answer.status === 200 || answer.status === 404 || (answer.status === 409 && /container/i.test(answer.body?.message ?? ''));
+      if (settled || attempt === 3) break;
+      await sleep(1000);
+    }
   }
   return removed;
 }

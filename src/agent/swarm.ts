@@ -313,14 +313,19 @@ async function ensureEnvSecret(app: string, version: number, env: Record<string,
   return { id: answer.body.ID, name };
 }
 
-/** Secrets and release records of the app's releases that are not among `keep` (Docker refuses to remove a secret a service still uses). */
-async function pruneReleaseObjects(app: string, keep: Set<number>): Promise<void> {
+/**
+ * Secrets and release records of the app's releases that are not among `keep` (Docker refuses to
+ * remove a secret a service still uses); how many the engine refused to remove.
+ */
+async function pruneReleaseObjects(app: string, keep: Set<number>): Promise<number> {
+  let left = 0;
   for (const kind of ['secrets', 'configs'] as const) {
     const answer = await engineGet<{ ID: string; Spec: { Labels?: Record<string, string> } }[]>(`/${kind}?filters=${encodeURIComponent(JSON.stringify({ label: [`${SWARM_LABEL.app}=${app}`] }))}`);
     for (const item of answer.body ?? []) {
-      if (!keep.has(Number(item.Spec.Labels?.[SWARM_LABEL.release]))) await engineRequest('DELETE', `/${kind}/${item.ID}`);
+      if (!keep.has(Number(item.Spec.Labels?.[SWARM_LABEL.release])) && (await engineRequest('DELETE', `/${kind}/${item.ID}`)).status >= 300) left += 1;
     }
   }
+  return left;
 }
 
 /** The app's state on this host; on a manager that has none, the cluster's release history (clusterHistory). */
@@ -604,15 +609,9 @@ export async function removeSwarmApp(app: string, emit: Emit): Promise<string[]>
     if (answer.status !== 200 && answer.status !== 404) throw engineError(`remove the service ${service.Spec.Name}`, answer);
   }
   // A secret cannot go while a task still holds it: asked again until the tasks are gone (bounded).
-  const filters = encodeURIComponent(JSON.stringify({ label: [`${SWARM_LABEL.app}=${app}`] }));
   const deadline = Date.now() + 60_000;
   for (;;) {
-    let left = 0;
-    for (const kind of ['secrets', 'configs'] as const) {
-      for (const item of (await engineGet<{ ID: string }[]>(`/${kind}?filters=${filters}`)).body ?? []) {
-        if ((await engineRequest('DELETE', `/${kind}/${item.ID}`)).status >= 300) left += 1;
-      }
-    }
+    const left = await pruneReleaseObjects(app, new Set());
     if (left === 0) break;
     if (Date.now() > deadline) throw new PaasError('host', `${left} secret(s) or config(s) of ${app} are still in use after 60 s`, { hint: `run apps:destroy ${app} again; see \`docker service ls\` on this manager` });
     await sleep(500);

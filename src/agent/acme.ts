@@ -12,10 +12,12 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { PaasError } from '../errors.js';
 import { CHALLENGES_DIR, challengeStore, removeChallenge, writeChallenge } from '../acme/challenges.js';
-import { certificateKey, planRenewals, type ManagedCertificate } from '../acme/renewal.js';
+import { certificateKey, planRenewals, renewalTime, type ManagedCertificate } from '../acme/renewal.js';
 import { appNames, issuableNames, type AcmeSettings, type AppSettings } from '../release/settings.js';
+import { planTls } from '../release/tls.js';
+import type { ReleaseSpec } from '../release/types.js';
 import { inspectCertificate } from '../tls/pem.js';
-import { withAppLock } from './app-lock.js';
+import { failpoint } from './failpoints.js';
 import type { CertView, Emit, HostAcme, HostInfo } from './protocol.js';
 import { currentRelease, readHostInfo } from './releases.js';
 import { certificateOf, installCertificate } from './routing.js';
@@ -193,13 +195,52 @@ export async function autoCertificate(app: string, requested: string[], options:
   const previous = settings.acme;
   const same = previous && JSON.stringify(previous.names) === JSON.stringify(chosen) && previous.redirect === options.redirect && previous.hsts === options.hsts;
   const cert = settings.certificate;
-  if (same && cert?.source === 'acme' && chosen.every((name) => cert.names.includes(name)) && Date.parse(cert.notAfter) > Date.now() + acmeOf(host).renewBeforeDays * 86_400_000) {
+  const renewAt = cert && renewalTime({ notBefore: cert.notBefore ?? cert.addedAt, notAfter: cert.notAfter }, { renewBeforeDays: acmeOf(host).renewBeforeDays });
+  if (same && cert?.source === 'acme' && chosen.every((name) => cert.names.includes(name)) && renewAt !== undefined && renewAt.getTime() > Date.now()) {
     emit(`${app} already has a certificate from the CA for ${chosen.join(', ')} (until ${cert.notAfter})`, 'certs');
     return certsView(app);
   }
   // Kept (and renewed by the host) only once the CA issued: a failed request changes nothing.
   await issueFor(app, same ? previous : { names: chosen, ...options, failures: 0 }, emit);
   return certsView(app);
+}
+
+/**
+ * paas.yml `tls:` once a release is live (the caller holds the app's lock). The release stays
+ * live whatever happens here: what cannot be done is a warning. A failed issuance stays recorded
+ * (`paas certs` shows it), so the host service tries again with backoff; nothing else changes.
+ */
+export async function followTls(spec: ReleaseSpec, emit: Emit): Promise<void> {
+  const { app } = spec;
+  try {
+    const host = await readHostInfo();
+    const settings = await readSettings(app);
+    const step = planTls(spec.tls, {
+      app, names: appNames(app, host.baseDomain, spec.domains, settings), settings, renewBeforeDays: acmeOf(host).renewBeforeDays, now: new Date(),
+    });
+    if (step.kind === 'keep') {
+      if (step.note) emit(step.note, 'certs');
+    } else if (step.kind === 'warn') {
+      emit(`warning: ${step.message}`, 'certs');
+      emit(`  ${step.hint}`, 'certs');
+    } else if (step.kind === 'stop') {
+      await stopAutoCertificate(app, emit);
+      const until = settings.certificate?.source === 'acme' ? ` It serves until ${settings.certificate.notAfter}; paas certs:remove removes it.` : '';
+      emit(`paas.yml has no tls: any more, so the host stopped renewing the certificate.${until}`, 'certs');
+    } else {
+      // Recorded first: should this agent die now, the host service asks the CA for it (renewals start with apps that have no certificate).
+      await writeSettings(app, { ...settings, acme: step.acme });
+      await failpoint('tls-recorded');
+      await issueFor(app, step.acme, emit);
+      emit(`tls: auto: ${app} serves a certificate from the CA for ${step.acme.names.join(', ')}; the host renews it`, 'certs');
+    }
+  } catch (error) {
+    const failure = error instanceof PaasError ? error : new PaasError('host', (error as Error).message);
+    emit(`warning: tls: auto: no new certificate for ${app}: ${failure.message}`, 'certs');
+    for (const line of failure.details) emit(`  ${line}`, 'certs');
+    if (failure.hint) emit(`  ${failure.hint}`, 'certs');
+    emit(`  v${spec.version} stays live; the host tries again with backoff (\`paas certs\` shows when), or deploy again once it is fixed`, 'certs');
+  }
 }
 
 /** `paas certs`: the certificate, and for certs:auto when the host renews it next. */
@@ -218,7 +259,7 @@ export async function stopAutoCertificate(app: string, emit: Emit): Promise<Cert
 }
 
 /** What the renewal planner sees of each app with certs:auto, by the planner's key of its names. */
-async function managedCertificates(only?: string): Promise<Map<string, { app: string; cert: ManagedCertificate }>> {
+export async function managedCertificates(only?: string): Promise<Map<string, { app: string; cert: ManagedCertificate }>> {
   const managed = new Map<string, { app: string; cert: ManagedCertificate }>();
   for (const app of only ? [only] : await listApps()) {
     const settings = await readSettings(app).catch(() => undefined);
@@ -247,30 +288,4 @@ export async function nextRenewalOf(app: string, now = new Date()): Promise<stri
   const plan = planRenewals(managed, now, { renewBeforeDays: acmeOf(host).renewBeforeDays, maxAtOnce: 1 });
   if (plan.renew.length) return now.toISOString();
   return plan.waiting[0]?.until ?? plan.nextCheckAt;
-}
-
-let renewing: Promise<void> | undefined;
-
-/**
- * The host service's renewal tick: certificates due (new, expiring, expired; failures past their
- * backoff) are issued in the background, a few at a time, each under its app's lock (busy: next
- * tick). The old certificate serves until the new one is installed.
- */
-export function runRenewals(now: Date, log: (line: string) => void): void {
-  if (renewing) return;
-  renewing = (async () => {
-    const host = await readJson<HostInfo>(HOST_FILE);
-    const managed = await managedCertificates();
-    const plan = planRenewals([...managed.values()].map((m) => m.cert), now, { renewBeforeDays: acmeOf(host).renewBeforeDays });
-    for (const due of plan.renew) {
-      const app = managed.get(due.key)?.app;
-      if (!app) continue;
-      log(`renewing the certificate of ${app} (${due.reason})`);
-      await withAppLock(app, { holder: 'paas service', command: 'certificate renewal' }, { waitMs: 1000 }, async () => {
-        const wanted = (await readSettings(app)).acme;
-        if (wanted) await issueFor(app, wanted, () => {});
-      })
-        .then(() => log(`renewed the certificate of ${app}`), (error: unknown) => log(`renewal of ${app}'s certificate failed: ${(error as Error).message}`));
-    }
-  })().catch((error: unknown) => log(`renewals: ${(error as Error).message}`)).finally(() => { renewing = undefined; });
 }

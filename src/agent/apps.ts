@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import { LABEL } from '../release/containers.js';
 import { appContainerTableArgv, imageTagsArgv } from '../release/docker.js';
 import { planDestroy } from '../release/plan.js';
-import { extraDomains } from '../release/settings.js';
+import { EMPTY_SETTINGS, extraDomains, type AppSettings } from '../release/settings.js';
 import { VOLUME_LABEL } from '../release/volumes.js';
 import { apiName, containersLabelled, engineRequest, removeContainer, removeNetwork, removeVolume, volumesLabelled } from './engine.js';
 import { docker } from './exec.js';
@@ -22,8 +22,9 @@ export async function listAppSummaries(): Promise<AppSummary[]> {
   return Promise.all((await listApps()).map(async (app) => {
     const state = await readState(app);
     const current = currentRelease(state);
-    const domains = extraDomains(current?.domains ?? [], await readSettings(app).catch(() => ({ domains: [] })));
-    return { app, ...(state.current !== undefined ? { current: state.current } : {}), ...(current ? { image: current.image } : {}), urls: current ? appUrls(app, domains, host) : [] };
+    const settings: AppSettings = await readSettings(app).catch(() => EMPTY_SETTINGS);
+    const domains = extraDomains(current?.domains ?? [], settings);
+    return { app, ...(state.current !== undefined ? { current: state.current } : {}), ...(current ? { image: current.image } : {}), urls: current ? appUrls(app, domains, host, settings.certificate?.names) : [] };
   }));
 }
 
@@ -36,10 +37,11 @@ export async function appInfo(app: string): Promise<AppInfo> {
     const [name = '', status = '', ports = ''] = line.split('\t');
     return { name, status, ports };
   });
-  const domains = extraDomains(current?.domains ?? [], await readSettings(app));
+  const settings = await readSettings(app);
+  const domains = extraDomains(current?.domains ?? [], settings);
   return {
     app, ...(state.current !== undefined ? { current: state.current } : {}), ...(current ? { release: current } : {}),
-    releases: state.releases.length, containers, urls: current ? appUrls(app, domains, host) : [], services: await linkedServices(app),
+    releases: state.releases.length, containers, urls: current ? appUrls(app, domains, host, settings.certificate?.names) : [], services: await linkedServices(app),
   };
 }
 

@@ -13,7 +13,7 @@ import { sleep } from './exec.js';
  */
 export const FAILPOINTS_DIR = path.join(RUN_DIR, 'failpoints');
 
-export type FailpointName = 'rollout-start' | 'rollout-health' | 'rollout-switched' | 'drain-stop' | 'service-create' | 'service-link' | 'sites-written' | 'certificate-stored'
+export type FailpointName = 'rollout-start' | 'rollout-health' | 'rollout-switched' | 'drain-stop' | 'service-create' | 'service-link' | 'sites-written' | 'certificate-stored' | 'tls-recorded'
   | 'swarm-intent-written' | 'swarm-service-applied';
 
 const MAX_PAUSE_MS = 120_000;

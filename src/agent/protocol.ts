@@ -422,7 +422,7 @@ export interface CertView {
   };
   /** certs:auto: what the host keeps issued and renews by itself. */
   auto?: {
-    names: string[]; by: 'certs:auto'; redirect: boolean; hsts: boolean;
+    names: string[]; by: 'certs:auto' | 'paas.yml'; redirect: boolean; hsts: boolean;
     /** When the host renews next (now when due; later after failures, with backoff). */
     nextRenewal?: string;
     failures: number; lastError?: string; lastAttemptAt?: string;

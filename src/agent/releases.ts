@@ -4,6 +4,7 @@
  * and the app's URLs.
  */
 import { PaasError } from '../errors.js';
+import { certificateCovers } from '../tls/pem.js';
 import type { AppState, Release, ReleaseSpec } from '../release/types.js';
 import type { HostInfo } from './protocol.js';
 import { HOST_FILE, readJson } from './state.js';
@@ -14,9 +15,10 @@ export async function readHostInfo(): Promise<HostInfo> {
   return info;
 }
 
-export function appUrls(app: string, domains: string[], host: HostInfo): string[] {
+/** Where the app answers: https:// (port 443, where the redirect points) for the names its certificate covers. */
+export function appUrls(app: string, domains: string[], host: HostInfo, certificateNames: string[] = []): string[] {
   const port = host.publicPort === 80 ? '' : `:${host.publicPort}`;
-  return [`${app}.${host.baseDomain}`, ...domains].map((name) => `http://${name}${port}/`);
+  return [`${app}.${host.baseDomain}`, ...domains].map((name) => (certificateCovers(certificateNames, name) ? `https://${name}/` : `http://${name}${port}/`));
 }
 
 /** The release that serves now, if any. */

@@ -9,7 +9,7 @@ import { PaasError } from '../errors.js';
 import { networkCreate, type ContainerPlan } from '../release/containers.js';
 import { formationText } from '../release/formation.js';
 import { planRollout, rolloutWebReplicas, type RolloutPlan } from '../release/plan.js';
-import { claimProblem, extraDomains } from '../release/settings.js';
+import { checkClaims, extraDomains } from '../release/settings.js';
 import { DEFAULTS, WEB, type ReleaseSpec } from '../release/types.js';
 import { validateSpec } from '../release/validate.js';
 import { pruneSnapshots, readAppConfig, removeSnapshot, writeAppConfig, writeSnapshot } from './config-store.js';
@@ -114,19 +114,6 @@ export async function startHealthy(spec: ReleaseSpec, containers: ContainerPlan[
   }
 }
 
-/** Refuses names another app answers to, or under the base domain but not the app's own (a config error: they come from paas.yml). */
-export function checkClaims(app: string, names: string[], others: { app: string; names: string[] }[], baseDomain: string): void {
-  for (const name of names) {
-    const problem = claimProblem(app, name, others, baseDomain);
-    if (!problem) continue;
-    const owner = others.find((other) => other.names.includes(name))?.app;
-    throw new PaasError('config', problem, {
-      where: 'paas.yml domains',
-      hint: owner ? `remove it from paas.yml, or from ${owner} first (paas domains:remove ${name} --app ${owner})` : 'use a domain of your own (DNS pointing at this host), or the default name',
-    });
-  }
-}
-
 /** What undoing a rollout that never switched does: its containers go, the state read before is written back, its config snapshot goes. */
 async function undo(plan: RolloutPlan, started: StartedContainer[]): Promise<void> {
   await removeContainers(started);
@@ -208,6 +195,7 @@ export async function rolloutLocked(requested: ReleaseSpec, emit: Emit, reading:
   }
   await removeIntent(intent);
   if (options.releasePhase !== false) await runAfterSwitch(spec, plan.env, state.current === undefined, emit);
+  if (served.ok && (spec.tls || settings.acme?.by === 'paas.yml')) await (await import('./acme.js')).followTls(spec, emit);
   if (!served.ok) {
     throw new PaasError('host', `v${spec.version} is the current release, but nginx does not serve ${spec.app} at ${served.missing.join(', ')}`, {
       details: served.details,
@@ -218,7 +206,7 @@ export async function rolloutLocked(requested: ReleaseSpec, emit: Emit, reading:
     app: spec.app, version: spec.version, image: spec.image,
     ...(state.current !== undefined ? { previous: state.current } : {}),
     containers: started, draining: plan.drain, pruning: plan.prune, switchMs,
-    urls: appUrls(spec.app, extraDomains(spec.domains, settings), host), timings: { ...timings, switch: switchMs },
+    urls: appUrls(spec.app, extraDomains(spec.domains, settings), host, (await readSettings(spec.app)).certificate?.names), timings: { ...timings, switch: switchMs },
   };
 }
 

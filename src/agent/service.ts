@@ -30,7 +30,7 @@ import { listed } from './containers.js';
 import { runDueTasks } from './cron.js';
 import { keepServices, readServiceRecords } from './services.js';
 import { runScheduledBackups } from './backups.js';
-import { runRenewals } from './acme.js';
+import { runRenewals } from './renewals.js';
 import { refreshSites } from './nginx.js';
 import { containersLabelled, createContainer, removeContainer, startContainer } from './engine.js';
 import { readAppConfig } from './config-store.js';

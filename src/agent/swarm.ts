@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { PaasError } from '../errors.js';
 import { BALANCE_STRATEGIES, type BalanceStrategy } from '../config/types.js';
-import { siteFor } from '../release/settings.js';
+import { checkClaims, siteFor } from '../release/settings.js';
 import {
   CLUSTER_NETWORK, NODE_BUSYBOX, isReleaseImage, serviceImage, SWARM_LABEL, envFileText, envSecretName, releaseConfigName, releaseImage, releaseRecord, serviceName, serviceSpec,
   historyFromRecords, planSwarmSettlement, serviceTypes, staleReleaseTags, taskPeers, updateOutcome, type ImageProcess, type ServiceSpec, type SwarmNode, type SwarmTask,
@@ -25,7 +25,6 @@ import { runReleasePhase } from './release-phase.js';
 import { apiName, engineGet, engineRequest } from './engine.js';
 import { docker, run, sleep } from './exec.js';
 import { applySite, currentRoutes, readSites, removeRoutes, removeSite, switchRoutes } from './nginx.js';
-import { checkClaims } from './rollout.js';
 import type { ClusterView, Emit, RolloutResult } from './protocol.js';
 import { appUrls, readHostInfo } from './releases.js';
 import { renderRoutes } from '../nginx/config.js';

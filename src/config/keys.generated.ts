@@ -326,5 +326,44 @@ export const KEYS_YML: unknown = [
       "Default": "`[node.id]`: one task per node before any node gets a second"
     },
     "example": "placement:\n  spread: [node.labels.zone]"
+  },
+  {
+    "key": "tls",
+    "summary": "HTTPS by itself: at each deploy the hosts get (and then renew) the app's certificate from their ACME CA.",
+    "init": "# tls: auto",
+    "facts": {
+      "Type": "`auto`, or a map of the three keys below",
+      "Default": "none (plain HTTP, or what `paas certs:*` set on the hosts)"
+    },
+    "example": "tls:\n  certificate: auto\n  hsts: true\n  redirect: true",
+    "text": "`tls: auto` is short for `tls: { certificate: auto }`.\n\nOnce a release is live, each host makes sure the app has a certificate from its ACME CA\n(Let's Encrypt unless `host:setup --acme-directory` says otherwise) for every name of the app a\npublic CA issues for: `domains:`, names added with `domains:add`, and the default\n`<app>.<base domain>` when the base domain is a real one. It is what `paas certs:auto`\ndoes, kept with the app's code: a later deploy with new names asks for a certificate that\ncovers them, and a deploy whose paas.yml no longer has `tls:` stops the renewals (the\ncertificate serves until it expires or `paas certs:remove`). The deploy says what happened.\n\nA failed issuance (DNS not pointing at the host, port 80 unreachable, a CA that refuses) is a\nwarning, not a failed deploy: the release is live over plain HTTP (or with the certificate it\nhad), `paas certs` shows the CA's words, and the host tries again with backoff, or at the next\ndeploy. A certificate brought with `paas certs:add` is left as it is (the deploy says so), as\nare the names `paas certs:auto` chose. Not with `engine: swarm`. See docs/https.md."
+  },
+  {
+    "key": "tls.certificate",
+    "summary": "Where the certificate comes from: `auto`, the hosts' ACME CA (the only value; bring your own with `paas certs:add`).",
+    "facts": {
+      "Type": "string",
+      "Allowed values": "`auto`",
+      "Default": "none (required in the map form)"
+    },
+    "example": "tls:\n  certificate: auto"
+  },
+  {
+    "key": "tls.hsts",
+    "summary": "Send `Strict-Transport-Security: max-age=31536000` over HTTPS.",
+    "facts": {
+      "Type": "boolean",
+      "Default": "false"
+    },
+    "example": "tls:\n  certificate: auto\n  hsts: true"
+  },
+  {
+    "key": "tls.redirect",
+    "summary": "Answer plain HTTP for the certificate's names with a 308 to https:// (except `/.well-known/acme-challenge/`).",
+    "facts": {
+      "Type": "boolean",
+      "Default": "true"
+    },
+    "example": "tls:\n  certificate: auto\n  redirect: false"
   }
 ];

@@ -15,12 +15,13 @@ import {
   type Decoder,
   type FieldTable,
   type Problem,
+  type ValueNode,
 } from './reader.js';
 import { checkSchedule } from '../release/cron.js';
 import { LIMITS } from '../release/types.js';
 import { checkVolumeName, checkVolumePath, MAX_VOLUMES } from '../release/volumes.js';
 import { checkPlacementConstraint, checkSpreadDescriptor } from '../release/swarm.js';
-import { BALANCE_STRATEGIES, ENGINES, type PlacementConfig, type AppConfig, type CronConfig, type HealthcheckConfig, type ProcessConfig, type VolumeConfig } from './types.js';
+import { BALANCE_STRATEGIES, ENGINES, type PlacementConfig, type AppConfig, type TlsConfig, type CronConfig, type HealthcheckConfig, type ProcessConfig, type VolumeConfig } from './types.js';
 import {
   checkAppName,
   checkCronTaskId,
@@ -258,6 +259,28 @@ const PLACEMENT: FieldTable<PlacementConfig> = {
   spread: ['spread', uniqueList('spread descriptors', checkedString(checkSpreadDescriptor))],
 };
 
+const TLS: FieldTable<TlsConfig> = {
+  certificate: ['certificate', (node, path, reader) => {
+    if (isScalar(node) && node.value === 'auto') return 'auto' as const;
+    return reader.report(node, `${path}: expected auto (the hosts get the certificate from their ACME CA), got ${describeValue(node)}; a certificate of your own goes in with paas certs:add`);
+  }],
+  hsts: ['hsts', flag],
+  redirect: ['redirect', flag],
+};
+
+const readTlsFields = fields(TLS);
+
+/** `tls: auto`, or `tls: { certificate: auto, hsts: true, redirect: false }`. */
+const tls: Decoder<TlsConfig> = (node, path, reader) => {
+  if (isScalar(node) && node.value === 'auto') return { certificate: 'auto' };
+  if (!isMap(node)) return reader.report(node, `${path}: expected auto or { certificate: auto, hsts, redirect }, got ${describeValue(node)}`);
+  const reported = reader.problems.length;
+  const read = readTlsFields(node, path, reader);
+  if (!read || reader.problems.length > reported) return undefined;
+  if (read.certificate === undefined) return reader.report(node, `${path}: certificate is required, e.g. { certificate: auto, hsts: true }`);
+  return read as TlsConfig;
+};
+
 const TOP_LEVEL: FieldTable<AppConfig> = {
   app: ['app', checkedString(checkAppName)],
   hosts: ['hosts', uniqueList('SSH hosts', sshHost)],
@@ -274,13 +297,14 @@ const TOP_LEVEL: FieldTable<AppConfig> = {
   worker_wait: ['workerWaitMs', workerWait],
   engine: ['engine', oneOf(ENGINES)],
   placement: ['placement', fields(PLACEMENT)],
+  tls: ['tls', tls],
 };
 
 const readTopLevelFields = fields(TOP_LEVEL);
 
 /** Every key path parseConfig reads (processes' keys as processes.<type>.replicas, cron's as cron.<name>.schedule): what src/config/keys.yml must describe. */
 export function configKeyPaths(): string[] {
-  const nested: Record<string, [prefix: string, table: object]> = { build: ['build', BUILD], processes: ['processes.<type>', PROCESS], healthcheck: ['healthcheck', HEALTHCHECK], cron: ['cron.<name>', CRON], volumes: ['volumes.<name>', VOLUME], placement: ['placement', PLACEMENT] };
+  const nested: Record<string, [prefix: string, table: object]> = { build: ['build', BUILD], processes: ['processes.<type>', PROCESS], healthcheck: ['healthcheck', HEALTHCHECK], cron: ['cron.<name>', CRON], volumes: ['volumes.<name>', VOLUME], placement: ['placement', PLACEMENT], tls: ['tls', TLS] };
   return Object.keys(TOP_LEVEL).flatMap((key) => {
     const [prefix, table] = nested[key] ?? [key, {}];
     return [key, ...Object.keys(table).map((sub) => `${prefix}.${sub}`)];
@@ -318,7 +342,12 @@ function readTopLevel(doc: Document.Parsed, reader: Reader): AppConfig {
     reader.report(node, `expected a map of settings (such as "app: shop") at the top level, got ${describeValue(node)}`);
     return {};
   }
-  return readTopLevelFields(node, '', reader) ?? {};
+  const config = readTopLevelFields(node, '', reader) ?? {};
+  if (config.tls && config.engine === 'swarm') {
+    // The CA's HTTP-01 request may reach any manager behind the front, not the one that asked.
+    reader.report(node.get('tls', true) as ValueNode, 'tls: not for engine: swarm yet: bring a certificate with paas certs:add (see docs/cluster.md)');
+  }
+  return config;
 }
 
 function configError(file: string, problems: Problem[], lineCounter: LineCounter): PaasError {

@@ -46,6 +46,15 @@ export interface PlacementConfig {
   spread?: string[];
 }
 
+/** paas.yml `tls:` (`tls: auto` is `{ certificate: auto }`): the hosts get and renew the app's certificate from their ACME CA at each deploy. */
+export interface TlsConfig {
+  certificate: 'auto';
+  /** Send Strict-Transport-Security over HTTPS (default false). */
+  hsts?: boolean;
+  /** Answer plain HTTP for the certificate's names with a 308 to https:// (default true). */
+  redirect?: boolean;
+}
+
 /** The validated contents of paas.yml. Every field optional: detection fills the gaps. */
 export interface AppConfig {
   /** Absolute path of the file it came from, when there was one. */
@@ -73,6 +82,7 @@ export interface AppConfig {
   /** single (default): each host runs the app's containers itself; swarm: the hosts' cluster runs it as services. */
   engine?: Engine;
   placement?: PlacementConfig;
+  tls?: TlsConfig;
   /** worker_wait: how long a process without a port must stay up to count as healthy. */
   workerWaitMs?: number;
 }

@@ -1,6 +1,7 @@
 // An app's settings kept on each host next to its releases (apps/<app>/settings.json): the
 // domains, load-balancing strategy and certificate that commands change without a new release.
 // Pure: the agent reads and writes the file, the decisions are here.
+import { PaasError } from '../errors.js';
 import { BALANCE_STRATEGIES, type BalanceStrategy } from '../config/types.js';
 import { checkHostname, quote } from '../config/validators.js';
 import { HSTS_MAX_AGE, type AppRoutes, type AppSite, type Upstream } from '../nginx/config.js';
@@ -34,8 +35,8 @@ export interface AcmeSettings {
   names: string[];
   redirect: boolean;
   hsts: boolean;
-  /** Who asked. */
-  by: 'certs:auto';
+  /** Who asked: the command, or paas.yml `tls:` at a deploy (then the next deploy without it stops the renewals). */
+  by: 'certs:auto' | 'paas.yml';
   /** Failed attempts in a row since the last certificate (the backoff grows with them). */
   failures: number;
   lastError?: string;
@@ -81,7 +82,7 @@ export function checkSettings(settings: AppSettings): string[] {
       problems.push('acme.names: expected a list of host names (no wildcard)');
     }
     if (typeof acme.redirect !== 'boolean' || typeof acme.hsts !== 'boolean') problems.push('acme: redirect and hsts must be true or false');
-    if (acme.by !== 'certs:auto') problems.push('acme.by: expected certs:auto');
+    if (acme.by !== 'certs:auto' && acme.by !== 'paas.yml') problems.push('acme.by: expected certs:auto or paas.yml');
     if (!Number.isInteger(acme.failures) || acme.failures < 0) problems.push('acme.failures: expected a whole number');
   }
   return problems;
@@ -124,7 +125,6 @@ export function appNames(app: string, baseDomain: string, releaseDomains: string
   return [...new Set([`${app}.${baseDomain}`, ...releaseDomains, ...settings.domains])];
 }
 
-/** The app's extra domains (all names but the default one). */
 /** Names no public CA issues for (RFC 2606, 6761, 6762): an app's default name under `localhost` and the like. */
 const RESERVED = /(^|\.)(localhost|invalid|local|internal|example|test)$/;
 
@@ -133,6 +133,7 @@ export function issuableNames(names: string[]): string[] {
   return names.filter((name) => !name.startsWith('*.') && name.includes('.') && !RESERVED.test(name));
 }
 
+/** The app's extra domains (all names but the default one). */
 export function extraDomains(releaseDomains: string[], settings: AppSettings): string[] {
   return [...new Set([...releaseDomains, ...settings.domains])];
 }
@@ -206,3 +207,15 @@ export function claimProblem(app: string, name: string, others: { app: string; n
   return undefined;
 }
 
+/** Refuses names another app answers to, or under the base domain but not the app's own (a config error: they come from paas.yml). */
+export function checkClaims(app: string, names: string[], others: { app: string; names: string[] }[], baseDomain: string): void {
+  for (const name of names) {
+    const problem = claimProblem(app, name, others, baseDomain);
+    if (!problem) continue;
+    const owner = others.find((other) => other.names.includes(name))?.app;
+    throw new PaasError('config', problem, {
+      where: 'paas.yml domains',
+      hint: owner ? `remove it from paas.yml, or from ${owner} first (paas domains:remove ${name} --app ${owner})` : 'use a domain of your own (DNS pointing at this host), or the default name',
+    });
+  }
+}

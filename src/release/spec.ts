@@ -116,6 +116,7 @@ export function releaseSpec({ app, plan, config, image, imageId, version, descri
     ...(cron.length ? { cron } : {}),
     ...(plan.scripts ? { scripts: plan.scripts } : {}),
     ...(volumes.length ? { volumes } : {}),
+    ...(config.tls ? { tls: { hsts: config.tls.hsts ?? false, redirect: config.tls.redirect ?? true } } : {}),
     ...(config.engine === 'swarm' ? { engine: 'swarm' as const, ...(config.placement ? { placement: config.placement } : {}) } : {}),
     description,
     createdBy,

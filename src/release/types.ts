@@ -2,6 +2,12 @@ import type { BalanceStrategy } from '../config/types.js';
 import type { CronTask, Healthcheck, ReleaseScripts } from '../detect/types.js';
 import type { VolumeMount } from './volumes.js';
 
+/** What paas.yml `tls: auto` asks of a host, as the release carries it. */
+export interface TlsSetting {
+  hsts: boolean;
+  redirect: boolean;
+}
+
 /** The routed process type: its replicas get loopback ports and sit behind nginx. */
 export const WEB = 'web';
 
@@ -65,6 +71,11 @@ export interface ReleaseSpec {
    * config vars existed (they had none).
    */
   configVars?: string[];
+  /**
+   * paas.yml `tls:`: after the release is live the host makes sure the app has a certificate from
+   * its ACME CA for every name a CA issues for, and renews it (src/release/tls.ts decides).
+   */
+  tls?: TlsSetting;
   /** The engine that runs the release: absent, this host's own containers; "swarm", services of the host's cluster (src/release/swarm.ts). */
   engine?: 'swarm';
   /** swarm: where tasks may run (constraints) and how they are spread (default: over the nodes). */

@@ -154,6 +154,12 @@ export function validateSpec(spec: ReleaseSpec): void {
   if (spec.runsCron !== undefined && typeof spec.runsCron !== 'boolean') problems.push('runsCron: expected true or false');
   if (spec.envRequired !== undefined) problems.push(...nameListProblems('envRequired', spec.envRequired));
   if (spec.envSecrets !== undefined) problems.push(...nameListProblems('envSecrets', spec.envSecrets));
+  if (spec.tls !== undefined) {
+    const tls = spec.tls as unknown;
+    if (!isObject(tls) || Object.keys(tls).some((key) => key !== 'hsts' && key !== 'redirect') || typeof tls.hsts !== 'boolean' || typeof tls.redirect !== 'boolean') {
+      problems.push('tls: expected { hsts: true|false, redirect: true|false }');
+    } else if (spec.engine === 'swarm') problems.push('tls: not for the swarm engine (bring a certificate with paas certs:add)');
+  }
   if (!BALANCE_STRATEGIES.includes(spec.balance)) problems.push(`balance: ${JSON.stringify(spec.balance)} is not a strategy`);
   if (!plainText(spec.description, 500)) problems.push('description: expected one line of at most 500 characters');
   if (!plainText(spec.createdBy, 200)) problems.push('createdBy: expected one line of at most 200 characters');

@@ -25,7 +25,7 @@ export function certLines(host: string, view: CertView): string[] {
   if (!c) return [`${view.app} on ${host}: no certificate (plain HTTP)`, ...autoLines];
   return [
     `${view.app} on ${host}:`,
-    `  certificate  ${c.names.join(', ')}${c.selfSigned ? ' (self-signed)' : ''} (${c.source === 'acme' ? 'certs:auto' : 'certs:add'})`,
+    `  certificate  ${c.names.join(', ')}${c.selfSigned ? ' (self-signed)' : ''} (${c.source === 'acme' ? 'from the ACME CA' : 'certs:add'})`,
     ...(c.issuer ? [`  issuer       ${c.issuer}`] : []),
     `  expires      ${c.notAfter}`,
     `  fingerprint  ${c.fingerprint}`,

@@ -250,6 +250,14 @@ describe('appUrls', () => {
     ]);
   });
 
+  it('names the certificate covers: https:// on port 443 (where the 308 points), the others as before', () => {
+    expect(appUrls('shop', ['shop.example.com', 'api.example.net'], host(32080), ['*.example.com'])).toEqual([
+      'http://shop.apps.example.com:32080/',
+      'https://shop.example.com/',
+      'http://api.example.net:32080/',
+    ]);
+  });
+
   it('no domains: the app host name only', () => {
     expect(appUrls('my-shop', [], host(8080))).toEqual(['http://my-shop.apps.example.com:8080/']);
   });

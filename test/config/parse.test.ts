@@ -304,3 +304,23 @@ describe('parseConfig: volumes', () => {
     expect(problemsOf(lines('volumes:', '  a: /data', '  b: /data'))).toEqual(['paas.yml:2:3 volumes.b: /data is already the path of volumes.a']);
   });
 });
+
+describe('parseConfig: tls', () => {
+  it('tls: auto, or a map with hsts and redirect', () => {
+    expect(parseConfig(lines('tls: auto'), 'paas.yml').tls).toEqual({ certificate: 'auto' });
+    expect(parseConfig(lines('tls:', '  certificate: auto', '  hsts: true', '  redirect: false'), 'paas.yml').tls).toEqual({ certificate: 'auto', hsts: true, redirect: false });
+  });
+
+  it('names each bad form by its line', () => {
+    expect(problemsOf(lines('tls: on'))).toEqual(['paas.yml:1:6 tls: expected auto or { certificate: auto, hsts, redirect }, got "on"']);
+    expect(problemsOf(lines('tls: { hsts: true }'))).toEqual(['paas.yml:1:6 tls: certificate is required, e.g. { certificate: auto, hsts: true }']);
+    expect(problemsOf(lines('tls: { certificate: ./cert.pem, hsts: yes }'))).toEqual([
+      'paas.yml:1:21 tls.certificate: expected auto (the hosts get the certificate from their ACME CA), got "./cert.pem"; a certificate of your own goes in with paas certs:add',
+      'paas.yml:1:39 tls.hsts: expected true or false, got "yes"',
+    ]);
+  });
+
+  it('is refused with the swarm engine, at its line', () => {
+    expect(problemsOf(lines('engine: swarm', 'tls: auto'))).toEqual(['paas.yml:2:6 tls: not for engine: swarm yet: bring a certificate with paas certs:add (see docs/cluster.md)']);
+  });
+});

@@ -785,6 +785,8 @@ describe('hostile input is refused, and the host stays byte-identical', () => {
       ['a NUL in a predeploy script', { scripts: { predeploy: 'migrate\u0000' } }, 'scripts.predeploy: expected a command of 1 to 16384 characters, without NUL bytes'],
       ['envRequired PORT', { envRequired: ['PORT'] }, 'envRequired: PORT is set by paas'],
       ['envSecrets of 201 names', { envSecrets: Array.from({ length: 201 }, (_, i) => `S${i}`) }, 'envSecrets: expected a list of at most 200 variable names'],
+      ['tls naming a key file', { tls: { hsts: false, redirect: true, keyFile: '/etc/shadow' } }, 'tls: expected { hsts: true|false, redirect: true|false }'],
+      ['tls as a string', { tls: 'auto' }, 'tls: expected { hsts: true|false, redirect: true|false }'],
     ];
     for (const [input, change, says] of specs) {
       cases.push({

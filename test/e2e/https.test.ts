@@ -26,6 +26,7 @@ const OTHER = 'other.paas-e2e.net';
 const world = testWorld('https');
 const shopDir = copyExample('node');
 const otherDir = copyExample('node');
+const docsDir = copyExample('node');
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'paas-https-'));
 let host: TestHost;
 let pebble: SandboxPebble;
@@ -88,6 +89,7 @@ afterAll(async () => {
   await world.cleanup();
   shopDir.cleanup();
   otherDir.cleanup();
+  docsDir.cleanup();
 });
 
 describe.skipIf(skipWithoutPebble)('HTTPS from an ACME CA (pebble)', () => {
@@ -328,6 +330,95 @@ describe.skipIf(skipWithoutPebble)('HTTPS from an ACME CA (pebble)', () => {
     expect(renewed).not.toBe(fingerprint);
     expect((await https(SHOP)).status).toBe(200);
   }, (VALIDITY_SECONDS + 240) * 1000);
+
+  it('paas.yml tls: auto: the deploy gets the certificate; a name that points elsewhere is a warning, retried; without tls: the renewals stop', async () => {
+    const DOCS = 'docs.paas-e2e.net';
+    const AWAY = 'away.docs.paas-e2e.net';
+    const docsYml = (lines: string[]) => writeFileSync(path.join(docsDir.dir, 'paas.yml'), `${['app: docs', ...lines].join('\n')}\n`);
+    const deployDocs = async () => {
+      const result = await world.cli(['deploy', docsDir.dir, ...world.at(host)]);
+      expect(result.exitCode, result.stderr.slice(-2000)).toBe(0);
+      return `${result.stdout}\n${result.stderr}`;
+    };
+    const before = await nginxFingerprint();
+    const load = loadBoth();
+
+    docsYml([`domains: [${DOCS}]`, 'tls: { certificate: auto, hsts: true }']);
+    const first = await deployDocs();
+    expect(first).toContain(`tls: auto: docs serves a certificate from the CA for ${DOCS}; the host renews it`);
+    expect(first).toContain(`https://${DOCS}/`);
+    const issued = await certsOf('docs');
+    expect(issued.certificate?.source).toBe('acme');
+    expect(issued.certificate?.names).toEqual([DOCS]);
+    expect(issued.auto).toMatchObject({ names: [DOCS], by: 'paas.yml', hsts: true, redirect: true, failures: 0 });
+    const answer = await https(DOCS);
+    expect(answer.status).toBe(200);
+    expect(answer.headers['strict-transport-security']).toBe('max-age=31536000');
+    expect((await request(host.httpPort, DOCS, '/x')).headers.location).toBe(`https://${DOCS}/x`);
+
+    // The same paas.yml again: the certificate is kept.
+    expect(await deployDocs()).toContain(`tls: auto: docs's certificate from the CA covers ${DOCS}`);
+    expect((await certsOf('docs')).certificate?.fingerprint).toBe(issued.certificate?.fingerprint);
+
+    // A new name whose DNS points elsewhere: the release is live, the old certificate serves, the host retries later.
+    await pebble.setAddress(AWAY, '192.0.2.8');
+    docsYml([`domains: [${DOCS}, ${AWAY}]`, 'tls: { certificate: auto, hsts: true }']);
+    const warned = await deployDocs();
+    expect(warned).toContain('warning: tls: auto: no new certificate for docs');
+    expect(warned).toContain(`${AWAY} points at 192.0.2.8, not at this host`);
+    expect(warned).toContain('the host tries again with backoff');
+    const failed = await certsOf('docs');
+    expect(failed.certificate?.fingerprint).toBe(issued.certificate?.fingerprint);
+    expect(failed.auto?.names.sort()).toEqual([DOCS, AWAY].sort());
+    expect(failed.auto?.failures).toBe(1);
+    expect(failed.auto?.lastError).toContain('points at 192.0.2.8');
+    expect(Date.parse(failed.auto!.nextRenewal!)).toBeGreaterThan(Date.now() + 60_000);
+    expect((await https(DOCS)).status).toBe(200);
+
+    // DNS fixed and one name more, and the agent killed right after it recorded the request: the
+    // release is live, and the host service gets the certificate with no command run.
+    await pebble.clearAddress(AWAY);
+    const LATE = 'late.docs.paas-e2e.net';
+    const all = [DOCS, AWAY, LATE].sort();
+    docsYml([`domains: [${all.join(', ')}]`, 'tls: { certificate: auto, hsts: true }']);
+    await failpoints.arm(host, 'tls-recorded', 'kill');
+    const killed = await world.cli(['deploy', docsDir.dir, ...world.at(host)]);
+    await failpoints.disarm(host, 'tls-recorded');
+    console.log(`deploy killed after it recorded tls: exit ${killed.exitCode}`);
+    expect(killed.exitCode).not.toBe(0);
+    const waited = Date.now();
+    let names: string[] = [];
+    while (Date.now() - waited < 60_000 && names.length !== all.length) {
+      await new Promise((r) => setTimeout(r, 1000));
+      names = ((JSON.parse(await onHost('cat /var/lib/paas/apps/docs/settings.json')) as { certificate?: { names: string[] } }).certificate?.names ?? []).sort();
+    }
+    console.log(`the host service got the killed deploy's certificate ${Date.now() - waited} ms after the kill`);
+    expect(names).toEqual(all);
+    expect((await https(LATE)).status).toBe(200);
+    expect((await https(AWAY)).status).toBe(200);
+    // The next deploy finds it and keeps it.
+    expect(await deployDocs()).toContain(`tls: auto: docs's certificate from the CA covers`);
+    const both = await certsOf('docs');
+    expect(both.certificate?.names.sort()).toEqual(all);
+    expect(both.auto?.failures).toBe(0);
+
+    // paas.yml without tls: the renewals stop, the certificate keeps serving.
+    docsYml([`domains: [${all.join(', ')}]`]);
+    expect(await deployDocs()).toContain('paas.yml has no tls: any more, so the host stopped renewing the certificate');
+    const stopped = await certsOf('docs');
+    expect(stopped.auto).toBeUndefined();
+    expect(stopped.certificate?.fingerprint).toBe(both.certificate?.fingerprint);
+    expect((await https(DOCS)).status).toBe(200);
+
+    const destroyed = await world.cli(['apps:destroy', 'docs', '--confirm', 'docs', ...world.at(host)]);
+    expect(destroyed.exitCode, destroyed.stderr).toBe(0);
+    const reports = await load.stop('tls: auto deploys');
+    for (const report of reports) {
+      expect(report.failed, formatLoadReport(report)).toBe(0);
+      expect(report.ok).toBeGreaterThan(0);
+    }
+    expect(await nginxFingerprint()).toBe(before);
+  }, 600_000);
 
   it('hostile input to certs:auto and host:setup is refused before anything changes', async () => {
     const before = await onHost('cat /var/lib/paas/host.json /var/lib/paas/apps/shop/settings.json; ls /var/lib/paas/certs/shop');

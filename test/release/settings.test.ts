@@ -129,6 +129,7 @@ describe('checkSettings: acme (certs:auto)', () => {
 
   it('accepts valid ACME settings, with the optional fields, and a certificate that came from ACME', () => {
     expect(checkSettings({ domains: ['shop.example.com'], acme })).toEqual([]);
+    expect(checkSettings({ domains: [], acme: { ...acme, by: 'paas.yml' } })).toEqual([]);
     expect(checkSettings({
       domains: [],
       acme: { ...acme, failures: 3, lastError: 'the CA said no', lastAttemptAt: '2026-01-01T00:00:00.000Z', retryAfter: '2026-01-01T01:00:00.000Z' },
@@ -150,7 +151,7 @@ describe('checkSettings: acme (certs:auto)', () => {
   it('redirect and hsts must be booleans, by certs:auto, failures a whole number; every problem named', () => {
     expect(checkSettings({ domains: [], acme: { ...acme, redirect: 'yes' as unknown as boolean } })).toEqual(['acme: redirect and hsts must be true or false']);
     expect(checkSettings({ domains: [], acme: { ...acme, hsts: 1 as unknown as boolean } })).toEqual(['acme: redirect and hsts must be true or false']);
-    expect(checkSettings({ domains: [], acme: { ...acme, by: 'certs:add' as 'certs:auto' } })).toEqual(['acme.by: expected certs:auto']);
+    expect(checkSettings({ domains: [], acme: { ...acme, by: 'certs:add' as 'certs:auto' } })).toEqual(['acme.by: expected certs:auto or paas.yml']);
     expect(checkSettings({ domains: [], acme: { ...acme, failures: -1 } })).toEqual(['acme.failures: expected a whole number']);
     expect(checkSettings({ domains: [], acme: { ...acme, failures: 1.5 } })).toEqual(['acme.failures: expected a whole number']);
     expect(checkSettings({ domains: [], acme: { ...acme, failures: '2' as unknown as number } })).toEqual(['acme.failures: expected a whole number']);
@@ -158,7 +159,7 @@ describe('checkSettings: acme (certs:auto)', () => {
       'domains: "a b" is not a valid hostname: a space is not allowed (only letters, digits, dashes and dots)',
       'acme.names: expected a list of host names (no wildcard)',
       'acme: redirect and hsts must be true or false',
-      'acme.by: expected certs:auto',
+      'acme.by: expected certs:auto or paas.yml',
       'acme.failures: expected a whole number',
     ]);
   });

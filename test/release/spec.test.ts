@@ -200,3 +200,11 @@ describe('releaseSpec: volumes', () => {
       .toThrow('volumes.data.processes: the app has no process type wrker');
   });
 });
+
+describe('releaseSpec: tls', () => {
+  it('paas.yml tls: auto is carried with its defaults (redirect, no HSTS); without it the spec has none', () => {
+    expect(releaseSpec({ ...input, plan: plan(), config: { tls: { certificate: 'auto' } } }).tls).toEqual({ hsts: false, redirect: true });
+    expect(releaseSpec({ ...input, plan: plan(), config: { tls: { certificate: 'auto', hsts: true, redirect: false } } }).tls).toEqual({ hsts: true, redirect: false });
+    expect(releaseSpec({ ...input, plan: plan(), config: {} })).not.toHaveProperty('tls');
+  });
+});

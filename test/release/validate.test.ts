@@ -71,3 +71,23 @@ describe('validateSpec: cron, scripts, envRequired, envSecrets', () => {
     expect(problems(overrides)).toEqual(expected);
   });
 });
+
+describe('validateSpec: tls', () => {
+  it('accepts { hsts, redirect } and no tls at all', () => {
+    expect(problems({ tls: { hsts: true, redirect: false } })).toEqual([]);
+    expect(problems({ tls: undefined })).toEqual([]);
+  });
+
+  it.each<[string, Record<string, unknown>]>([
+    ['a string', { tls: 'auto' }],
+    ['a missing field', { tls: { hsts: true } }],
+    ['a field of its own', { tls: { hsts: true, redirect: true, certFile: '/etc/shadow' } }],
+    ['a string for a flag', { tls: { hsts: 'yes', redirect: true } }],
+  ])('refuses %s', (_what, overrides) => {
+    expect(problems(overrides)).toEqual(['tls: expected { hsts: true|false, redirect: true|false }']);
+  });
+
+  it('refuses it on the swarm engine', () => {
+    expect(problems({ tls: { hsts: false, redirect: true }, engine: 'swarm' })).toEqual(['tls: not for the swarm engine (bring a certificate with paas certs:add)']);
+  });
+});

@@ -206,7 +206,7 @@ export async function rolloutLocked(requested: ReleaseSpec, emit: Emit, reading:
     app: spec.app, version: spec.version, image: spec.image,
     ...(state.current !== undefined ? { previous: state.current } : {}),
     containers: started, draining: plan.drain, pruning: plan.prune, switchMs,
-    urls: appUrls(spec.app, extraDomains(spec.domains, settings), host, (await readSettings(spec.app)).certificate?.names), timings: { ...timings, switch: switchMs },
+    urls: appUrls(spec.app, extraDomains(spec.domains, settings), host, (await readSettings(spec.app).catch(() => settings)).certificate?.names), timings: { ...timings, switch: switchMs },
   };
 }
 

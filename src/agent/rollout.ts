@@ -195,7 +195,8 @@ export async function rolloutLocked(requested: ReleaseSpec, emit: Emit, reading:
   }
   await removeIntent(intent);
   if (options.releasePhase !== false) await runAfterSwitch(spec, plan.env, state.current === undefined, emit);
-  if (served.ok && (spec.tls || settings.acme?.by === 'paas.yml')) await (await import('./acme.js')).followTls(spec, emit);
+  const followsTls = served.ok && (spec.tls !== undefined || settings.acme?.by === 'paas.yml');
+  if (followsTls) await (await import('./acme.js')).followTls(spec, emit);
   if (!served.ok) {
     throw new PaasError('host', `v${spec.version} is the current release, but nginx does not serve ${spec.app} at ${served.missing.join(', ')}`, {
       details: served.details,
@@ -206,7 +207,7 @@ export async function rolloutLocked(requested: ReleaseSpec, emit: Emit, reading:
     app: spec.app, version: spec.version, image: spec.image,
     ...(state.current !== undefined ? { previous: state.current } : {}),
     containers: started, draining: plan.drain, pruning: plan.prune, switchMs,
-    urls: appUrls(spec.app, extraDomains(spec.domains, settings), host, (await readSettings(spec.app).catch(() => settings)).certificate?.names), timings: { ...timings, switch: switchMs },
+    urls: appUrls(spec.app, extraDomains(spec.domains, settings), host, (followsTls ? await readSettings(spec.app).catch(() => settings) : settings).certificate?.names), timings: { ...timings, switch: switchMs },
   };
 }
 

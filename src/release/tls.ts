@@ -1,7 +1,7 @@
 // paas.yml `tls:` on a host, decided after each release is live: whether the host asks its ACME
 // CA for the app's certificate now, leaves things as they are, or stops the renewals paas.yml
 // started. Pure: the agent (src/agent/acme.ts) carries the step out under the app's lock.
-import { renewalTime } from '../acme/renewal.js';
+import { certificateKey, renewalTime } from '../acme/renewal.js';
 import { issuableNames, type AcmeSettings, type AppSettings } from './settings.js';
 import type { TlsSetting } from './types.js';
 
@@ -44,15 +44,11 @@ export function planTls(wanted: TlsSetting | undefined, { app, names, settings, 
       hint: 'list a domain of yours that points at the host in paas.yml domains:, or set a real --base-domain at host:setup',
     };
   }
-  const same = acme && sameList(acme.names, issuable) && acme.hsts === wanted.hsts && acme.redirect === wanted.redirect;
+  const same = acme && certificateKey(acme.names) === certificateKey(issuable) && acme.hsts === wanted.hsts && acme.redirect === wanted.redirect;
   // Not due as the host's renewals count it (30 days, or a third of a short lifetime, before expiry).
   const renewAt = certificate && renewalTime({ notBefore: certificate.notBefore ?? certificate.addedAt, notAfter: certificate.notAfter }, { renewBeforeDays });
   const valid = certificate?.source === 'acme' && issuable.every((name) => certificate.names.includes(name)) && renewAt !== undefined && renewAt > now;
   if (same && valid) return { kind: 'keep', note: `tls: auto: ${app}'s certificate from the CA covers ${issuable.join(', ')} (until ${certificate.notAfter})` };
   // A deploy asks again at once, even while a failed attempt's backoff runs: the user may have fixed DNS.
   return { kind: 'issue', acme: same ? acme : { names: issuable, hsts: wanted.hsts, redirect: wanted.redirect, by: 'paas.yml', failures: 0 } };
-}
-
-function sameList(a: string[], b: string[]): boolean {
-  return a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n');
 }
